@@ -1,0 +1,180 @@
+//! The raw command-line flags, as clap parses them. Checking and combining them into
+//! settings happens in each command's module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
+#[derive(Parser, Debug)]
+#[command(name = "custody", version, about, long_about = None)]
+pub struct Cli {
+    /// Refuse to run if memory cannot be locked against swap (mlockall).
+    #[arg(long, global = true)]
+    pub require_mlock: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read a key and print its fingerprint.
+    Fingerprint(FingerprintArgs),
+    /// Split a key into sealed shares, one per recipient.
+    Split(SplitArgs),
+    /// Reconstruct the key from shares, verify it, and deliver it to a pipe or --exec.
+    Combine(CombineArgs),
+    /// Like combine, but only report: the fingerprint and each share's state.
+    Verify(VerifyArgs),
+    /// Show the public facts of a set folder, a manifest or a sealed share.
+    Inspect(InspectArgs),
+    /// Run the restore drill: a full rehearsal, or a real set with -i.
+    Drill(DrillArgs),
+}
+
+/// Where a key is read from.
+#[derive(Args, Debug, Clone)]
+pub struct KeySourceArgs {
+    /// Read the key from this environment variable instead of stdin.
+    #[arg(long, value_name = "VAR", conflicts_with = "key_prompt")]
+    pub key_env: Option<String>,
+    /// Type the key at a prompt, without echo.
+    #[arg(long)]
+    pub key_prompt: bool,
+}
+
+/// `custody fingerprint`.
+#[derive(Args, Debug)]
+pub struct FingerprintArgs {
+    #[command(flatten)]
+    pub key: KeySourceArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `custody split`.
+#[derive(Args, Debug)]
+pub struct SplitArgs {
+    /// Shares needed to reconstruct (k).
+    #[arg(short = 't', long = "threshold", value_name = "K")]
+    pub threshold: usize,
+    /// A recipient: age1…, ssh-ed25519 …, ssh-rsa …, age1NAME1… (plugin), or "passphrase".
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+    /// A file of recipients, one per line (# comments).
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+    /// The set folder to create (must not exist, or be empty).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Generate a new key instead of reading one.
+    #[arg(long, conflicts_with_all = ["key_env", "key_prompt"])]
+    pub generate: bool,
+    #[command(flatten)]
+    pub key: KeySourceArgs,
+    /// A label for the set, recorded in the manifest.
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Read passphrases for "passphrase" recipients from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where shares come from, for combine and verify.
+#[derive(Args, Debug)]
+pub struct ShareSourceArgs {
+    /// An identity file: age, passphrase-encrypted age, SSH private key, plugin stub.
+    #[arg(short = 'i', long = "identity", value_name = "ID")]
+    pub identities: Vec<PathBuf>,
+    /// The set's manifest, or its folder: shares are checked against its commitments, and
+    /// its sealed files are used when no SHARE is given.
+    #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// The expected key fingerprint.
+    #[arg(long, value_name = "FP")]
+    pub fingerprint: Option<String>,
+    /// A file of share texts, one per line ("-" for stdin).
+    #[arg(long = "text", value_name = "FILE")]
+    pub texts: Vec<PathBuf>,
+    /// Read passphrases (identity files, passphrase-sealed shares) from this file descriptor.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Sealed share files.
+    #[arg(value_name = "SHARE")]
+    pub shares: Vec<PathBuf>,
+}
+
+/// The output encodings of a delivered key.
+#[derive(ValueEnum, Debug, Clone, Copy, Default)]
+pub enum FormatArg {
+    /// 64 hex digits and a newline.
+    #[default]
+    Hex,
+    /// Base64 and a newline.
+    Base64,
+    /// 32 raw bytes.
+    Raw,
+}
+
+/// `custody combine`.
+#[derive(Args, Debug)]
+pub struct CombineArgs {
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+    /// Give the key to this program's stdin (split into words without a shell).
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// The key's encoding.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FormatArg,
+}
+
+/// `custody verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `custody inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// A set folder, a manifest, or a sealed share file.
+    #[arg(value_name = "FILE|DIR")]
+    pub path: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `custody drill`.
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// A real set's folder or manifest to drill; without it, a rehearsal on throwaway material.
+    #[arg(value_name = "DIR")]
+    pub set: Option<PathBuf>,
+    /// Identities of the custodians taking part (real-set drill).
+    #[arg(short = 'i', long = "identity", value_name = "ID")]
+    pub identities: Vec<PathBuf>,
+    /// Read passphrases from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,253 @@
+//! `custody combine` and `custody verify`: gather shares, reconstruct, verify; then deliver
+//! the key (combine) or only report (verify).
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use custody::deliver::{KeyFormat, OutputTarget};
+use custody::recover::{
+    gather, reconstruct, ExpectedFrom, Gathered, Recovered, SetAside, ShareInput,
+};
+use custody::seal::{Keyring, Prompts};
+use custody::set::Manifest;
+use custody::{Error, Fingerprint};
+use secrecy::SecretString;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::args::{CombineArgs, FormatArg, ShareSourceArgs, VerifyArgs};
+use super::{note, print_json, warn};
+
+/// The checked share sources of combine and verify.
+struct ShareSettings {
+    manifest: Option<Manifest>,
+    stated: Option<Fingerprint>,
+    inputs: Vec<ShareInput>,
+    identities: Vec<PathBuf>,
+    prompts: Prompts,
+}
+
+impl ShareSettings {
+    /// Checks the flags and reads the manifest and share texts; opens no sealed share.
+    fn from_args(args: ShareSourceArgs) -> Result<Self, Error> {
+        let stated = args
+            .fingerprint
+            .as_deref()
+            .map(|text| {
+                text.parse::<Fingerprint>()
+                    .map_err(|error| Error::Usage(format!("--fingerprint: {error}")))
+            })
+            .transpose()?;
+        let (manifest, folder) = match &args.manifest {
+            Some(path) => {
+                let (manifest, folder) = Manifest::load(path)?;
+                (Some(manifest), Some(folder))
+            }
+            None => (None, None),
+        };
+        let mut inputs: Vec<ShareInput> = args.shares.into_iter().map(ShareInput::Sealed).collect();
+        for source in &args.texts {
+            inputs.extend(read_share_texts(source)?);
+        }
+        if inputs.is_empty() {
+            if let (Some(manifest), Some(folder)) = (&manifest, &folder) {
+                inputs = manifest
+                    .shares
+                    .iter()
+                    .map(|entry| folder.join(&entry.file))
+                    .filter(|path| path.exists())
+                    .map(ShareInput::Sealed)
+                    .collect();
+            }
+        }
+        if inputs.is_empty() {
+            return Err(Error::Usage(
+                "no shares given: name sealed files, --text FILE, or -m SET_DIR".into(),
+            ));
+        }
+        let prompts = match args.passphrase_fd {
+            Some(fd) => Prompts::from_fd(fd)?,
+            None => Prompts::terminal(),
+        };
+        Ok(Self {
+            manifest,
+            stated,
+            inputs,
+            identities: args.identities,
+            prompts,
+        })
+    }
+
+    /// Opens and parses the shares, then reconstructs and verifies.
+    fn recover(self) -> (Result<Recovered, Error>, Report) {
+        let mut report = Report::default();
+        let keyring = match Keyring::load(&self.identities, &self.prompts) {
+            Ok(keyring) => keyring,
+            Err(error) => return (Err(error), report),
+        };
+        let Gathered {
+            candidates,
+            undecryptable,
+            mut set_aside,
+            warnings,
+        } = match gather(self.inputs, &keyring, self.manifest.as_ref()) {
+            Ok(gathered) => gathered,
+            Err(error) => return (Err(error), report),
+        };
+        report.warnings = warnings;
+        report.undecryptable = undecryptable;
+        if candidates.is_empty() && !report.undecryptable.is_empty() {
+            report.set_aside = set_aside;
+            return (Err(Error::NothingDecrypted), report);
+        }
+        let result = reconstruct(
+            candidates,
+            self.manifest.as_ref(),
+            self.stated,
+            &mut set_aside,
+        );
+        report.set_aside = set_aside;
+        if let Ok(recovered) = &result {
+            report.good = recovered.good.clone();
+        }
+        (result, report)
+    }
+}
+
+/// What happened to each share, for messages and `verify`.
+#[derive(Default)]
+struct Report {
+    good: Vec<(String, u8)>,
+    set_aside: Vec<SetAside>,
+    undecryptable: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Report {
+    /// Names every share that was not used, on stderr.
+    fn warn_about_bad_shares(&self) {
+        for warning in &self.warnings {
+            warn(warning);
+        }
+        for aside in &self.set_aside {
+            warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        }
+        for name in &self.undecryptable {
+            warn(&format!("{name}: no identity given opens it"));
+        }
+    }
+}
+
+/// Reads share texts, one per non-empty line, from a file or stdin ("-").
+fn read_share_texts(source: &Path) -> Result<Vec<ShareInput>, Error> {
+    let mut text = Zeroizing::new(String::new());
+    let label = if source == Path::new("-") {
+        io::stdin()
+            .lock()
+            .take(1 << 20)
+            .read_to_string(&mut text)
+            .map_err(|error| Error::io("stdin", error))?;
+        "stdin".to_string()
+    } else {
+        *text = fs::read_to_string(source).map_err(|error| Error::io(source, error))?;
+        source.display().to_string()
+    };
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
+        .map(|(number, line)| ShareInput::Text {
+            name: format!("{label} line {}", number + 1),
+            text: SecretString::from(line.to_string()),
+        })
+        .collect())
+}
+
+fn describe_expectation(from: ExpectedFrom) {
+    if from == ExpectedFrom::Shares {
+        note("the expected fingerprint comes from the shares themselves (no -m or --fingerprint): k forged shares could carry one of their own; compare it with the one on record");
+    }
+}
+
+pub fn run_combine(args: CombineArgs) -> Result<(), Error> {
+    // The target is checked before any share is opened (SPEC §1.1).
+    let target = match &args.exec {
+        Some(command) => OutputTarget::check_exec(command)?,
+        None => OutputTarget::check_stdout()?,
+    };
+    let format = match args.format {
+        FormatArg::Hex => KeyFormat::Hex,
+        FormatArg::Base64 => KeyFormat::Base64,
+        FormatArg::Raw => KeyFormat::Raw,
+    };
+    let settings = ShareSettings::from_args(args.shares)?;
+    let (result, report) = settings.recover();
+    report.warn_about_bad_shares();
+    let recovered = result?;
+    describe_expectation(recovered.expected_from);
+    let payload = format.render(&recovered.key);
+    drop(recovered.key);
+    target.deliver(&payload)?;
+    note(&format!(
+        "key {} delivered, verified from {} shares",
+        recovered.fingerprint,
+        recovered.good.len()
+    ));
+    Ok(())
+}
+
+pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
+    let settings = ShareSettings::from_args(args.shares)?;
+    let (result, report) = settings.recover();
+    let outcome = result.map(|recovered| (recovered.fingerprint, recovered.expected_from));
+    if args.json {
+        let mut shares: Vec<serde_json::Value> = Vec::new();
+        shares.extend(
+            report
+                .good
+                .iter()
+                .map(|(name, index)| json!({"name": name, "index": index, "status": "good"})),
+        );
+        shares.extend(
+            report
+                .set_aside
+                .iter()
+                .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason})),
+        );
+        shares.extend(
+            report
+                .undecryptable
+                .iter()
+                .map(|name| json!({"name": name, "status": "not decryptable"})),
+        );
+        print_json(&json!({
+            "verified": outcome.is_ok(),
+            "fingerprint": outcome.as_ref().ok().map(|(fp, _)| fp.to_string()),
+            "words": outcome.as_ref().ok().map(|(fp, _)| fp.words()),
+            "error": outcome.as_ref().err().map(ToString::to_string),
+            "shares": shares,
+            "warnings": report.warnings,
+        }))?;
+    } else {
+        if let Ok((fingerprint, _)) = &outcome {
+            println!("fingerprint {fingerprint}");
+            println!("spoken      {}", fingerprint.words());
+        }
+        for (name, index) in &report.good {
+            println!("good            {name} (share {index})");
+        }
+        for aside in &report.set_aside {
+            println!("bad             {}: {}", aside.name, aside.reason);
+        }
+        for name in &report.undecryptable {
+            println!("not decryptable {name}");
+        }
+        for warning in &report.warnings {
+            warn(warning);
+        }
+    }
+    let (_, expected_from) = outcome?;
+    describe_expectation(expected_from);
+    Ok(())
+}

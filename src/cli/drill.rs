@@ -1,0 +1,92 @@
+//! `custody drill`: the rehearsal, or a drill of a real set with its custodians' identities.
+
+use custody::drill::{drill_set, rehearse, DrillReport};
+use custody::seal::{Keyring, Prompts};
+use custody::set::Manifest;
+use custody::Error;
+use serde_json::json;
+
+use super::args::DrillArgs;
+use super::{check_airgap, print_json, warn};
+
+pub fn run(args: DrillArgs) -> Result<(), Error> {
+    check_airgap(args.require_airgap)?;
+    let Some(set) = &args.set else {
+        if !args.identities.is_empty() {
+            return Err(Error::Usage(
+                "-i needs a set folder: custody drill DIR -i ID…".into(),
+            ));
+        }
+        let report = rehearse()?;
+        return render(&report, args.json, "rehearsal");
+    };
+    if args.identities.is_empty() {
+        return Err(Error::Usage(
+            "a real-set drill needs the custodians' identities: -i ID…".into(),
+        ));
+    }
+    let (manifest, folder) = Manifest::load(set)?;
+    let prompts = match args.passphrase_fd {
+        Some(fd) => Prompts::from_fd(fd)?,
+        None => Prompts::terminal(),
+    };
+    let keyring = Keyring::load(&args.identities, &prompts)?;
+    match drill_set(&manifest, &folder, &keyring) {
+        Ok(report) => render(&report, args.json, "set drill"),
+        Err((error, report)) => {
+            if args.json {
+                render(&report, true, "set drill")?;
+            } else {
+                warn_about(&report);
+            }
+            Err(error)
+        }
+    }
+}
+
+fn warn_about(report: &DrillReport) {
+    for aside in &report.set_aside {
+        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+    }
+    for name in &report.undecryptable {
+        warn(&format!("{name}: no identity given opens it"));
+    }
+}
+
+fn render(report: &DrillReport, as_json: bool, kind: &str) -> Result<(), Error> {
+    let total: f64 = report.steps.iter().map(|s| s.elapsed.as_secs_f64()).sum();
+    if as_json {
+        return print_json(&json!({
+            "drill": kind,
+            "fingerprint": report.fingerprint.to_string(),
+            "words": report.fingerprint.words(),
+            "steps": report.steps.iter().map(|s| json!({
+                "step": s.name,
+                "detail": s.detail,
+                "milliseconds": s.elapsed.as_secs_f64() * 1000.0,
+            })).collect::<Vec<_>>(),
+            "good": report.good.iter().map(|(name, index)| json!({"name": name, "index": index})).collect::<Vec<_>>(),
+            "set_aside": report.set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+            "not_decryptable": report.undecryptable,
+            "total_milliseconds": total * 1000.0,
+        }));
+    }
+    println!("custody drill: {kind}");
+    for (number, step) in report.steps.iter().enumerate() {
+        println!(
+            "{:>2}. {:<38} {:>9.1} ms  {}",
+            number + 1,
+            step.name,
+            step.elapsed.as_secs_f64() * 1000.0,
+            step.detail
+        );
+    }
+    warn_about(report);
+    println!("fingerprint {}", report.fingerprint);
+    println!("spoken      {}", report.fingerprint.words());
+    println!(
+        "drill passed in {:.1} ms; the key was never written or shown",
+        total * 1000.0
+    );
+    Ok(())
+}

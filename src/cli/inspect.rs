@@ -1,0 +1,156 @@
+//! `custody inspect`: the public facts of a set folder, a manifest or a sealed share, with no
+//! secret needed.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use age::armor::ArmoredReader;
+use custody::set::{sha256_hex, Manifest, MANIFEST_FILE};
+use custody::Error;
+use serde_json::json;
+
+use super::args::InspectArgs;
+use super::print_json;
+
+pub fn run(args: InspectArgs) -> Result<(), Error> {
+    let path = &args.path;
+    let is_manifest = path.is_dir() || path.file_name().is_some_and(|name| name == MANIFEST_FILE);
+    if is_manifest {
+        inspect_set(path, args.json)
+    } else {
+        inspect_sealed(path, args.json)
+    }
+}
+
+/// State of a sealed file named in the manifest.
+fn file_state(folder: &Path, file: &str, sha256: &str) -> &'static str {
+    match fs::read(folder.join(file)) {
+        Ok(bytes) if sha256_hex(&bytes) == sha256 => "present",
+        Ok(_) => "altered",
+        Err(_) => "missing",
+    }
+}
+
+fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
+    let (manifest, folder) = Manifest::load(path)?;
+    let states: Vec<&str> = manifest
+        .shares
+        .iter()
+        .map(|entry| file_state(&folder, &entry.file, &entry.sha256))
+        .collect();
+    if as_json {
+        let shares: Vec<_> = manifest
+            .shares
+            .iter()
+            .zip(&states)
+            .map(|(entry, state)| {
+                json!({
+                    "index": entry.index,
+                    "recipient": entry.recipient,
+                    "file": entry.file,
+                    "sha256": entry.sha256,
+                    "commitment": entry.commitment.to_string(),
+                    "file_state": state,
+                })
+            })
+            .collect();
+        return print_json(&json!({
+            "format": manifest.format,
+            "set_id": manifest.set_id.to_string(),
+            "label": manifest.label,
+            "created": manifest.created,
+            "threshold": manifest.threshold,
+            "count": manifest.count,
+            "fingerprint": manifest.fingerprint.to_string(),
+            "words": manifest.fingerprint.words(),
+            "shares": shares,
+        }));
+    }
+    println!("set         {}", manifest.set_id);
+    println!("label       {}", manifest.label);
+    println!("created     {}", manifest.created);
+    println!("threshold   {} of {}", manifest.threshold, manifest.count);
+    println!("fingerprint {}", manifest.fingerprint);
+    println!("spoken      {}", manifest.fingerprint.words());
+    for (entry, state) in manifest.shares.iter().zip(&states) {
+        println!(
+            "share {:>3}   {:<8} {}  {}",
+            entry.index, state, entry.file, entry.recipient
+        );
+    }
+    Ok(())
+}
+
+fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
+    let bytes = fs::read(path).map_err(|error| Error::io(path, error))?;
+    let armored = bytes
+        .trim_ascii_start()
+        .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----");
+    let mut dearmored = Vec::new();
+    ArmoredReader::new(&bytes[..])
+        .take(64 * 1024)
+        .read_to_end(&mut dearmored)
+        .map_err(|error| Error::Usage(format!("{}: not an age file: {error}", path.display())))?;
+    let mut lines = BufReader::new(&dearmored[..])
+        .split(b'\n')
+        .map_while(Result::ok);
+    if lines.next().as_deref() != Some(b"age-encryption.org/v1".as_slice()) {
+        return Err(Error::Usage(format!(
+            "{}: not an age v1 file",
+            path.display()
+        )));
+    }
+    let stanzas: Vec<String> = lines
+        .take_while(|line| !line.starts_with(b"---"))
+        .filter_map(|line| {
+            let line = String::from_utf8(line).ok()?;
+            line.strip_prefix("-> ")?
+                .split_whitespace()
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    let sha256 = sha256_hex(&bytes);
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let entry = Manifest::load(folder).ok().and_then(|(manifest, _)| {
+        let entry = manifest
+            .shares
+            .iter()
+            .find(|entry| entry.sha256 == sha256)?
+            .clone();
+        Some((manifest, entry))
+    });
+    if as_json {
+        return print_json(&json!({
+            "file": path.display().to_string(),
+            "armored": armored,
+            "stanzas": stanzas,
+            "sha256": sha256,
+            "set_id": entry.as_ref().map(|(m, _)| m.set_id.to_string()),
+            "index": entry.as_ref().map(|(_, e)| e.index),
+            "recipient": entry.as_ref().map(|(_, e)| e.recipient.clone()),
+            "fingerprint": entry.as_ref().map(|(m, _)| m.fingerprint.to_string()),
+        }));
+    }
+    println!("file        {}", path.display());
+    println!(
+        "format      age v1{}",
+        if armored { ", ASCII-armored" } else { "" }
+    );
+    println!("sealed to   {}", stanzas.join(", "));
+    println!("sha256      {sha256}");
+    match entry {
+        Some((manifest, entry)) => {
+            println!("set         {} ({})", manifest.set_id, manifest.label);
+            println!(
+                "share       {} of {}, {} needed",
+                entry.index, manifest.count, manifest.threshold
+            );
+            println!("recipient   {}", entry.recipient);
+            println!("fingerprint {}", manifest.fingerprint);
+        }
+        None => println!("manifest    none beside it lists this file"),
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The command line: flags into checked settings, library calls, rendered results and exit
+//! codes. The only module that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod combine;
+mod drill;
+mod fingerprint;
+mod inspect;
+mod key_source;
+mod split;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use custody::harden::Hardening;
+use custody::{Error, ErrorKind};
+
+use args::{Cli, Command};
+
+/// Parses the command line, runs the command, renders errors, returns the exit code.
+pub fn run(hardening: Hardening) -> ExitCode {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = check_hardening(&hardening, cli.require_mlock) {
+        return fail(&error);
+    }
+    let result = match cli.command {
+        Command::Fingerprint(args) => fingerprint::run(args),
+        Command::Split(args) => {
+            let sub = matches.subcommand_matches("split");
+            split::run(args, sub)
+        }
+        Command::Combine(args) => combine::run_combine(args),
+        Command::Verify(args) => combine::run_verify(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Drill(args) => drill::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Error> {
+    if !hardening.core_dumps_disabled {
+        warn("could not disable core dumps (RLIMIT_CORE)");
+    }
+    if !hardening.not_dumpable {
+        warn("could not mark the process non-dumpable (PR_SET_DUMPABLE)");
+    }
+    if let Err(reason) = &hardening.memory_locked {
+        if require_mlock {
+            return Err(Error::Refused(format!(
+                "memory cannot be locked and --require-mlock was given: {reason}"
+            )));
+        }
+        warn(&format!(
+            "memory is not locked, secrets could reach swap: {reason}"
+        ));
+    }
+    Ok(())
+}
+
+/// Prints one line for an error and returns its exit code.
+fn fail(error: &Error) -> ExitCode {
+    eprintln!("custody: error: {error}");
+    ExitCode::from(exit_code(error.kind()))
+}
+
+/// SPEC §2's exit codes.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Runtime => 1,
+        ErrorKind::Invalid => 2,
+        ErrorKind::Verification => 3,
+        ErrorKind::NotEnoughShares => 4,
+        ErrorKind::Refused => 5,
+        ErrorKind::Decrypt => 6,
+    }
+}
+
+/// A warning on stderr.
+fn warn(message: &str) {
+    eprintln!("custody: warning: {message}");
+}
+
+/// A remark on stderr.
+fn note(message: &str) {
+    eprintln!("custody: {message}");
+}
+
+/// Reports whether the machine is air-gapped; refuses (5) a live network when required.
+fn check_airgap(required: bool) -> Result<(), Error> {
+    let up = custody::harden::network_interfaces_up();
+    if up.is_empty() {
+        note("air-gapped: no network interface is up besides loopback");
+        return Ok(());
+    }
+    let message = format!("network interfaces are up: {}", up.join(", "));
+    if required {
+        return Err(Error::Refused(format!("{message} (--require-airgap)")));
+    }
+    warn(&format!("not air-gapped: {message}"));
+    Ok(())
+}
+
+/// Prints JSON to stdout.
+fn print_json(value: &serde_json::Value) -> Result<(), Error> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|error| Error::Usage(error.to_string()))?;
+    println!("{text}");
+    Ok(())
+}

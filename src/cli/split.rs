@@ -1,0 +1,108 @@
+//! `custody split`: split a key into sealed shares and write the set folder.
+
+use clap::ArgMatches;
+use custody::seal::{parse_recipient, read_recipients_file, Prompts, Sealer};
+use custody::set::{check_output_folder, create_set, SplitRequest};
+use custody::share::shamir::check_threshold;
+use custody::{Error, MasterKey};
+use serde_json::json;
+
+use super::args::SplitArgs;
+use super::{check_airgap, key_source, note, print_json};
+
+pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
+    let recipients = recipients_in_order(&args, matches)?;
+    if recipients.is_empty() {
+        return Err(Error::Usage(
+            "no recipients: give -r RECIPIENT or -R FILE, one per share".into(),
+        ));
+    }
+    // Everything that can be refused is refused before the key is read.
+    check_threshold(args.threshold, recipients.len())?;
+    check_output_folder(&args.output)?;
+    check_airgap(args.require_airgap)?;
+    let prompts = match args.passphrase_fd {
+        Some(fd) => Prompts::from_fd(fd)?,
+        None => Prompts::terminal(),
+    };
+    let sealers = recipients
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            parse_recipient(text, i + 1, &prompts, &mut |position| {
+                prompts.new_passphrase(&format!("share {position}"))
+            })
+        })
+        .collect::<Result<Vec<Box<dyn Sealer>>, _>>()?;
+    let key = if args.generate {
+        MasterKey::generate()?
+    } else {
+        key_source::read(&args.key)?
+    };
+    let manifest = create_set(SplitRequest {
+        key: &key,
+        threshold: args.threshold,
+        recipients: sealers,
+        label: args.label,
+        output: args.output.clone(),
+    })?;
+    drop(key);
+    if args.json {
+        return print_json(&json!({
+            "fingerprint": manifest.fingerprint.to_string(),
+            "words": manifest.fingerprint.words(),
+            "set_id": manifest.set_id.to_string(),
+            "threshold": manifest.threshold,
+            "count": manifest.count,
+            "folder": args.output.display().to_string(),
+        }));
+    }
+    println!("{}", manifest.fingerprint);
+    note(&format!(
+        "wrote {}: {} sealed shares, {} needed, set {}",
+        args.output.display(),
+        manifest.count,
+        manifest.threshold,
+        manifest.set_id
+    ));
+    note(&format!(
+        "fingerprint, spoken: {}",
+        manifest.fingerprint.words()
+    ));
+    Ok(())
+}
+
+/// The recipients of -r and of the -R files, in the order they appear on the command line.
+fn recipients_in_order(
+    args: &SplitArgs,
+    matches: Option<&ArgMatches>,
+) -> Result<Vec<String>, Error> {
+    let positions = |id: &str| -> Vec<usize> {
+        matches
+            .and_then(|m| m.indices_of(id))
+            .map(|indices| indices.collect())
+            .unwrap_or_default()
+    };
+    let mut ordered: Vec<(usize, Vec<String>)> = Vec::new();
+    for (position, recipient) in positions("recipients").into_iter().zip(&args.recipients) {
+        ordered.push((position, vec![recipient.clone()]));
+    }
+    for (position, file) in positions("recipients_files")
+        .into_iter()
+        .zip(&args.recipients_files)
+    {
+        let lines = read_recipients_file(file)?;
+        if lines.is_empty() {
+            return Err(Error::Usage(format!(
+                "recipients file {} holds no recipients",
+                file.display()
+            )));
+        }
+        ordered.push((position, lines));
+    }
+    ordered.sort_by_key(|(position, _)| *position);
+    Ok(ordered
+        .into_iter()
+        .flat_map(|(_, recipients)| recipients)
+        .collect())
+}

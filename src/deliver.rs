@@ -1,0 +1,243 @@
+//! The only ways a plaintext key leaves the process (SPEC §1.1), each checked before any
+//! share is opened: stdout when it is a pipe, a socket, a non-terminal character device or a
+//! file on tmpfs/ramfs; or the stdin of a child started with `--exec`.
+//!
+//! Check with [`OutputTarget::check_stdout`] / [`OutputTarget::check_exec`] first, then
+//! reconstruct, then [`OutputTarget::deliver`].
+
+use std::io::{self, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use rustix::fs::{fstat, fstatfs, FileType};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::secret::MasterKey;
+
+/// `statfs` magic of tmpfs (linux/magic.h).
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+/// `statfs` magic of ramfs (linux/magic.h).
+const RAMFS_MAGIC: i64 = 0x8584_58f6;
+
+/// How a delivered key is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyFormat {
+    /// 64 lowercase hex digits and a newline.
+    #[default]
+    Hex,
+    /// Standard padded base64 and a newline.
+    Base64,
+    /// The 32 raw bytes, no newline.
+    Raw,
+}
+
+impl KeyFormat {
+    /// The key in this format.
+    pub fn render(self, key: &MasterKey) -> Zeroizing<Vec<u8>> {
+        let bytes = key.expose_bytes();
+        let mut text = Zeroizing::new(match self {
+            KeyFormat::Hex => hex::encode(bytes).into_bytes(),
+            KeyFormat::Base64 => base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into_bytes(),
+            KeyFormat::Raw => bytes.to_vec(),
+        });
+        if self != KeyFormat::Raw {
+            text.push(b'\n');
+        }
+        text
+    }
+}
+
+/// A checked place to deliver a key to.
+#[derive(Debug)]
+pub enum OutputTarget {
+    /// Our stdout, already checked not to be a terminal or a disk file.
+    Stdout,
+    /// A child process's stdin.
+    Exec {
+        /// The resolved program.
+        program: PathBuf,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+}
+
+impl OutputTarget {
+    /// Accepts stdout if it is a pipe, socket, non-terminal character device or a file on a
+    /// RAM-backed filesystem; refuses (exit 5) a terminal or a file on persistent storage.
+    pub fn check_stdout() -> Result<Self, Error> {
+        check_fd_is_safe(io::stdout().as_fd(), "stdout")?;
+        Ok(OutputTarget::Stdout)
+    }
+
+    /// Splits `command` into argv without a shell and finds the program, before any secret
+    /// is touched, so a typo fails early (exit 2).
+    pub fn check_exec(command: &str) -> Result<Self, Error> {
+        let words = shell_words::split(command)
+            .map_err(|error| Error::Usage(format!("--exec: {error}")))?;
+        let Some((program, args)) = words.split_first() else {
+            return Err(Error::Usage("--exec needs a program".into()));
+        };
+        let program = find_program(program)
+            .ok_or_else(|| Error::Usage(format!("--exec: program {program} not found")))?;
+        Ok(OutputTarget::Exec {
+            program,
+            args: args.to_vec(),
+        })
+    }
+
+    /// Writes `payload` to the target. For `--exec`, waits for the child and fails unless it
+    /// exits 0.
+    pub fn deliver(&self, payload: &[u8]) -> Result<(), Error> {
+        match self {
+            OutputTarget::Stdout => {
+                let mut stdout = io::stdout().lock();
+                stdout
+                    .write_all(payload)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|error| Error::io("stdout", error))
+            }
+            OutputTarget::Exec { program, args } => run_with_stdin(program, args, payload),
+        }
+    }
+}
+
+/// Refuses (exit 5) unless `fd` is a pipe, a socket, a character device that is not a
+/// terminal, or a file on tmpfs/ramfs.
+pub fn check_fd_is_safe(fd: impl AsFd, name: &str) -> Result<(), Error> {
+    let fd = fd.as_fd();
+    let stat = fstat(fd).map_err(|error| Error::io(name, error.into()))?;
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::Fifo | FileType::Socket => Ok(()),
+        FileType::CharacterDevice if !rustix::termios::isatty(fd) => Ok(()),
+        FileType::CharacterDevice => Err(Error::Refused(format!(
+            "{name} is a terminal; pipe it to the program that needs the key, or use --exec"
+        ))),
+        _ => {
+            let statfs = fstatfs(fd).map_err(|error| Error::io(name, error.into()))?;
+            if is_ram_backed(statfs.f_type as i64) {
+                Ok(())
+            } else {
+                Err(Error::Refused(format!(
+                    "{name} is a file on persistent storage; write to a pipe, --exec, or a file under /dev/shm"
+                )))
+            }
+        }
+    }
+}
+
+/// Refuses (exit 5) unless `dir` is on tmpfs or ramfs.
+pub fn check_dir_is_ram_backed(dir: &Path) -> Result<(), Error> {
+    let statfs = rustix::fs::statfs(dir).map_err(|error| Error::io(dir, error.into()))?;
+    if is_ram_backed(statfs.f_type as i64) {
+        Ok(())
+    } else {
+        Err(Error::Refused(format!(
+            "{} is on persistent storage; use a tmpfs such as /dev/shm",
+            dir.display()
+        )))
+    }
+}
+
+fn is_ram_backed(filesystem_type: i64) -> bool {
+    filesystem_type == TMPFS_MAGIC || filesystem_type == RAMFS_MAGIC
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Path::new(name).is_file().then(|| PathBuf::from(name));
+    }
+    std::env::var_os("PATH")?
+        .to_string_lossy()
+        .split(':')
+        .map(|dir| Path::new(dir).join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+fn run_with_stdin(program: &Path, args: &[String], payload: &[u8]) -> Result<(), Error> {
+    let name = program.display().to_string();
+    let failed = |reason: String| Error::Exec {
+        program: name.clone(),
+        reason,
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|error| failed(format!("could not start: {error}")))?;
+    let written = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(payload))
+        .unwrap_or(Ok(()));
+    let status = child
+        .wait()
+        .map_err(|error| failed(format!("could not wait: {error}")))?;
+    written.map_err(|error| failed(format!("did not take the key on its stdin: {error}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(failed(format!("exited with {status}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipe is a safe target; a regular file on disk is refused; tmpfs is accepted.
+    #[test]
+    fn fd_checks() {
+        let (reader, _writer) = std::io::pipe().unwrap();
+        check_fd_is_safe(&reader, "pipe").unwrap();
+        let disk = tempfile::NamedTempFile::new_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        assert_eq!(
+            check_fd_is_safe(disk.as_file(), "file").unwrap_err().kind(),
+            crate::ErrorKind::Refused
+        );
+        if Path::new("/dev/shm").is_dir() {
+            let shm = tempfile::NamedTempFile::new_in("/dev/shm").unwrap();
+            check_fd_is_safe(shm.as_file(), "shm").unwrap();
+            check_dir_is_ram_backed(Path::new("/dev/shm")).unwrap();
+        }
+        let null = std::fs::File::open("/dev/null").unwrap();
+        check_fd_is_safe(&null, "null").unwrap();
+    }
+
+    /// The three formats: hex and base64 end with a newline, raw does not.
+    #[test]
+    fn formats() {
+        let key = MasterKey::from_bytes([0xff; 32]);
+        assert_eq!(
+            KeyFormat::Hex.render(&key).as_slice(),
+            format!("{}\n", "ff".repeat(32)).as_bytes()
+        );
+        assert!(KeyFormat::Base64.render(&key).ends_with(b"=\n"));
+        assert_eq!(KeyFormat::Raw.render(&key).as_slice(), &[0xff; 32]);
+    }
+
+    /// `--exec` finds programs on PATH and refuses unknown ones before anything runs.
+    #[test]
+    fn exec_lookup() {
+        assert!(matches!(
+            OutputTarget::check_exec("sh -c 'cat >/dev/null'").unwrap(),
+            OutputTarget::Exec { .. }
+        ));
+        assert_eq!(
+            OutputTarget::check_exec("no-such-program-here")
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::Invalid
+        );
+        let target = OutputTarget::check_exec("sh -c 'read line; test \"$line\" = hello'").unwrap();
+        target.deliver(b"hello\n").unwrap();
+        assert!(OutputTarget::check_exec("false")
+            .unwrap()
+            .deliver(b"x\n")
+            .is_err());
+    }
+}

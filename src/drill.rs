@@ -1,0 +1,305 @@
+//! The restore drill (SPEC §6): a full rehearsal on throwaway material, or a check that a
+//! quorum of a real set still reconstructs its recorded fingerprint.
+//!
+//! The rehearsal works in a private folder on tmpfs that is removed afterwards, whatever
+//! happens; it needs nothing installed and no set-up. Neither drill ever outputs the key.
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret;
+
+use crate::deliver::check_dir_is_ram_backed;
+use crate::error::Error;
+use crate::fingerprint::Fingerprint;
+use crate::recover::{gather, reconstruct, Candidate, Gathered, SetAside, ShareInput};
+use crate::seal::{parse_recipient, Keyring, Prompts};
+use crate::secret::MasterKey;
+use crate::set::{create_set, Manifest, SplitRequest};
+use crate::share::shamir::split;
+
+/// One step of a drill and how long it took.
+#[derive(Debug, Clone)]
+pub struct DrillStep {
+    /// What was done.
+    pub name: String,
+    /// What came of it (public facts only).
+    pub detail: String,
+    /// Wall-clock time of the step.
+    pub elapsed: Duration,
+}
+
+/// The outcome of a drill.
+#[derive(Debug, Clone)]
+pub struct DrillReport {
+    /// The steps, in order.
+    pub steps: Vec<DrillStep>,
+    /// The fingerprint that was reconstructed and verified.
+    pub fingerprint: Fingerprint,
+    /// Shares set aside, with reasons (a real-set drill).
+    pub set_aside: Vec<SetAside>,
+    /// Sealed files none of the identities opened (a real-set drill).
+    pub undecryptable: Vec<String>,
+    /// Shares that took part (where from, index).
+    pub good: Vec<(String, u8)>,
+}
+
+struct Timer(Vec<DrillStep>);
+
+impl Timer {
+    fn step<T>(
+        &mut self,
+        name: &str,
+        run: impl FnOnce() -> Result<(T, String), Error>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        let (value, detail) = run()?;
+        self.0.push(DrillStep {
+            name: name.to_string(),
+            detail,
+            elapsed: started.elapsed(),
+        });
+        Ok(value)
+    }
+}
+
+/// A private folder on tmpfs, removed on drop.
+struct Workspace(PathBuf);
+
+impl Workspace {
+    fn create() -> Result<Self, Error> {
+        let candidates = [
+            std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+            Some("/dev/shm".into()),
+            Some("/run/shm".into()),
+        ];
+        let base = candidates
+            .into_iter()
+            .flatten()
+            .find(|dir| dir.is_dir() && check_dir_is_ram_backed(dir).is_ok())
+            .ok_or_else(|| Error::Refused("no tmpfs folder found for the drill (tried $XDG_RUNTIME_DIR, /dev/shm, /run/shm)".into()))?;
+        let mut tag = [0u8; 8];
+        crate::secret::fill_random(&mut tag)?;
+        let path = base.join(format!("custody-drill-{}", hex::encode(tag)));
+        DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|error| Error::io(&path, error))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes a secret file readable only by us, in the tmpfs workspace.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|error| Error::io(path, error))?;
+    file.write_all(contents)
+        .map_err(|error| Error::io(path, error))
+}
+
+/// The custodians of the rehearsal.
+const CUSTODIANS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+/// Runs the rehearsal: five custodians, a fresh key split 3 of 5, two custodians lost, the
+/// key recovered from the other three and verified, a forged share named and set aside.
+pub fn rehearse() -> Result<DrillReport, Error> {
+    let workspace = Workspace::create()?;
+    let mut timer = Timer(Vec::new());
+    let prompts = Prompts::terminal();
+
+    let identity_files = timer.step("make five custodians", || {
+        let mut files = Vec::new();
+        let mut recipients = Vec::new();
+        for name in CUSTODIANS {
+            let identity = age::x25519::Identity::generate();
+            let path = workspace.0.join(format!("{name}.key"));
+            write_private(
+                &path,
+                format!("{}\n", identity.to_string().expose_secret()).as_bytes(),
+            )?;
+            files.push(path);
+            recipients.push(identity.to_public().to_string());
+        }
+        Ok((
+            (files, recipients),
+            format!("age X25519 key pairs for {}", CUSTODIANS.join(", ")),
+        ))
+    })?;
+    let (identity_files, recipients) = identity_files;
+
+    let key = timer.step("generate a key", || {
+        let key = MasterKey::generate()?;
+        let detail = format!("fingerprint {}", key.fingerprint());
+        Ok((key, detail))
+    })?;
+
+    let set_dir = workspace.0.join("set");
+    let manifest = timer.step("split 3 of 5, prove and seal", || {
+        let sealers = recipients
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                parse_recipient(r, i + 1, &prompts, &mut |_| {
+                    Err(Error::Usage("no passphrases in the drill".into()))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let manifest = create_set(SplitRequest {
+            key: &key,
+            threshold: 3,
+            recipients: sealers,
+            label: "custody drill (throwaway)".into(),
+            output: set_dir.clone(),
+        })?;
+        let detail = format!(
+            "set {} written with its manifest; every 3-subset proven",
+            manifest.set_id
+        );
+        Ok((manifest, detail))
+    })?;
+
+    let survivors: Vec<usize> = vec![0, 2, 4];
+    timer.step("lose two custodians", || {
+        for lost in [1usize, 3] {
+            let file = set_dir.join(&manifest.shares[lost].file);
+            fs::remove_file(&file).map_err(|error| Error::io(&file, error))?;
+            fs::remove_file(&identity_files[lost])
+                .map_err(|error| Error::io(&identity_files[lost], error))?;
+        }
+        Ok((
+            (),
+            "bob's and dave's sealed shares and keys are gone".into(),
+        ))
+    })?;
+
+    let survivor_keys: Vec<&PathBuf> = survivors.iter().map(|&i| &identity_files[i]).collect();
+    let keyring = Keyring::load(&survivor_keys, &prompts)?;
+    let sealed_inputs = || {
+        survivors
+            .iter()
+            .map(|&i| ShareInput::Sealed(set_dir.join(&manifest.shares[i].file)))
+            .collect::<Vec<_>>()
+    };
+
+    timer.step("two shares are not enough", || {
+        let mut gathered = gather(sealed_inputs(), &keyring, Some(&manifest))?;
+        gathered.candidates.truncate(2);
+        match reconstruct(gathered.candidates, Some(&manifest), None, &mut Vec::new()) {
+            Err(Error::NotEnoughShares { .. }) => Ok((
+                (),
+                "refused, as it must be: 2 of 3 needed shares reveal nothing".into(),
+            )),
+            Err(other) => Err(other),
+            Ok(_) => Err(Error::Verification("two shares reconstructed a key".into())),
+        }
+    })?;
+
+    let recovered = timer.step("recover from alice, carol and erin", || {
+        let gathered = gather(sealed_inputs(), &keyring, Some(&manifest))?;
+        let recovered = reconstruct(gathered.candidates, Some(&manifest), None, &mut Vec::new())?;
+        if recovered.key.expose_bytes() != key.expose_bytes() {
+            return Err(Error::Verification(
+                "the recovered key differs from the original".into(),
+            ));
+        }
+        let detail = format!("fingerprint {} matches the manifest", recovered.fingerprint);
+        Ok((recovered, detail))
+    })?;
+
+    timer.step("name a forged share", || {
+        let mut gathered = gather(sealed_inputs(), &keyring, Some(&manifest))?;
+        let impostor_key = MasterKey::generate()?;
+        let forged = split(&impostor_key, 3, 5, manifest.set_id)?;
+        let forged_share = forged
+            .into_iter()
+            .nth(1)
+            .ok_or_else(|| Error::Verification("no forged share".into()))?;
+        gathered.candidates.push(Candidate {
+            name: "forged share 2".into(),
+            share: forged_share,
+        });
+        let mut set_aside = Vec::new();
+        let again = reconstruct(gathered.candidates, Some(&manifest), None, &mut set_aside)?;
+        match set_aside.as_slice() {
+            [one] if one.name == "forged share 2" && again.fingerprint == manifest.fingerprint => {
+                Ok(((), format!("set aside: {}", one.reason)))
+            }
+            _ => Err(Error::Verification("the forged share was not named".into())),
+        }
+    })?;
+
+    Ok(DrillReport {
+        steps: timer.0,
+        fingerprint: recovered.fingerprint,
+        set_aside: Vec::new(),
+        undecryptable: Vec::new(),
+        good: recovered.good,
+    })
+}
+
+/// Drills a real set: opens the shares the identities can open, reconstructs, and checks the
+/// manifest's fingerprint. The key is dropped (and wiped) before this returns.
+pub fn drill_set(
+    manifest: &Manifest,
+    folder: &Path,
+    keyring: &Keyring,
+) -> Result<DrillReport, (Error, DrillReport)> {
+    let started = Instant::now();
+    let inputs = manifest
+        .shares
+        .iter()
+        .map(|entry| ShareInput::Sealed(folder.join(&entry.file)))
+        .collect();
+    let empty_report = |set_aside, undecryptable| DrillReport {
+        steps: Vec::new(),
+        fingerprint: manifest.fingerprint,
+        set_aside,
+        undecryptable,
+        good: Vec::new(),
+    };
+    let Gathered {
+        candidates,
+        undecryptable,
+        mut set_aside,
+        ..
+    } = gather(inputs, keyring, Some(manifest))
+        .map_err(|error| (error, empty_report(Vec::new(), Vec::new())))?;
+    if candidates.is_empty() && !undecryptable.is_empty() {
+        return Err((
+            Error::NothingDecrypted,
+            empty_report(set_aside, undecryptable),
+        ));
+    }
+    match reconstruct(candidates, Some(manifest), None, &mut set_aside) {
+        Ok(recovered) => Ok(DrillReport {
+            steps: vec![DrillStep {
+                name: "reconstruct and verify".into(),
+                detail: format!(
+                    "{} of {} shares opened; fingerprint {} matches the manifest",
+                    recovered.good.len(),
+                    manifest.count,
+                    recovered.fingerprint
+                ),
+                elapsed: started.elapsed(),
+            }],
+            fingerprint: recovered.fingerprint,
+            set_aside,
+            undecryptable,
+            good: recovered.good,
+        }),
+        Err(error) => Err((error, empty_report(set_aside, undecryptable))),
+    }
+}

@@ -1,0 +1,166 @@
+//! The library's error type and the kinds the binary maps to exit codes (SPEC §2).
+//!
+//! Messages name files, share indices, recipients' positions and fingerprints; never key or
+//! share material, and never the text of an input that might be one.
+
+use std::io;
+use std::path::PathBuf;
+
+/// What went wrong, in the terms of SPEC §2's exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Exit 1: I/O, a child process, anything the environment did.
+    Runtime,
+    /// Exit 2: bad invocation or malformed input that is not a share.
+    Invalid,
+    /// Exit 3: verification failed.
+    Verification,
+    /// Exit 4: fewer than k valid shares.
+    NotEnoughShares,
+    /// Exit 5: refused for safety.
+    Refused,
+    /// Exit 6: could not decrypt (no identity matches, wrong passphrase or PIN).
+    Decrypt,
+}
+
+/// Everything that can go wrong in custody.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad flags or arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// The key input is not one of the accepted encodings. Never echoes the input.
+    #[error("the key is not 64 hex digits or base64 of exactly 32 bytes ({source_name})")]
+    KeyEncoding {
+        /// Where the key was read from: stdin, an environment variable's name, the prompt.
+        source_name: String,
+    },
+    /// The key input exceeds the bound and was not read further.
+    #[error("the key input on stdin is larger than 4 KiB; refusing to read it")]
+    KeyTooLarge,
+    /// A threshold outside 2 ≤ k ≤ n ≤ 255.
+    #[error("threshold {threshold} with {count} shares: {reason}")]
+    Threshold {
+        /// The k asked for.
+        threshold: usize,
+        /// The n asked for.
+        count: usize,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// A recipient that does not parse or cannot be sealed to.
+    #[error("recipient {position} ({recipient}): {reason}")]
+    Recipient {
+        /// 1-based position among the recipients, i.e. the share index it would get.
+        position: usize,
+        /// The recipient as given (public).
+        recipient: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An identity file that cannot be used.
+    #[error("identity {path}: {reason}")]
+    Identity {
+        /// The identity file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A passphrase or PIN was wrong; never retried.
+    #[error("wrong passphrase for {what}")]
+    WrongPassphrase {
+        /// The file or share the passphrase was for.
+        what: String,
+    },
+    /// A passphrase was needed and none could be obtained.
+    #[error("a passphrase is needed for {what} and none could be read")]
+    NoPassphrase {
+        /// The file or share the passphrase was for.
+        what: String,
+    },
+    /// Refused for safety before any secret was touched.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// An I/O error on a named file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The OS random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
+    /// A manifest that cannot be parsed.
+    #[error("manifest {}: {reason}", path.display())]
+    ManifestMalformed {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A check failed: fingerprint mismatch, split proof, manifest hashes.
+    #[error("verification failed: {0}")]
+    Verification(String),
+    /// Fewer than k valid shares.
+    #[error("not enough valid shares: {valid} valid, {threshold} needed")]
+    NotEnoughShares {
+        /// Valid shares found.
+        valid: usize,
+        /// The threshold k.
+        threshold: usize,
+    },
+    /// Not a single share could be opened with the identities given.
+    #[error("could not decrypt any share: no identity matches")]
+    NothingDecrypted,
+    /// Sealing a share failed.
+    #[error("sealing share {index}: {reason}")]
+    Seal {
+        /// The share index.
+        index: u8,
+        /// What failed.
+        reason: String,
+    },
+    /// A child process (`--exec`) failed.
+    #[error("{program}: {reason}")]
+    Exec {
+        /// The program's name.
+        program: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The exit-code class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Usage(_)
+            | Error::KeyEncoding { .. }
+            | Error::KeyTooLarge
+            | Error::Recipient { .. }
+            | Error::Identity { .. }
+            | Error::ManifestMalformed { .. } => ErrorKind::Invalid,
+            Error::Threshold { threshold: 1, .. } => ErrorKind::Refused,
+            Error::Threshold { .. } => ErrorKind::Invalid,
+            Error::WrongPassphrase { .. }
+            | Error::NoPassphrase { .. }
+            | Error::NothingDecrypted => ErrorKind::Decrypt,
+            Error::Refused(_) => ErrorKind::Refused,
+            Error::Verification(_) => ErrorKind::Verification,
+            Error::NotEnoughShares { .. } => ErrorKind::NotEnoughShares,
+            Error::Io { .. } | Error::Random(_) | Error::Seal { .. } | Error::Exec { .. } => {
+                ErrorKind::Runtime
+            }
+        }
+    }
+
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

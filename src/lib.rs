@@ -1,0 +1,36 @@
+//! custody: offline custody of one high-value 32-byte key over its whole life.
+//!
+//! The key is split with Shamir's scheme (k of n), each share is sealed to its custodian
+//! (age recipients today; PKCS#11 tokens later) and described by a public manifest. Any k
+//! shares give the key back; every reconstruction is checked against the key's fingerprint
+//! before anything is done with it.
+//!
+//! The library knows formats, secrets and the algorithms; it never prints and never exits.
+//! The `custody` binary (src/main.rs, src/cli/) parses flags, does the I/O with people and
+//! maps errors to exit codes.
+//!
+//! Where to start reading:
+//! - [`secret`]: the only types that hold key or share bytes.
+//! - [`share`]: Shamir split/combine, the share format and its text form.
+//! - [`seal`]: sealing shares to custodians and opening them again.
+//! - [`set`]: a share set on disk (manifest and sealed files).
+//! - [`recover`]: turning a pile of possibly bad shares into a verified key.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod deliver;
+pub mod drill;
+pub mod error;
+pub mod fingerprint;
+pub mod gf256;
+pub mod harden;
+pub mod key_input;
+mod pgp_words;
+pub mod recover;
+pub mod seal;
+pub mod secret;
+pub mod set;
+pub mod share;
+
+pub use error::{Error, ErrorKind};
+pub use fingerprint::Fingerprint;
+pub use secret::MasterKey;

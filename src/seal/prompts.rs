@@ -1,0 +1,126 @@
+//! Asking a person for passphrases and confirmations without echo, or reading passphrases
+//! from a file descriptor (`--passphrase-fd N`) for automation.
+//!
+//! Prompts go to the controlling terminal (`/dev/tty`), never to stdout, so they cannot mix
+//! with delivered data.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::sync::{Arc, Mutex};
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+/// Where passphrases come from: lines of a file descriptor, else the terminal.
+#[derive(Clone, Default)]
+pub struct Prompts {
+    lines: Option<Arc<Mutex<BufReader<File>>>>,
+}
+
+impl Prompts {
+    /// Passphrases from the terminal only.
+    pub fn terminal() -> Self {
+        Self::default()
+    }
+
+    /// Passphrases read one per line from file descriptor `fd`, in the order they are needed.
+    pub fn from_fd(fd: u32) -> Result<Self, Error> {
+        let path = format!("/dev/fd/{fd}");
+        let file = File::open(&path).map_err(|error| Error::io(path, error))?;
+        Ok(Self {
+            lines: Some(Arc::new(Mutex::new(BufReader::new(file)))),
+        })
+    }
+
+    /// The next passphrase: the next line of the descriptor, or asked on the terminal.
+    /// `None` when neither is available.
+    pub fn passphrase(&self, description: &str) -> Option<SecretString> {
+        match &self.lines {
+            Some(lines) => {
+                let mut lines = lines.lock().ok()?;
+                let mut line = Zeroizing::new(String::new());
+                if lines.read_line(&mut line).ok()? == 0 {
+                    return None;
+                }
+                Some(SecretString::from(
+                    line.trim_end_matches(['\n', '\r']).to_string(),
+                ))
+            }
+            None => rpassword::prompt_password(format!("{description}: "))
+                .ok()
+                .map(SecretString::from),
+        }
+    }
+
+    /// A new passphrase: from the descriptor once, or typed twice on the terminal and
+    /// compared. Refuses an empty one.
+    pub fn new_passphrase(&self, description: &str) -> Result<SecretString, Error> {
+        use secrecy::ExposeSecret;
+        let missing = || Error::NoPassphrase {
+            what: description.to_string(),
+        };
+        let first = self
+            .passphrase(&format!("New passphrase for {description}"))
+            .ok_or_else(missing)?;
+        if first.expose_secret().is_empty() {
+            return Err(Error::Usage(format!(
+                "the passphrase for {description} is empty"
+            )));
+        }
+        if self.lines.is_none() {
+            let second = self.passphrase("Type it again").ok_or_else(missing)?;
+            if first.expose_secret() != second.expose_secret() {
+                return Err(Error::Usage(format!(
+                    "the two passphrases for {description} differ"
+                )));
+            }
+        }
+        Ok(first)
+    }
+
+    /// Shows a message on the terminal, if there is one (plugins ask people to touch keys).
+    pub fn tell(&self, message: &str) {
+        if let Ok(mut tty) = OpenOptions::new().write(true).open("/dev/tty") {
+            let _ = writeln!(tty, "{message}");
+        }
+    }
+
+    /// Asks a yes/no question on the terminal; `None` without one.
+    pub fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
+        let answer = self.ask(&format!("{message} [{yes}/{}]", no.unwrap_or("no")))?;
+        Some(answer.trim().eq_ignore_ascii_case(yes))
+    }
+
+    /// Asks for a public (echoed) string on the terminal; `None` without one.
+    pub fn ask(&self, message: &str) -> Option<String> {
+        let mut tty = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        write!(tty, "{message}: ").ok()?;
+        let mut answer = String::new();
+        BufReader::new(tty).read_line(&mut answer).ok()?;
+        Some(answer.trim_end().to_string())
+    }
+}
+
+impl age::Callbacks for Prompts {
+    fn display_message(&self, message: &str) {
+        self.tell(message);
+    }
+
+    fn confirm(&self, message: &str, yes_string: &str, no_string: Option<&str>) -> Option<bool> {
+        Prompts::confirm(self, message, yes_string, no_string)
+    }
+
+    fn request_public_string(&self, description: &str) -> Option<String> {
+        self.ask(description)
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
+        self.passphrase(description)
+    }
+}

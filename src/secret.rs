@@ -1,0 +1,148 @@
+//! The key and plaintext-share types: the only code that holds raw secret bytes.
+//!
+//! Neither type implements `Debug`, `Display`, `Clone` or `Serialize`; both wipe their bytes
+//! when dropped. Memory locking is process-wide (see [`crate::harden`]), because the age and
+//! Shamir crates make copies of their own that a per-buffer lock would miss.
+//!
+//! Do not add a way to read the bytes other than the one named method on each type: every
+//! caller of it is a place where a secret can leave, and reviewers grep for it.
+//!
+//! A key cannot be formatted:
+//! ```compile_fail
+//! let key = custody::MasterKey::from_bytes([7u8; 32]);
+//! let _ = format!("{:?}", key);
+//! ```
+//! nor copied:
+//! ```compile_fail
+//! let key = custody::MasterKey::from_bytes([7u8; 32]);
+//! let _copy = key.clone();
+//! ```
+
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+use rand::TryRng;
+use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
+use zeroize::Zeroize;
+
+use crate::error::Error;
+use crate::fingerprint::Fingerprint;
+
+/// Length of the key in bytes.
+pub const KEY_LEN: usize = 32;
+
+/// The 32-byte key under custody.
+pub struct MasterKey(SecretBox<[u8; KEY_LEN]>);
+
+impl MasterKey {
+    /// Draws a new key from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self, Error> {
+        let mut key = Self::from_bytes([0u8; KEY_LEN]);
+        fill_random(key.0.expose_secret_mut())?;
+        Ok(key)
+    }
+
+    /// Takes ownership of raw key bytes; the caller's copy is the array moved in.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        let mut bytes = bytes;
+        let key = Self(SecretBox::new(Box::new(bytes)));
+        bytes.zeroize();
+        key
+    }
+
+    /// Copies the key out of a slice of exactly 32 bytes; `None` for any other length.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let mut key = Self::from_bytes([0u8; KEY_LEN]);
+        key.0
+            .expose_secret_mut()
+            .copy_from_slice(bytes.get(..KEY_LEN).filter(|_| bytes.len() == KEY_LEN)?);
+        Some(key)
+    }
+
+    /// The raw key bytes. Every call site is a place where the key leaves this type.
+    pub fn expose_bytes(&self) -> &[u8; KEY_LEN] {
+        self.0.expose_secret()
+    }
+
+    /// The key's public fingerprint (SPEC §3).
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of_key_bytes(self.expose_bytes())
+    }
+}
+
+/// The secret half of one Shamir share: its y-values, one per key byte.
+///
+/// The public half (set id, index, threshold, ...) lives in [`crate::share::ShareHeader`].
+pub struct SharePoint(SecretBox<[u8; KEY_LEN]>);
+
+impl SharePoint {
+    /// Takes ownership of raw share bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        let mut bytes = bytes;
+        let point = Self(SecretBox::new(Box::new(bytes)));
+        bytes.zeroize();
+        point
+    }
+
+    /// The raw y-values. Every call site is a place where the share leaves this type.
+    pub fn expose_bytes(&self) -> &[u8; KEY_LEN] {
+        self.0.expose_secret()
+    }
+
+    /// Whether two points hold the same bytes, compared without early exit.
+    pub fn same_as(&self, other: &SharePoint) -> bool {
+        let difference = self
+            .expose_bytes()
+            .iter()
+            .zip(other.expose_bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        difference == 0
+    }
+}
+
+/// Fills `buffer` from the operating system's CSPRNG.
+pub fn fill_random(buffer: &mut [u8]) -> Result<(), Error> {
+    SysRng
+        .try_fill_bytes(buffer)
+        .map_err(|error| Error::Random(error.to_string()))
+}
+
+/// The operating system's CSPRNG as an infallible generator, for crates that take one.
+///
+/// Probes the generator first so that a broken one is an error here, not a panic later.
+pub fn system_rng() -> Result<UnwrapErr<SysRng>, Error> {
+    let mut probe = [0u8; 16];
+    fill_random(&mut probe)?;
+    probe.zeroize();
+    Ok(UnwrapErr(SysRng))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two generated keys differ and have the right length (the CSPRNG is wired up).
+    #[test]
+    fn generated_keys_differ() {
+        let a = MasterKey::generate().unwrap();
+        let b = MasterKey::generate().unwrap();
+        assert_ne!(a.expose_bytes(), b.expose_bytes());
+    }
+
+    /// `from_slice` accepts exactly 32 bytes and nothing else.
+    #[test]
+    fn from_slice_wants_exactly_32_bytes() {
+        assert!(MasterKey::from_slice(&[1u8; 32]).is_some());
+        assert!(MasterKey::from_slice(&[1u8; 31]).is_none());
+        assert!(MasterKey::from_slice(&[1u8; 33]).is_none());
+    }
+
+    /// Point comparison sees a single differing byte.
+    #[test]
+    fn share_points_compare_by_content() {
+        let a = SharePoint::from_bytes([3u8; 32]);
+        let mut other = [3u8; 32];
+        assert!(a.same_as(&SharePoint::from_bytes(other)));
+        other[31] = 4;
+        assert!(!a.same_as(&SharePoint::from_bytes(other)));
+    }
+}

@@ -1,0 +1,377 @@
+//! A share set on disk: `manifest.json` and one sealed file per share, written all at once.
+//!
+//! [`create_set`] splits, proves, seals and writes a set into a folder that must not exist or
+//! be empty. Everything is written into a hidden sibling folder first, each file synced, and
+//! the folder renamed into place at the end: a failed or killed run leaves no partial set
+//! under the requested name (a killed one may leave the hidden folder, which holds only
+//! sealed files). The manifest format is specified in docs/formats.md.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::Error;
+use crate::fingerprint::Fingerprint;
+use crate::seal::Sealer;
+use crate::secret::MasterKey;
+use crate::share::shamir::{check_threshold, split};
+use crate::share::{Commitment, SetId, Share};
+
+/// The manifest's format tag.
+pub const MANIFEST_FORMAT: &str = "custody-manifest-v1";
+
+/// The manifest's file name inside a set folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The public description of a share set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`MANIFEST_FORMAT`].
+    pub format: String,
+    /// The set's random id (16 hex digits).
+    pub set_id: SetId,
+    /// A human label, e.g. "ida production WALLET_ENCRYPTION_KEY".
+    pub label: String,
+    /// Creation time, RFC 3339 UTC.
+    pub created: String,
+    /// k.
+    pub threshold: u8,
+    /// n.
+    pub count: u8,
+    /// The key's fingerprint.
+    pub fingerprint: Fingerprint,
+    /// One entry per share, by index.
+    pub shares: Vec<ManifestShare>,
+}
+
+/// One share's public entry in the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestShare {
+    /// The share's index (x-coordinate).
+    pub index: u8,
+    /// Who holds it, as given at split time.
+    pub recipient: String,
+    /// The sealed file's name in the set folder.
+    pub file: String,
+    /// SHA-256 of the sealed file, hex.
+    pub sha256: String,
+    /// The share's commitment, hex (see [`Share::commitment`]).
+    pub commitment: Commitment,
+}
+
+impl Manifest {
+    /// The entry for share `index`.
+    pub fn share(&self, index: u8) -> Option<&ManifestShare> {
+        self.shares.iter().find(|entry| entry.index == index)
+    }
+
+    /// The entry whose sealed file has this name.
+    pub fn share_by_file(&self, file_name: &str) -> Option<&ManifestShare> {
+        self.shares.iter().find(|entry| entry.file == file_name)
+    }
+
+    /// Reads a manifest from a set folder or a manifest file (exit 2 if it does not parse).
+    pub fn load(path: &Path) -> Result<(Self, PathBuf), Error> {
+        let file = if path.is_dir() {
+            path.join(MANIFEST_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let folder = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let text = fs::read_to_string(&file).map_err(|error| Error::io(&file, error))?;
+        let malformed = |reason: String| Error::ManifestMalformed {
+            path: file.clone(),
+            reason,
+        };
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|error| malformed(error.to_string()))?;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(malformed(format!(
+                "unknown format {:?} (this custody reads {MANIFEST_FORMAT})",
+                manifest.format
+            )));
+        }
+        check_threshold(usize::from(manifest.threshold), usize::from(manifest.count))
+            .map_err(|error| malformed(error.to_string()))?;
+        for entry in &manifest.shares {
+            if entry.file.contains('/') || entry.file.starts_with('.') {
+                return Err(malformed(format!(
+                    "share {}: file name {:?} is not a plain name",
+                    entry.index, entry.file
+                )));
+            }
+        }
+        Ok((manifest, folder))
+    }
+}
+
+/// The conventional name of a sealed share file.
+pub fn sealed_file_name(index: u8, count: u8, extension: &str) -> String {
+    format!("share-{index}-of-{count}.{extension}")
+}
+
+/// SHA-256 of bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// What to split and where to put it.
+pub struct SplitRequest<'a> {
+    /// The key.
+    pub key: &'a MasterKey,
+    /// k.
+    pub threshold: usize,
+    /// One recipient per share, in index order.
+    pub recipients: Vec<Box<dyn Sealer>>,
+    /// The set's label.
+    pub label: String,
+    /// The folder to create (must not exist, or be empty).
+    pub output: PathBuf,
+}
+
+/// Splits, proves, seals and writes a share set. Returns its manifest.
+pub fn create_set(request: SplitRequest<'_>) -> Result<Manifest, Error> {
+    let count = request.recipients.len();
+    check_threshold(request.threshold, count)?;
+    check_output_folder(&request.output)?;
+    let set_id = SetId::generate()?;
+    let shares = split(request.key, request.threshold, count, set_id)?;
+    let sealed = seal_all(&shares, &request.recipients)?;
+    let created = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        .format(&Rfc3339)
+        .map_err(|error| Error::Usage(format!("cannot format the time: {error}")))?;
+    let n = count as u8;
+    let entries = shares
+        .iter()
+        .zip(&request.recipients)
+        .zip(&sealed)
+        .map(|((share, recipient), bytes)| ManifestShare {
+            index: share.header().index,
+            recipient: recipient.recipient(),
+            file: sealed_file_name(share.header().index, n, recipient.extension()),
+            sha256: sha256_hex(bytes),
+            commitment: share.commitment(),
+        })
+        .collect::<Vec<_>>();
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        set_id,
+        label: request.label,
+        created,
+        threshold: request.threshold as u8,
+        count: n,
+        fingerprint: request.key.fingerprint(),
+        shares: entries,
+    };
+    let mut files: Vec<(String, Vec<u8>)> = manifest
+        .shares
+        .iter()
+        .zip(sealed)
+        .map(|(entry, bytes)| (entry.file.clone(), bytes))
+        .collect();
+    let mut manifest_json =
+        serde_json::to_vec_pretty(&manifest).map_err(|error| Error::Usage(error.to_string()))?;
+    manifest_json.push(b'\n');
+    files.push((MANIFEST_FILE.into(), manifest_json));
+    write_folder_atomically(&request.output, &files)?;
+    Ok(manifest)
+}
+
+/// Seals each share's text to its recipient, on all cores.
+fn seal_all(shares: &[Share], recipients: &[Box<dyn Sealer>]) -> Result<Vec<Vec<u8>>, Error> {
+    let seal_one = |share: &Share, recipient: &Box<dyn Sealer>| -> Result<Vec<u8>, Error> {
+        use secrecy::ExposeSecret;
+        let text = share.to_text();
+        let mut plaintext =
+            zeroize::Zeroizing::new(Vec::with_capacity(text.expose_secret().len() + 1));
+        plaintext.extend_from_slice(text.expose_secret().as_bytes());
+        plaintext.push(b'\n');
+        recipient.seal(&plaintext).map_err(|reason| Error::Seal {
+            index: share.header().index,
+            reason,
+        })
+    };
+    // Plugins may talk to a person (touch a key, type a PIN): then seal one share at a time.
+    let workers = if recipients.iter().any(|recipient| recipient.interactive()) {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(shares.len())
+            .max(1)
+    };
+    let chunk = shares.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .chunks(chunk)
+            .zip(recipients.chunks(chunk))
+            .map(|(shares, recipients)| {
+                scope.spawn(move || {
+                    shares
+                        .iter()
+                        .zip(recipients)
+                        .map(|(share, recipient)| seal_one(share, recipient))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut sealed = Vec::with_capacity(shares.len());
+        for handle in handles {
+            let part = handle.join().map_err(|_| Error::Seal {
+                index: 0,
+                reason: "a sealing thread failed".into(),
+            })??;
+            sealed.extend(part);
+        }
+        Ok(sealed)
+    })
+}
+
+/// Refuses (exit 5) an output folder that exists and is not empty, or is not a folder.
+pub fn check_output_folder(output: &Path) -> Result<(), Error> {
+    match fs::read_dir(output) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                Err(Error::Refused(format!(
+                    "{} exists and is not empty",
+                    output.display()
+                )))
+            } else {
+                Ok(())
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let parent = parent_of(output);
+            if parent.is_dir() {
+                Ok(())
+            } else {
+                Err(Error::io(parent, error))
+            }
+        }
+        Err(_) if output.exists() => Err(Error::Refused(format!(
+            "{} exists and is not a folder",
+            output.display()
+        ))),
+        Err(error) => Err(Error::io(output, error)),
+    }
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `files` into a hidden sibling of `output`, syncs everything, and renames it into
+/// place. `output` must not exist or be an empty folder; nothing existing is overwritten.
+pub fn write_folder_atomically(output: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
+    let parent = parent_of(output);
+    let base = output
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "set".into());
+    let mut tag = [0u8; 6];
+    crate::secret::fill_random(&mut tag)?;
+    let staging = parent.join(format!(".{base}.custody-tmp-{}", hex::encode(tag)));
+    fs::create_dir(&staging).map_err(|error| Error::io(&staging, error))?;
+    let result = (|| {
+        for (name, bytes) in files {
+            let path = staging.join(name);
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(|error| Error::io(&path, error))?;
+            file.write_all(bytes)
+                .and_then(|()| file.sync_all())
+                .map_err(|error| Error::io(&path, error))?;
+        }
+        sync_dir(&staging)?;
+        // rename(2) replaces an empty folder and fails on a non-empty one, so a folder that
+        // gained files since the check is not overwritten.
+        fs::rename(&staging, output).map_err(|error| Error::io(output, error))?;
+        sync_dir(&parent)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .map_err(|error| Error::io(dir, error))
+}
+
+/// Serde through `Display`/`FromStr` for the public value types that appear in manifests.
+macro_rules! serde_as_string {
+    ($($type:ty),*) => {$(
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                <$type>::from_str(&text).map_err(|error| serde::de::Error::custom(ParseFailure(&error)))
+            }
+        }
+    )*};
+}
+
+serde_as_string!(SetId, Fingerprint, Commitment);
+
+struct ParseFailure<'a, E>(&'a E);
+
+impl<E: fmt::Display> fmt::Display for ParseFailure<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A non-empty output folder is refused and left untouched; an empty one is filled.
+    #[test]
+    fn output_folder_rules() {
+        let root = tempfile::tempdir().unwrap();
+        let busy = root.path().join("busy");
+        fs::create_dir(&busy).unwrap();
+        fs::write(busy.join("keep"), b"x").unwrap();
+        let files = vec![("a".to_string(), b"1".to_vec())];
+        assert_eq!(
+            check_output_folder(&busy).unwrap_err().kind(),
+            crate::ErrorKind::Refused
+        );
+        assert!(write_folder_atomically(&busy, &files).is_err());
+        assert_eq!(fs::read(busy.join("keep")).unwrap(), b"x");
+        let empty = root.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        write_folder_atomically(&empty, &files).unwrap();
+        assert_eq!(fs::read(empty.join("a")).unwrap(), b"1");
+        let fresh = root.path().join("fresh");
+        write_folder_atomically(&fresh, &files).unwrap();
+        // No staging folder is left behind.
+        let leftovers: Vec<_> = fs::read_dir(root.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}
