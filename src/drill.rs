@@ -251,41 +251,43 @@ pub fn rehearse() -> Result<DrillReport, Error> {
 }
 
 /// Drills a real set: opens the shares the identities can open, reconstructs, and checks the
-/// manifest's fingerprint. The key is dropped (and wiped) before this returns.
+/// manifest's fingerprint. The key is dropped (and wiped) before this returns. The report
+/// names every share either way; the result says whether the drill passed.
 pub fn drill_set(
     manifest: &Manifest,
     folder: &Path,
     keyring: &Keyring,
-) -> Result<DrillReport, (Error, DrillReport)> {
+) -> (DrillReport, Result<(), Error>) {
     let started = Instant::now();
+    let mut report = DrillReport {
+        steps: Vec::new(),
+        fingerprint: manifest.fingerprint,
+        set_aside: Vec::new(),
+        undecryptable: Vec::new(),
+        good: Vec::new(),
+    };
     let inputs = manifest
         .shares
         .iter()
         .map(|entry| ShareInput::Sealed(folder.join(&entry.file)))
         .collect();
-    let empty_report = |set_aside, undecryptable| DrillReport {
-        steps: Vec::new(),
-        fingerprint: manifest.fingerprint,
-        set_aside,
-        undecryptable,
-        good: Vec::new(),
-    };
     let Gathered {
         candidates,
         undecryptable,
-        mut set_aside,
+        set_aside,
         ..
-    } = gather(inputs, keyring, Some(manifest))
-        .map_err(|error| (error, empty_report(Vec::new(), Vec::new())))?;
-    if candidates.is_empty() && !undecryptable.is_empty() {
-        return Err((
-            Error::NothingDecrypted,
-            empty_report(set_aside, undecryptable),
-        ));
+    } = match gather(inputs, keyring, Some(manifest)) {
+        Ok(gathered) => gathered,
+        Err(error) => return (report, Err(error)),
+    };
+    report.undecryptable = undecryptable;
+    report.set_aside = set_aside;
+    if candidates.is_empty() && !report.undecryptable.is_empty() {
+        return (report, Err(Error::NothingDecrypted));
     }
-    match reconstruct(candidates, Some(manifest), None, &mut set_aside) {
-        Ok(recovered) => Ok(DrillReport {
-            steps: vec![DrillStep {
+    let result =
+        reconstruct(candidates, Some(manifest), None, &mut report.set_aside).map(|recovered| {
+            report.steps.push(DrillStep {
                 name: "reconstruct and verify".into(),
                 detail: format!(
                     "{} of {} shares opened; fingerprint {} matches the manifest",
@@ -294,12 +296,8 @@ pub fn drill_set(
                     recovered.fingerprint
                 ),
                 elapsed: started.elapsed(),
-            }],
-            fingerprint: recovered.fingerprint,
-            set_aside,
-            undecryptable,
-            good: recovered.good,
-        }),
-        Err(error) => Err((error, empty_report(set_aside, undecryptable))),
-    }
+            });
+            report.good = recovered.good;
+        });
+    (report, result)
 }

@@ -188,7 +188,7 @@ pub fn create_set(request: SplitRequest<'_>) -> Result<Manifest, Error> {
 
 /// Seals each share's text to its recipient, on all cores.
 fn seal_all(shares: &[Share], recipients: &[Box<dyn Sealer>]) -> Result<Vec<Vec<u8>>, Error> {
-    let seal_one = |share: &Share, recipient: &Box<dyn Sealer>| -> Result<Vec<u8>, Error> {
+    let seal_one = |share: &Share, recipient: &dyn Sealer| -> Result<Vec<u8>, Error> {
         use secrecy::ExposeSecret;
         let text = share.to_text();
         let mut plaintext =
@@ -219,7 +219,7 @@ fn seal_all(shares: &[Share], recipients: &[Box<dyn Sealer>]) -> Result<Vec<Vec<
                     shares
                         .iter()
                         .zip(recipients)
-                        .map(|(share, recipient)| seal_one(share, recipient))
+                        .map(|(share, recipient)| seal_one(share, recipient.as_ref()))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })

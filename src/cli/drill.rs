@@ -31,17 +31,13 @@ pub fn run(args: DrillArgs) -> Result<(), Error> {
         None => Prompts::terminal(),
     };
     let keyring = Keyring::load(&args.identities, &prompts)?;
-    match drill_set(&manifest, &folder, &keyring) {
-        Ok(report) => render(&report, args.json, "set drill"),
-        Err((error, report)) => {
-            if args.json {
-                render(&report, true, "set drill")?;
-            } else {
-                warn_about(&report);
-            }
-            Err(error)
-        }
+    let (report, result) = drill_set(&manifest, &folder, &keyring);
+    if args.json || result.is_ok() {
+        render(&report, args.json, "set drill")?;
+    } else {
+        warn_about(&report);
     }
+    result
 }
 
 fn warn_about(report: &DrillReport) {
