@@ -23,13 +23,14 @@ use super::{note, print_json, warn};
 struct ShareSettings {
     manifest: Option<Manifest>,
     stated: Option<Fingerprint>,
-    inputs: Vec<ShareInput>,
+    sealed: Vec<PathBuf>,
+    texts: Vec<PathBuf>,
     identities: Vec<PathBuf>,
     prompts: Prompts,
 }
 
 impl ShareSettings {
-    /// Checks the flags and reads the manifest and share texts; opens no sealed share.
+    /// Checks the flags and reads the manifest; reads no share.
     fn from_args(args: ShareSourceArgs) -> Result<Self, Error> {
         let stated = args
             .fingerprint
@@ -46,22 +47,18 @@ impl ShareSettings {
             }
             None => (None, None),
         };
-        let mut inputs: Vec<ShareInput> = args.shares.into_iter().map(ShareInput::Sealed).collect();
-        for source in &args.texts {
-            inputs.extend(read_share_texts(source)?);
-        }
-        if inputs.is_empty() {
+        let mut sealed = args.shares;
+        if sealed.is_empty() && args.texts.is_empty() {
             if let (Some(manifest), Some(folder)) = (&manifest, &folder) {
-                inputs = manifest
+                sealed = manifest
                     .shares
                     .iter()
                     .map(|entry| folder.join(&entry.file))
                     .filter(|path| path.exists())
-                    .map(ShareInput::Sealed)
                     .collect();
             }
         }
-        if inputs.is_empty() {
+        if sealed.is_empty() && args.texts.is_empty() {
             return Err(Error::Usage(
                 "no shares given: name sealed files, --text FILE, or -m SET_DIR".into(),
             ));
@@ -73,15 +70,23 @@ impl ShareSettings {
         Ok(Self {
             manifest,
             stated,
-            inputs,
+            sealed,
+            texts: args.texts,
             identities: args.identities,
             prompts,
         })
     }
 
-    /// Opens and parses the shares, then reconstructs and verifies.
+    /// Reads and opens the shares, then reconstructs and verifies.
     fn recover(self) -> (Result<Recovered, Error>, Report) {
         let mut report = Report::default();
+        let mut inputs: Vec<ShareInput> = self.sealed.into_iter().map(ShareInput::Sealed).collect();
+        for source in &self.texts {
+            match read_share_texts(source) {
+                Ok(texts) => inputs.extend(texts),
+                Err(error) => return (Err(error), report),
+            }
+        }
         let keyring = match Keyring::load(&self.identities, &self.prompts) {
             Ok(keyring) => keyring,
             Err(error) => return (Err(error), report),
@@ -91,7 +96,7 @@ impl ShareSettings {
             undecryptable,
             mut set_aside,
             warnings,
-        } = match gather(self.inputs, &keyring, self.manifest.as_ref()) {
+        } = match gather(inputs, &keyring, self.manifest.as_ref()) {
             Ok(gathered) => gathered,
             Err(error) => return (Err(error), report),
         };
@@ -171,9 +176,16 @@ fn describe_expectation(from: ExpectedFrom) {
 }
 
 pub fn run_combine(args: CombineArgs) -> Result<(), Error> {
-    // The target is checked before any share is opened (SPEC §1.1).
-    let target = match &args.exec {
-        Some(command) => OutputTarget::check_exec(command)?,
+    // Malformed flags first (exit 2), then the target is checked (exit 5) before any share
+    // is read or opened (SPEC §1.1, §2).
+    let settings = ShareSettings::from_args(args.shares)?;
+    let exec = args
+        .exec
+        .as_deref()
+        .map(OutputTarget::check_exec)
+        .transpose()?;
+    let target = match exec {
+        Some(exec) => exec,
         None => OutputTarget::check_stdout()?,
     };
     let format = match args.format {
@@ -181,7 +193,6 @@ pub fn run_combine(args: CombineArgs) -> Result<(), Error> {
         FormatArg::Base64 => KeyFormat::Base64,
         FormatArg::Raw => KeyFormat::Raw,
     };
-    let settings = ShareSettings::from_args(args.shares)?;
     let (result, report) = settings.recover();
     report.warn_about_bad_shares();
     let recovered = result?;

@@ -1,10 +1,11 @@
 //! `custody split`: split a key into sealed shares and write the set folder.
 
 use clap::ArgMatches;
+use custody::seal::age_backend::PASSPHRASE_RECIPIENT;
 use custody::seal::{parse_recipient, read_recipients_file, Prompts, Sealer};
 use custody::set::{check_output_folder, create_set, SplitRequest};
 use custody::share::shamir::check_threshold;
-use custody::{Error, MasterKey};
+use custody::{Error, ErrorKind, MasterKey};
 use serde_json::json;
 
 use super::args::SplitArgs;
@@ -17,23 +18,45 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
             "no recipients: give -r RECIPIENT or -R FILE, one per share".into(),
         ));
     }
-    // Everything that can be refused is refused before the key is read.
-    check_threshold(args.threshold, recipients.len())?;
-    check_output_folder(&args.output)?;
-    check_airgap(args.require_airgap)?;
+    // SPEC §2's order: malformed input (2) first, then refusals (5), and only then anything
+    // secret: passphrases, the key.
+    let threshold = check_threshold(args.threshold, recipients.len());
+    if let Err(error) = &threshold {
+        if error.kind() == ErrorKind::Invalid {
+            return threshold;
+        }
+    }
     let prompts = match args.passphrase_fd {
         Some(fd) => Prompts::from_fd(fd)?,
         None => Prompts::terminal(),
     };
-    let sealers = recipients
+    let no_passphrase_yet =
+        &mut |_| Err(Error::Usage("internal: passphrase asked too early".into()));
+    let mut sealers = recipients
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            parse_recipient(text, i + 1, &prompts, &mut |position| {
-                prompts.new_passphrase(&format!("share {position}"))
-            })
+            (text.trim() != PASSPHRASE_RECIPIENT)
+                .then(|| parse_recipient(text, i + 1, &prompts, no_passphrase_yet))
+                .transpose()
         })
-        .collect::<Result<Vec<Box<dyn Sealer>>, _>>()?;
+        .collect::<Result<Vec<Option<Box<dyn Sealer>>>, _>>()?;
+    threshold?;
+    check_output_folder(&args.output)?;
+    check_airgap(args.require_airgap)?;
+    for (i, slot) in sealers
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, slot)| slot.is_none())
+    {
+        *slot = Some(parse_recipient(
+            PASSPHRASE_RECIPIENT,
+            i + 1,
+            &prompts,
+            &mut |position| prompts.new_passphrase(&format!("share {position}")),
+        )?);
+    }
+    let sealers: Vec<Box<dyn Sealer>> = sealers.into_iter().flatten().collect();
     let key = if args.generate {
         MasterKey::generate()?
     } else {
