@@ -1,1 +1,384 @@
-fn main() {}
+//! Benchmarks for custody, measured next to the reference pipeline it replaces: `ssss-split` /
+//! `ssss-combine` plus one Go `age` process per share (SPEC issue 2, item 12).
+//!
+//! - Whole process, custody vs pipeline: split+seal and combine at 3-of-5 and 128-of-255, with
+//!   X25519 identities made by `age-keygen`. The release `custody` binary runs
+//!   `custody split -t K -R recipients.txt -o DIR` (key on stdin) and
+//!   `custody combine -m DIR -i id1 … -i idK SHARE…` (key to a pipe); the pipeline runs
+//!   `ssss-split -t K -n N -x -q -s 256` then `age -r R -a` per share, and `age -d -i id` per
+//!   share then `ssss-combine -t K -x -q`. Setup checks once that both give back the key.
+//! - Library: the split proof (`prove_split`, n=255 k=128), naming 5 forged shares among 20 at
+//!   k=10 (`reconstruct` without a manifest), and combining 128 of 255 sealed shares with 128
+//!   identities through `gather` + `reconstruct` with the manifest.
+//!
+//! Criterion times the library jobs and custody's side of the whole-process jobs (the pipeline
+//! takes seconds per run at 128-of-255, too slow for criterion's sampling). Then, because these
+//! machines are noisy, each custody/pipeline pair is run a fixed number of times, interleaved,
+//! and a table of medians, ratios and the issue's targets is printed.
+//!
+//! `cargo bench --bench custody` runs everything (a few minutes). Without `--bench` (as under
+//! `cargo test --all-targets`) it only smoke-tests the 3-of-5 jobs and each library job once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+use std::cell::Cell;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use custody::recover::{gather, reconstruct, Candidate, ShareInput};
+use custody::seal::{Keyring, Prompts};
+use custody::secret::{MasterKey, SharePoint};
+use custody::set::Manifest;
+use custody::share::shamir::{prove_split, split};
+use custody::share::{SetId, Share};
+
+const CUSTODY: &str = env!("CARGO_BIN_EXE_custody");
+
+/// One k-of-n size: the recipients file, and one set made by each tool (for the combines).
+struct Size {
+    k: usize,
+    n: usize,
+    recipients_file: PathBuf,
+    custody_set: PathBuf,
+    pipeline_set: PathBuf,
+    /// How many times each side runs for the ratio table.
+    runs: usize,
+}
+
+/// Everything made once: the key, 255 age identities, and the sets of each size.
+struct Fixture {
+    dir: tempfile::TempDir,
+    key_hex: String,
+    identities: Vec<PathBuf>,
+    recipients: Vec<String>,
+    sizes: Vec<Size>,
+    next_output: Cell<usize>,
+}
+
+impl Fixture {
+    fn new(sizes: &[(usize, usize, usize)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::generate().unwrap();
+        let most = sizes.iter().map(|&(_, n, _)| n).max().unwrap();
+        let identities: Vec<PathBuf> = (1..=most)
+            .map(|i| dir.path().join(format!("id{i}.txt")))
+            .collect();
+        let recipients = identities
+            .iter()
+            .map(|path| {
+                let output = run(Command::new("age-keygen").arg("-o").arg(path), b"");
+                let text = String::from_utf8(output.stderr).unwrap();
+                text.trim()
+                    .strip_prefix("Public key: ")
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let mut fixture = Self {
+            dir,
+            key_hex: hex::encode(key.expose_bytes()),
+            identities,
+            recipients,
+            sizes: Vec::new(),
+            next_output: Cell::new(0),
+        };
+        for &(k, n, runs) in sizes {
+            let recipients_file = fixture.dir.path().join(format!("recipients-{n}.txt"));
+            fs::write(&recipients_file, fixture.recipients[..n].join("\n") + "\n").unwrap();
+            let size = Size {
+                k,
+                n,
+                recipients_file,
+                custody_set: fixture.fresh_output(),
+                pipeline_set: fixture.fresh_output(),
+                runs,
+            };
+            fixture.custody_split(&size, &size.custody_set);
+            fixture.pipeline_split(&size, &size.pipeline_set);
+            // The comparison is honest only if both sides give the key back.
+            assert_eq!(fixture.custody_combine(&size), fixture.key_hex);
+            assert_eq!(fixture.pipeline_combine(&size), fixture.key_hex);
+            fixture.sizes.push(size);
+        }
+        fixture
+    }
+
+    /// A new, not yet existing output folder.
+    fn fresh_output(&self) -> PathBuf {
+        let count = self.next_output.get() + 1;
+        self.next_output.set(count);
+        self.dir.path().join(format!("out{count}"))
+    }
+
+    fn custody_split(&self, size: &Size, output: &Path) {
+        let mut command = Command::new(CUSTODY);
+        command.args(["split", "-t", &size.k.to_string(), "-R"]);
+        command.arg(&size.recipients_file).arg("-o").arg(output);
+        run(&mut command, self.key_hex.as_bytes());
+    }
+
+    fn pipeline_split(&self, size: &Size, output: &Path) {
+        let (k, n) = (size.k.to_string(), size.n.to_string());
+        let split = ["-t", &k, "-n", &n, "-x", "-q", "-s", "256"];
+        let shares = run(
+            Command::new("ssss-split").args(split),
+            self.key_hex.as_bytes(),
+        )
+        .stdout;
+        let shares = String::from_utf8(shares).unwrap();
+        fs::create_dir(output).unwrap();
+        for (index, (share, recipient)) in shares.lines().zip(&self.recipients).enumerate() {
+            let file = output.join(format!("share-{}.age", index + 1));
+            let mut age = Command::new("age");
+            age.args(["-r", recipient, "-a", "-o"]).arg(file);
+            run(&mut age, format!("{share}\n").as_bytes());
+        }
+    }
+
+    /// `custody combine` of the set's first k sealed files; returns what it delivered.
+    fn custody_combine(&self, size: &Size) -> String {
+        let (manifest, folder) = Manifest::load(&size.custody_set).unwrap();
+        let mut command = Command::new(CUSTODY);
+        command.arg("combine").arg("-m").arg(&size.custody_set);
+        for identity in &self.identities[..size.k] {
+            command.arg("-i").arg(identity);
+        }
+        command.args(
+            manifest.shares[..size.k]
+                .iter()
+                .map(|e| folder.join(&e.file)),
+        );
+        String::from_utf8(run(&mut command, b"").stdout)
+            .unwrap()
+            .trim()
+            .into()
+    }
+
+    /// `age -d` of the first k shares, then `ssss-combine`; returns the secret it printed.
+    fn pipeline_combine(&self, size: &Size) -> String {
+        let mut texts = Vec::new();
+        for (index, identity) in self.identities[..size.k].iter().enumerate() {
+            let file = size.pipeline_set.join(format!("share-{}.age", index + 1));
+            let mut age = Command::new("age");
+            age.arg("-d").arg("-i").arg(identity).arg(file);
+            texts.extend(run(&mut age, b"").stdout);
+        }
+        let k = size.k.to_string();
+        let combine = ["-t", k.as_str(), "-x", "-q"];
+        let output = run(Command::new("ssss-combine").args(combine), &texts);
+        // ssss-combine prints the secret on stderr.
+        let text = String::from_utf8(output.stderr).unwrap();
+        text.lines().last().unwrap_or_default().trim().into()
+    }
+
+    /// gather + reconstruct of the custody set's first k shares, with the manifest.
+    fn library_combine(&self, size: &Size) -> MasterKey {
+        let (manifest, folder) = Manifest::load(&size.custody_set).unwrap();
+        let keyring = Keyring::load(&self.identities[..size.k], &Prompts::terminal()).unwrap();
+        let inputs = manifest.shares[..size.k]
+            .iter()
+            .map(|entry| ShareInput::Sealed(folder.join(&entry.file)))
+            .collect();
+        let gathered = gather(inputs, &keyring, Some(&manifest)).unwrap();
+        let mut set_aside = Vec::new();
+        reconstruct(gathered.candidates, Some(&manifest), None, &mut set_aside)
+            .unwrap()
+            .key
+    }
+}
+
+/// Runs a command with `input` on its stdin; panics unless it exits 0.
+fn run(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{command:?} failed: {stderr}");
+    output
+}
+
+/// Shares of a 10-of-20 split, 5 of them forged (points replaced), and the forged positions.
+fn forged_set() -> (Vec<Share>, Vec<usize>) {
+    let key = MasterKey::generate().unwrap();
+    let mut shares = split(&key, 10, 20, SetId::generate().unwrap()).unwrap();
+    let forged = vec![1, 4, 9, 13, 18];
+    for &position in &forged {
+        let point = SharePoint::from_bytes(*MasterKey::generate().unwrap().expose_bytes());
+        shares[position] = Share::new(*shares[position].header(), point).unwrap();
+    }
+    (shares, forged)
+}
+
+fn candidates(shares: &[Share]) -> Vec<Candidate> {
+    shares
+        .iter()
+        .enumerate()
+        .map(|(position, share)| Candidate {
+            name: position.to_string(),
+            share: Share::from_bytes(share.to_bytes().as_slice()).unwrap(),
+        })
+        .collect()
+}
+
+/// Reconstructs without a manifest and checks that exactly the forged shares were named.
+fn name_forged(candidates: Vec<Candidate>, forged: &[usize]) {
+    let mut set_aside = Vec::new();
+    reconstruct(candidates, None, None, &mut set_aside).unwrap();
+    let mut named: Vec<usize> = set_aside.iter().map(|a| a.name.parse().unwrap()).collect();
+    named.sort_unstable();
+    assert_eq!(named, forged);
+}
+
+/// The library jobs: (name, target, job).
+type LibraryJob<'a> = (String, Duration, Box<dyn FnMut() + 'a>);
+
+fn library_jobs(fixture: &Fixture) -> Vec<LibraryJob<'_>> {
+    let key = MasterKey::generate().unwrap();
+    let shares = split(&key, 128, 255, SetId::generate().unwrap()).unwrap();
+    let (forged_shares, forged) = forged_set();
+    let largest = fixture.sizes.last().unwrap();
+    let ms = Duration::from_millis;
+    vec![
+        (
+            "prove_split 128-of-255".into(),
+            ms(50),
+            Box::new(move || prove_split(&key, &shares).unwrap()),
+        ),
+        (
+            "name 5 forged of 20, k=10".into(),
+            ms(100),
+            Box::new(move || name_forged(candidates(&forged_shares), &forged)),
+        ),
+        (
+            format!("library combine {}-of-{}", largest.k, largest.n),
+            ms(100),
+            Box::new(move || {
+                let key = fixture.library_combine(largest);
+                assert_eq!(hex::encode(key.expose_bytes()), fixture.key_hex);
+            }),
+        ),
+    ]
+}
+
+fn criterion_benches(criterion: &mut Criterion, fixture: &Fixture) {
+    for (name, _, mut job) in library_jobs(fixture) {
+        criterion.bench_function(&name, |b| b.iter(&mut job));
+    }
+    for size in &fixture.sizes {
+        let (k, n) = (size.k, size.n);
+        criterion.bench_function(&format!("custody split {k}-of-{n} (process)"), |b| {
+            b.iter(|| fixture.custody_split(size, &fixture.fresh_output()))
+        });
+        criterion.bench_function(&format!("custody combine {k}-of-{n} (process)"), |b| {
+            b.iter(|| fixture.custody_combine(size))
+        });
+    }
+}
+
+fn time(job: &mut dyn FnMut()) -> Duration {
+    let start = Instant::now();
+    job();
+    start.elapsed()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Runs `a` and `b` alternately `runs` times each; returns their medians.
+fn paired(runs: usize, a: &mut dyn FnMut(), b: &mut dyn FnMut()) -> (Duration, Duration) {
+    let (a, b): (Vec<_>, Vec<_>) = (0..runs).map(|_| (time(a), time(b))).unzip();
+    (median(a), median(b))
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn ratio(custody: Duration, pipeline: Duration) -> f64 {
+    pipeline.as_secs_f64() / custody.as_secs_f64()
+}
+
+fn print_row(job: &str, custody: Duration, pipeline: Option<Duration>, target: &str, met: bool) {
+    let (pipeline, times) = match pipeline {
+        Some(pipeline) => (ms(pipeline), format!("{:.1}x", ratio(custody, pipeline))),
+        None => ("-".into(), "-".into()),
+    };
+    let met = if met { "yes" } else { "NO" };
+    let custody = ms(custody);
+    println!("{job:<28} {custody:>10} {pipeline:>10} {times:>7} {target:>10} {met:>4}");
+}
+
+/// Runs every custody/pipeline pair and library job a fixed number of times; prints medians.
+fn print_table(fixture: &Fixture) {
+    println!();
+    print!(
+        "{:<28} {:>10} {:>10} {:>7} ",
+        "job", "custody", "pipeline", "ratio"
+    );
+    println!("{:>10} {:>4}", "target", "met");
+    for size in &fixture.sizes {
+        let (k, n) = (size.k, size.n);
+        let target = if n <= 5 { 10.0 } else { 50.0 };
+        let split = paired(
+            size.runs,
+            &mut || fixture.custody_split(size, &fixture.fresh_output()),
+            &mut || fixture.pipeline_split(size, &fixture.fresh_output()),
+        );
+        let combine = paired(
+            size.runs,
+            &mut || assert_eq!(fixture.custody_combine(size), fixture.key_hex),
+            &mut || assert_eq!(fixture.pipeline_combine(size), fixture.key_hex),
+        );
+        for (job, (custody, pipeline)) in [("split+seal", split), ("combine", combine)] {
+            let met = ratio(custody, pipeline) >= target;
+            let job = format!("{job} {k}-of-{n}");
+            print_row(&job, custody, Some(pipeline), &format!(">= {target}x"), met);
+        }
+    }
+    for (name, target, mut job) in library_jobs(fixture) {
+        let taken = median((0..20).map(|_| time(&mut job)).collect());
+        print_row(
+            &name,
+            taken,
+            None,
+            &format!("< {}", ms(target)),
+            taken < target,
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let benchmarking = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
+    // (k, n, runs per side for the table); test mode only checks the small size once.
+    let sizes: &[_] = if benchmarking {
+        &[(3, 5, 15), (128, 255, 5)]
+    } else {
+        &[(3, 5, 1)]
+    };
+    let fixture = Fixture::new(sizes);
+    let mut criterion = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    criterion_benches(&mut criterion, &fixture);
+    criterion.final_summary();
+    if benchmarking {
+        print_table(&fixture);
+    }
+}

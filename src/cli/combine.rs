@@ -106,16 +106,21 @@ impl ShareSettings {
             report.set_aside = set_aside;
             return (Err(Error::NothingDecrypted), report);
         }
-        let result = reconstruct(
-            candidates,
-            self.manifest.as_ref(),
-            self.stated,
-            &mut set_aside,
-        );
-        report.set_aside = set_aside;
-        if let Ok(recovered) = &result {
-            report.good = recovered.good.clone();
+        let opened: Vec<(String, u8)> = candidates
+            .iter()
+            .map(|c| (c.name.clone(), c.share.header().index))
+            .collect();
+        let result = reconstruct(candidates, self.manifest.as_ref(), self.stated, &mut set_aside);
+        match &result {
+            Ok(recovered) => report.good = recovered.good.clone(),
+            Err(_) => {
+                report.unverified = opened
+                    .into_iter()
+                    .filter(|(name, _)| !set_aside.iter().any(|aside| &aside.name == name))
+                    .collect();
+            }
         }
+        report.set_aside = set_aside;
         (result, report)
     }
 }
@@ -124,6 +129,8 @@ impl ShareSettings {
 #[derive(Default)]
 struct Report {
     good: Vec<(String, u8)>,
+    /// Shares that opened but could not be verified, because the reconstruction failed.
+    unverified: Vec<(String, u8)>,
     set_aside: Vec<SetAside>,
     undecryptable: Vec<String>,
     warnings: Vec<String>,
@@ -247,6 +254,9 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
         }
         for (name, index) in &report.good {
             println!("good            {name} (share {index})");
+        }
+        for (name, index) in &report.unverified {
+            println!("unverified      {name} (share {index}): opened, but the set did not verify");
         }
         for aside in &report.set_aside {
             println!("bad             {}: {}", aside.name, aside.reason);
