@@ -195,7 +195,7 @@ fn seal_all(shares: &[Share], recipients: &[Box<dyn Sealer>]) -> Result<Vec<Vec<
             zeroize::Zeroizing::new(Vec::with_capacity(text.expose_secret().len() + 1));
         plaintext.extend_from_slice(text.expose_secret().as_bytes());
         plaintext.push(b'\n');
-        recipient.seal(&plaintext).map_err(|reason| Error::Seal {
+        recipient.seal(&plaintext, share.header()).map_err(|reason| Error::Seal {
             index: share.header().index,
             reason,
         })

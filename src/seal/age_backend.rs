@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 
 use super::{Opened, Prompts, Sealer};
 use crate::error::Error;
+use crate::share::ShareHeader;
 
 /// scrypt work factor (log2 N) for passphrase-sealed shares: what Go age uses, so that the
 /// result is the same whatever machine or build made it.
@@ -55,7 +56,7 @@ impl Sealer for AgeSealer {
         self.is_plugin
     }
 
-    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, String> {
+    fn seal(&self, plaintext: &[u8], _share: &ShareHeader) -> Result<Vec<u8>, String> {
         let encryptor =
             Encryptor::with_recipients(iter::once(self.recipient.as_ref() as &dyn age::Recipient))
                 .map_err(|error| error.to_string())?;

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 pub use prompts::Prompts;
 
 use crate::error::Error;
+use crate::share::ShareHeader;
 
 /// A recipient one share is sealed to.
 pub trait Sealer: Send + Sync {
@@ -28,8 +29,9 @@ pub trait Sealer: Send + Sync {
     fn interactive(&self) -> bool {
         false
     }
-    /// Seals `plaintext` to this recipient.
-    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, String>;
+    /// Seals `plaintext` (a share text) to this recipient. `share` names the share, for
+    /// backends that bind the set id and index to the ciphertext.
+    fn seal(&self, plaintext: &[u8], share: &ShareHeader) -> Result<Vec<u8>, String>;
 }
 
 /// How opening one sealed file ended, short of a fatal error.
