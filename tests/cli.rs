@@ -60,7 +60,7 @@ impl Set {
     }
 
     fn text(&self, index: usize) -> String {
-        open_with_library(&self.ids[index - 1], &self.share(index))
+        open_with_library(&self.ids[index - 1], self.share(index))
     }
 }
 
@@ -115,7 +115,7 @@ fn malformed_keys_are_refused_without_echo() {
             ran.stderr
                 .contains("the key is not 64 hex digits or base64 of exactly 32 bytes (stdin)"),
             "{what}: stderr {}",
-            ran.stderr
+            redacted(&ran.stderr)
         );
         assert!(ran.stdout.is_empty(), "{what}: something on stdout");
         if input.len() >= 8 {
@@ -358,8 +358,7 @@ fn bad_recipients_files() {
         key.as_bytes(),
     );
     assert!(ran.code != 0 && ran.stderr.contains("missing.txt"));
-    custody_run(&["split", "-t", "2", "-o", s(&output)], key.as_bytes())
-        .expect(2, "no recipients");
+    custody_run(&["split", "-t", "2", "-o", s(&output)], key.as_bytes()).expect(2, "no recipients");
 }
 
 /// Split on a terminal stdin without --key-prompt is refused (5): the key would be echoed.
@@ -380,6 +379,47 @@ fn split_refuses_a_terminal_on_stdin() {
     assert!(!output.exists());
 }
 
+/// SPEC §2's order: malformed input (2) wins over a refusal (5), in split and in combine.
+#[test]
+fn malformed_input_wins_over_refusal() {
+    let dir = scratch();
+    let recipients = three_recipients(dir.path());
+    let busy = dir.path().join("busy");
+    fs::create_dir(&busy).unwrap();
+    fs::write(busy.join("keep.txt"), b"x").unwrap();
+    let key = format!("{COUNTING_KEY_HEX}\n");
+    let mut with_bogus = recipients.clone();
+    with_bogus.push("bogus-recipient".into());
+    // Threshold 1 (5) with a malformed recipient (2); a busy folder (5) with one.
+    run_args(
+        &split_args("1", &with_bogus, &dir.path().join("new")),
+        key.as_bytes(),
+    )
+    .expect(2, "recipient 4 (bogus-recipient)");
+    run_args(&split_args("2", &with_bogus, &busy), key.as_bytes())
+        .expect(2, "recipient 4 (bogus-recipient)");
+
+    // combine: a malformed --fingerprint or manifest (2) with stdout on a disk file (5).
+    let manifest = dir.path().join("manifest.json");
+    fs::write(&manifest, b"{ not json").unwrap();
+    let out = dir.path().join("out.txt");
+    for args in [
+        vec!["combine", "--fingerprint", "nope", "x.age"],
+        vec!["combine", "-m", s(&manifest), "x.age"],
+        vec!["combine", "--exec", "custody-no-such-program", "x.age"],
+    ] {
+        let mut command = custody();
+        command
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(Stdio::piped());
+        let ran = run_spawned(command, None);
+        assert!(ran.code == 2, "{args:?}: exit {}", ran.code);
+    }
+    assert_eq!(fs::metadata(&out).unwrap().len(), 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // combine: where the key may go (SPEC §1.1)
 
@@ -389,7 +429,10 @@ fn split_refuses_a_terminal_on_stdin() {
 #[test]
 fn combine_to_a_disk_file_is_refused_before_anything_is_opened() {
     let set = Set::new(2, 3);
-    assert!(!is_ram_backed(&set.root), "the scratch folder must be on disk");
+    assert!(
+        !is_ram_backed(&set.root),
+        "the scratch folder must be on disk"
+    );
     let (locked, _) = passphrase_identity_file(&set.root, "locked", "pw");
     let out = set.root.join("key-out.txt");
     let mut command = custody();
@@ -406,7 +449,11 @@ fn combine_to_a_disk_file_is_refused_before_anything_is_opened() {
     let ran = run_spawned(command, None);
     ran.expect(5, "stdout is a file on persistent storage");
     assert!(!ran.stderr.contains("passphrase"));
-    assert_eq!(fs::metadata(&out).unwrap().len(), 0, "something was written");
+    assert_eq!(
+        fs::metadata(&out).unwrap().len(),
+        0,
+        "something was written"
+    );
 
     // Control: on a pipe the same invocation gets as far as the identity file.
     let mut command = custody();
@@ -448,7 +495,10 @@ fn combine_delivers_each_format_to_a_pipe() {
     let key = hex::decode(COUNTING_KEY_HEX).unwrap();
     let cases: [(&str, Vec<u8>); 3] = [
         ("hex", format!("{COUNTING_KEY_HEX}\n").into_bytes()),
-        ("base64", format!("{}\n", STANDARD.encode(&key)).into_bytes()),
+        (
+            "base64",
+            format!("{}\n", STANDARD.encode(&key)).into_bytes(),
+        ),
         ("raw", key.clone()),
     ];
     for (format, expected) in cases {
@@ -579,8 +629,12 @@ fn no_identity_matches_is_exit_6() {
         b"",
     );
     ran.expect(6, "could not decrypt any share");
-    assert!(ran.stderr.contains("share-1-of-3.age: no identity given opens it"));
-    assert!(ran.stderr.contains("share-2-of-3.age: no identity given opens it"));
+    assert!(ran
+        .stderr
+        .contains("share-1-of-3.age: no identity given opens it"));
+    assert!(ran
+        .stderr
+        .contains("share-2-of-3.age: no identity given opens it"));
     assert!(ran.stdout.is_empty());
 }
 
@@ -593,14 +647,15 @@ fn wrong_passphrase_for_identity_file_is_exit_6() {
     let (_, other) = lib_identity(dir.path(), "other");
     let set = dir.path().join("set");
     split(COUNTING_KEY_HEX, 2, &[recipient, other], &set);
+    let (first, second) = (share_file(&set, 1, 2), share_file(&set, 2, 2));
     let args = [
         "combine",
         "--passphrase-fd",
         "0",
         "-i",
         s(&locked),
-        s(&share_file(&set, 1, 2)),
-        s(&share_file(&set, 2, 2)),
+        s(&first),
+        s(&second),
     ];
     let ran = custody_run(&args, b"wrong horse\n");
     ran.expect(6, "wrong passphrase for");
@@ -644,7 +699,9 @@ fn fewer_than_k_valid_shares_is_exit_4_naming_each() {
     );
     ran.expect(4, "not enough valid shares: 1 valid, 3 needed");
     assert!(ran.stderr.contains("share-2-of-4.age set aside"));
-    assert!(ran.stderr.contains("share-3-of-4.age: no identity given opens it"));
+    assert!(ran
+        .stderr
+        .contains("share-3-of-4.age: no identity given opens it"));
     assert!(ran
         .stderr
         .contains("typed.txt line 1 set aside: the checksum does not match"));
@@ -716,8 +773,7 @@ fn forged_and_alien_shares_are_named_without_a_manifest() {
         }
     }
     let alien_key = MasterKey::from_bytes([0x42; 32]);
-    let alien =
-        custody::share::shamir::split(&alien_key, 2, 3, SetId::from_bytes([9; 8])).unwrap();
+    let alien = custody::share::shamir::split(&alien_key, 2, 3, SetId::from_bytes([9; 8])).unwrap();
     lines.insert(7, alien[0].to_text().expose_secret().to_string());
     lines.push(alien[2].to_text().expose_secret().to_string());
     let input = lines.join("\n") + "\n";
@@ -743,7 +799,9 @@ fn forged_and_alien_shares_are_named_without_a_manifest() {
             line_of(index)
         )));
     }
-    assert!(ran.stderr.contains("stdin line 8 set aside: share 1 belongs to set 0909090909090909"));
+    assert!(ran
+        .stderr
+        .contains("stdin line 8 set aside: share 1 belongs to set 0909090909090909"));
     assert_no_secret(ran.stderr.as_bytes(), &lines, "stderr");
 }
 
@@ -858,7 +916,13 @@ fn verify_reports_each_share_and_never_the_key() {
 
     // Not enough: still a report, with exit 4.
     let ran = custody_run(
-        &["verify", "-i", s(&set.ids[0]), s(set.share(1)), s(set.share(2))],
+        &[
+            "verify",
+            "-i",
+            s(&set.ids[0]),
+            s(set.share(1)),
+            s(set.share(2)),
+        ],
         b"",
     );
     ran.expect(4, "not enough valid shares");
@@ -926,6 +990,26 @@ fn inspect_set_manifest_and_sealed_file() {
     let junk = set.root.join("junk.age");
     fs::write(&junk, b"this is not an age file\n").unwrap();
     custody_run(&["inspect", s(&junk)], b"").expect(2, "junk.age");
+}
+
+/// `inspect` of a sealed file lists only real recipient stanzas: age adds a random
+/// `*-grease` stanza to every header, which is not a recipient and must not be shown as one.
+#[test]
+fn inspect_does_not_list_grease_as_a_recipient() {
+    let set = Set::new(2, 3);
+    for index in 1..=3 {
+        let ran = custody_run(&["inspect", s(set.share(index))], b"");
+        ran.expect(0, "");
+        let sealed_to = ran
+            .stdout_text()
+            .lines()
+            .find_map(|line| line.strip_prefix("sealed to   ").map(String::from))
+            .unwrap();
+        assert_eq!(sealed_to, "X25519", "share {index}: {sealed_to}");
+        let ran = custody_run(&["inspect", "--json", s(set.share(index))], b"");
+        let json: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+        assert_eq!(json["stanzas"], serde_json::json!(["X25519"]));
+    }
 }
 
 /// `drill` runs the rehearsal, exit 0, printing each step; `--json` parses with the steps.

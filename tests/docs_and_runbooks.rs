@@ -43,7 +43,10 @@ impl Vector {
             .iter()
             .map(|line| {
                 line.split_once(": ").unwrap_or_else(|| {
-                    panic!("vector at line {}: {line:?} is not `name: value`", self.line)
+                    panic!(
+                        "vector at line {}: {line:?} is not `name: value`",
+                        self.line
+                    )
                 })
             })
             .collect()
@@ -60,7 +63,10 @@ impl Vector {
         match values.as_slice() {
             [one] => one,
             [] => panic!("{} vector at line {} has no {name:?}", self.kind, self.line),
-            _ => panic!("{} vector at line {} repeats {name:?}", self.kind, self.line),
+            _ => panic!(
+                "{} vector at line {} repeats {name:?}",
+                self.kind, self.line
+            ),
         }
     }
 
@@ -78,13 +84,19 @@ impl Vector {
 
     fn hex(&self, name: &str) -> Vec<u8> {
         hex::decode(self.get(name)).unwrap_or_else(|error| {
-            panic!("{} vector at line {}: {name}: {error}", self.kind, self.line)
+            panic!(
+                "{} vector at line {}: {name}: {error}",
+                self.kind, self.line
+            )
         })
     }
 
     fn number(&self, name: &str) -> u8 {
         self.get(name).parse().unwrap_or_else(|error| {
-            panic!("{} vector at line {}: {name}: {error}", self.kind, self.line)
+            panic!(
+                "{} vector at line {}: {name}: {error}",
+                self.kind, self.line
+            )
         })
     }
 }
@@ -144,7 +156,12 @@ fn check_fingerprint_vector(vector: &Vector) {
         "line {}",
         vector.line
     );
-    assert_eq!(fingerprint.words(), vector.get("words"), "line {}", vector.line);
+    assert_eq!(
+        fingerprint.words(),
+        vector.get("words"),
+        "line {}",
+        vector.line
+    );
 }
 
 fn check_share_vector(vector: &Vector) {
@@ -174,14 +191,22 @@ fn check_share_vector(vector: &Vector) {
         fingerprint: Fingerprint::from_str(vector.get("fingerprint")).expect("fingerprint"),
     };
     let share = Share::new(header, point_of(&vector.hex("point"))).expect("a valid header");
-    assert_eq!(share.to_bytes().as_slice(), vector.hex("bytes"), "{at}: bytes");
+    assert_eq!(
+        share.to_bytes().as_slice(),
+        vector.hex("bytes"),
+        "{at}: bytes"
+    );
     assert_eq!(share.to_text().expose_secret(), vector.get("text"), "{at}");
     assert_eq!(
         share.to_grouped_text().expose_secret(),
         vector.get("grouped"),
         "{at}"
     );
-    assert_eq!(share.commitment().to_string(), vector.get("commitment"), "{at}");
+    assert_eq!(
+        share.commitment().to_string(),
+        vector.get("commitment"),
+        "{at}"
+    );
     let lower = vector.get("grouped").to_lowercase();
     for form in [vector.get("text"), vector.get("grouped"), lower.as_str()] {
         let back = Share::from_text(form).unwrap_or_else(|error| panic!("{at}: {error}"));
@@ -204,10 +229,22 @@ fn check_split_vector(vector: &Vector) {
     let n = vector.number("count");
     let set_id = SetId::from_str(vector.get("set_id")).expect("set id");
     let fields = vector.fields();
-    let coefficients: Vec<Vec<u8>> = (1..k).map(|j| vector.hex(&format!("coefficient {j}"))).collect();
-    let stated_coefficients = fields.iter().filter(|(name, _)| name.starts_with("coefficient ")).count();
-    assert_eq!(stated_coefficients, usize::from(k) - 1, "{at}: k − 1 coefficients");
-    let stated_shares = fields.iter().filter(|(name, _)| name.starts_with("share ")).count();
+    let coefficients: Vec<Vec<u8>> = (1..k)
+        .map(|j| vector.hex(&format!("coefficient {j}")))
+        .collect();
+    let stated_coefficients = fields
+        .iter()
+        .filter(|(name, _)| name.starts_with("coefficient "))
+        .count();
+    assert_eq!(
+        stated_coefficients,
+        usize::from(k) - 1,
+        "{at}: k − 1 coefficients"
+    );
+    let stated_shares = fields
+        .iter()
+        .filter(|(name, _)| name.starts_with("share "))
+        .count();
     assert_eq!(stated_shares, usize::from(n), "{at}: n shares");
     let fingerprint = key_of(&key).fingerprint();
 
@@ -230,7 +267,11 @@ fn check_split_vector(vector: &Vector) {
         };
         let expected = Share::new(header, point_of(&point)).expect("a valid header");
         let stated = vector.get(&format!("share {index}"));
-        assert_eq!(expected.to_text().expose_secret(), stated, "{at}: share {index}");
+        assert_eq!(
+            expected.to_text().expose_secret(),
+            stated,
+            "{at}: share {index}"
+        );
         let parsed = Share::from_text(stated).unwrap_or_else(|error| panic!("{at}: {error}"));
         assert_eq!(parsed.header(), &header, "{at}: share {index}");
         shares.push(parsed);
@@ -242,10 +283,16 @@ fn check_split_vector(vector: &Vector) {
     loop {
         let chosen: Vec<&Share> = subset.iter().map(|&i| &shares[i]).collect();
         let back = combine(&chosen).unwrap_or_else(|error| panic!("{at}: {error}"));
-        assert_eq!(back.expose_bytes().as_slice(), key, "{at}: subset {subset:?}");
+        assert_eq!(
+            back.expose_bytes().as_slice(),
+            key,
+            "{at}: subset {subset:?}"
+        );
         subsets += 1;
         // Next k-subset in lexicographic order.
-        let Some(pos) = (0..subset.len()).rev().find(|&p| subset[p] < shares.len() - subset.len() + p)
+        let Some(pos) = (0..subset.len())
+            .rev()
+            .find(|&p| subset[p] < shares.len() - subset.len() + p)
         else {
             break;
         };
@@ -374,12 +421,16 @@ fn formats_manifest_example_parses() {
     assert_eq!(manifest.format, MANIFEST_FORMAT);
     assert_eq!(usize::from(manifest.count), manifest.shares.len());
     for entry in &manifest.shares {
-        assert_eq!(entry.file, sealed_file_name(entry.index, manifest.count, "age"));
+        assert_eq!(
+            entry.file,
+            sealed_file_name(entry.index, manifest.count, "age")
+        );
     }
 }
 
 // Proves the Python reference program in docs/formats.md agrees with the vectors (needs python3).
 #[test]
+#[allow(clippy::print_stderr)] // says so when python3 is missing and the check is skipped
 fn formats_python_reference_agrees() {
     let Some(python) = ["/usr/bin/python3", "/usr/local/bin/python3"]
         .into_iter()
@@ -540,12 +591,10 @@ fn custody_args(segment: &str, place: &str) -> Option<Vec<String>> {
             skip_next = false;
             continue;
         }
-        let is_redirect = word.starts_with('>')
-            || word.starts_with('<')
-            || word.starts_with("2>")
-            || word.starts_with("&>");
-        if is_redirect {
-            skip_next = matches!(word.as_str(), ">" | "<" | ">>" | "2>" | "&>");
+        // `>f`, `<f`, `2>&1`, `3<file`, `&>f`: optional fd digits, then `<` or `>`.
+        let operator = word.trim_start_matches(|c: char| c.is_ascii_digit() || c == '&');
+        if operator.starts_with('<') || operator.starts_with('>') {
+            skip_next = operator.trim_start_matches(['<', '>']).is_empty();
             continue;
         }
         assert!(
@@ -562,7 +611,11 @@ fn documented_commands(files: &[PathBuf]) -> Vec<Documented> {
     let mut found = Vec::new();
     for file in files {
         let text = fs::read_to_string(file).unwrap();
-        let name = file.strip_prefix(ROOT).unwrap_or(file).display().to_string();
+        let name = file
+            .strip_prefix(ROOT)
+            .unwrap_or(file)
+            .display()
+            .to_string();
         let mut in_block = false;
         let mut pending = String::new();
         let mut pending_line = 0;
@@ -690,7 +743,14 @@ fn documented_commands_parse() {
         failures.join("\n")
     );
     // Every subcommand is shown at least once.
-    for subcommand in ["fingerprint", "split", "combine", "verify", "inspect", "drill"] {
+    for subcommand in [
+        "fingerprint",
+        "split",
+        "combine",
+        "verify",
+        "inspect",
+        "drill",
+    ] {
         assert!(
             commands
                 .iter()

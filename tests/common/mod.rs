@@ -45,27 +45,48 @@ impl Ran {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
-    /// Asserts the exit code and that stderr contains `needle`; stderr is public, so it may be
-    /// shown on failure (the tests also check it never holds secrets).
+    /// Asserts the exit code and that stderr contains `needle`. On failure stderr is shown
+    /// with every long token redacted, so that a leak under test is not printed again.
     pub fn expect(&self, code: i32, needle: &str) -> &Self {
+        let shown = redacted(&self.stderr);
         assert!(
             self.code == code,
-            "expected exit {code}, got {}; stderr: {}",
-            self.code,
-            self.stderr
+            "expected exit {code}, got {}; stderr: {shown}",
+            self.code
         );
         assert!(
             self.stderr.contains(needle),
-            "stderr lacks {needle:?}; stderr: {}",
-            self.stderr
+            "stderr lacks {needle:?}; stderr: {shown}"
         );
         assert!(
             !self.stderr.contains("panicked") && !self.stderr.contains("RUST_BACKTRACE"),
-            "custody panicked; stderr: {}",
-            self.stderr
+            "custody panicked; stderr: {shown}"
         );
         self
     }
+}
+
+/// `text` with every word of 40 or more characters that is not a path in the build tree
+/// replaced by `[redacted]`: keys (64 hex, 43-44 base64) and share texts (119) are longer than
+/// that, fingerprints (39) and messages are not.
+pub fn redacted(text: &str) -> String {
+    let tree = env!("CARGO_MANIFEST_DIR");
+    text.lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|word| {
+                    let bare = word.trim_matches(|c: char| "()[]{}:;,'\"".contains(c));
+                    if bare.chars().count() >= 40 && !bare.starts_with(tree) {
+                        "[redacted]"
+                    } else {
+                        word
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A command for the binary under test, with no terminal prompts possible through stdin.
@@ -160,11 +181,8 @@ pub fn scratch() -> tempfile::TempDir {
 pub fn lib_identity(dir: &Path, name: &str) -> (PathBuf, String) {
     let identity = age::x25519::Identity::generate();
     let path = dir.join(format!("{name}.key"));
-    fs::write(
-        &path,
-        format!("{}\n", identity.to_string().expose_secret()),
-    )
-    .expect("write identity");
+    fs::write(&path, format!("{}\n", identity.to_string().expose_secret()))
+        .expect("write identity");
     (path, identity.to_public().to_string())
 }
 
@@ -257,7 +275,10 @@ pub fn key_encodings(key: &[u8]) -> Vec<String> {
 
 /// Whether `haystack` contains `needle` anywhere.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 /// Whether the kernel reports the folder as RAM-backed (tmpfs or ramfs).
@@ -296,4 +317,111 @@ pub fn seal_to_x25519(plaintext: &[u8], recipient: &str) -> Vec<u8> {
     age::encrypt_and_armor(&recipient, plaintext)
         .expect("seal")
         .into_bytes()
+}
+
+/// Runs `line` under `script` (a pseudo-terminal), answering each prompt in turn: waits until
+/// the terminal output after the previous answer shows `prompt`, then types `answer` and a
+/// newline. Returns the whole terminal transcript as stdout.
+pub fn drive_tty(line: &str, envs: &[(&str, &str)], answers: &[(&str, &str)]) -> Ran {
+    use std::sync::{Arc, Mutex};
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("script starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let transcript = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let transcript = Arc::clone(&transcript);
+        let mut out = child.stdout.take().expect("stdout");
+        thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read) = out.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                transcript
+                    .lock()
+                    .expect("lock")
+                    .extend_from_slice(&buffer[..read]);
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut seen = 0;
+    for (prompt, answer) in answers {
+        loop {
+            let position = {
+                let text = transcript.lock().expect("lock");
+                text[seen..]
+                    .windows(prompt.len())
+                    .position(|window| window == prompt.as_bytes())
+                    .map(|at| seen + at + prompt.len())
+            };
+            if let Some(position) = position {
+                seen = position;
+                break;
+            }
+            assert!(
+                started.elapsed() < TIME_LIMIT,
+                "the prompt {prompt:?} never came"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        // Let the program turn echo off before typing.
+        thread::sleep(Duration::from_millis(150));
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("type the answer");
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program under script ran too long");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    drop(stdin);
+    let _ = reader.join();
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    let stdout = transcript.lock().expect("lock").clone();
+    Ran {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
+/// A command that runs custody with `args`, its stdin moved to file descriptor 3 (for
+/// `--passphrase-fd 3`) and /dev/null on fd 0.
+pub fn custody_with_fd3(args: &[&str]) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "exec \"$@\" 3<&0 0</dev/null", "sh", BIN])
+        .args(args);
+    command
+}
+
+/// The first share text (`CUSTODY1` and its alphabet) in a terminal transcript.
+pub fn share_text_in(transcript: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(transcript);
+    let start = text.find("CUSTODY1")?;
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect(),
+    )
 }
