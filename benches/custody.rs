@@ -48,6 +48,8 @@ struct Size {
     recipients_file: PathBuf,
     custody_set: PathBuf,
     pipeline_set: PathBuf,
+    /// The custody set's first k sealed files.
+    custody_files: Vec<PathBuf>,
     /// How many times each side runs for the ratio table.
     runs: usize,
 }
@@ -92,15 +94,19 @@ impl Fixture {
         for &(k, n, runs) in sizes {
             let recipients_file = fixture.dir.path().join(format!("recipients-{n}.txt"));
             fs::write(&recipients_file, fixture.recipients[..n].join("\n") + "\n").unwrap();
-            let size = Size {
+            let mut size = Size {
                 k,
                 n,
                 recipients_file,
                 custody_set: fixture.fresh_output(),
                 pipeline_set: fixture.fresh_output(),
+                custody_files: Vec::new(),
                 runs,
             };
             fixture.custody_split(&size, &size.custody_set);
+            let (manifest, folder) = Manifest::load(&size.custody_set).unwrap();
+            let first_k = manifest.shares[..k].iter();
+            size.custody_files = first_k.map(|entry| folder.join(&entry.file)).collect();
             fixture.pipeline_split(&size, &size.pipeline_set);
             // The comparison is honest only if both sides give the key back.
             assert_eq!(fixture.custody_combine(&size), fixture.key_hex);
@@ -144,21 +150,14 @@ impl Fixture {
 
     /// `custody combine` of the set's first k sealed files; returns what it delivered.
     fn custody_combine(&self, size: &Size) -> String {
-        let (manifest, folder) = Manifest::load(&size.custody_set).unwrap();
         let mut command = Command::new(CUSTODY);
         command.arg("combine").arg("-m").arg(&size.custody_set);
         for identity in &self.identities[..size.k] {
             command.arg("-i").arg(identity);
         }
-        command.args(
-            manifest.shares[..size.k]
-                .iter()
-                .map(|e| folder.join(&e.file)),
-        );
-        String::from_utf8(run(&mut command, b"").stdout)
-            .unwrap()
-            .trim()
-            .into()
+        command.args(&size.custody_files);
+        let delivered = String::from_utf8(run(&mut command, b"").stdout).unwrap();
+        delivered.trim().into()
     }
 
     /// `age -d` of the first k shares, then `ssss-combine`; returns the secret it printed.
