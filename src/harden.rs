@@ -2,7 +2,7 @@
 //! swap and network state reported.
 //!
 //! [`harden_process`] runs first thing in `main`, before any secret exists. Memory is locked
-//! with `mlockall(MCL_CURRENT | MCL_FUTURE)` rather than per buffer: the age, scrypt, bech32
+//! with `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)` rather than per buffer: the age, scrypt, bech32
 //! and Shamir crates all make transient copies of secrets in buffers custody never sees, and
 //! `mlock` of a single buffer would need `unsafe`. `mlockall` needs a locked-memory limit as
 //! large as the process (root has none; scrypt alone takes 256 MiB), so when the limit is too
@@ -62,7 +62,10 @@ fn lock_memory() -> Result<(), String> {
             }
         }
     }
-    mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE)
+    // ONFAULT locks each page when it is first touched instead of populating every mapping
+    // up front (thread stacks, scrypt's arena): every page that holds a secret is touched,
+    // hence locked, before the secret is written to it.
+    mlockall(MlockAllFlags::CURRENT | MlockAllFlags::FUTURE | MlockAllFlags::ONFAULT)
         .map_err(|error| format!("mlockall failed: {error}"))
 }
 

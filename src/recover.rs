@@ -198,16 +198,7 @@ pub fn reconstruct(
             }
             continue;
         }
-        match expected {
-            Some(expected) if header.fingerprint != expected => aside(
-                candidate.name,
-                format!(
-                    "share {} is for another key (fingerprint {})",
-                    header.index, header.fingerprint
-                ),
-            ),
-            _ => valid.push(candidate),
-        }
+        valid.push(candidate);
     }
 
     // The set: the most common (set id, fingerprint, threshold) among the valid shares.
@@ -217,6 +208,16 @@ pub fn reconstruct(
         *groups
             .entry((h.set_id, h.fingerprint, h.threshold))
             .or_default() += 1;
+    }
+    // With an expected fingerprint, only groups that carry it compete, if any do; otherwise
+    // the largest group is reconstructed and then fails the fingerprint check (exit 3).
+    if let Some(expected) = expected {
+        if groups
+            .keys()
+            .any(|(_, fingerprint, _)| *fingerprint == expected)
+        {
+            groups.retain(|(_, fingerprint, _), _| *fingerprint == expected);
+        }
     }
     let largest = groups.values().copied().max().unwrap_or(0);
     let mut leaders: Vec<_> = groups
@@ -228,7 +229,7 @@ pub fn reconstruct(
     let Some(&(set_id, carried_fingerprint, threshold)) = leaders.first() else {
         return Err(Error::NotEnoughShares {
             valid: 0,
-            threshold: manifest.map_or(2, |m| usize::from(m.threshold)),
+            threshold: manifest.map_or(0, |m| usize::from(m.threshold)),
         });
     };
     let k = usize::from(threshold);
@@ -254,6 +255,11 @@ pub fn reconstruct(
             format!(
                 "share {} belongs to set {}, while the others belong to {set_id}",
                 h.index, h.set_id
+            )
+        } else if h.fingerprint != carried_fingerprint {
+            format!(
+                "share {} is for another key (fingerprint {})",
+                h.index, h.fingerprint
             )
         } else {
             format!(
@@ -328,11 +334,11 @@ pub fn reconstruct(
     let fingerprint = key.fingerprint();
     let (wanted, from_what) = match expected {
         Some(expected) => (expected, expected_from_description(expected_from)),
-        None => (carried_fingerprint, "the shares"),
+        None => (carried_fingerprint, "the shares carry"),
     };
     if fingerprint != wanted {
         return Err(Error::Verification(format!(
-            "the shares give back a key with fingerprint {fingerprint}, but {from_what} expects {wanted}"
+            "the shares give back a key with fingerprint {fingerprint}, but {from_what} {wanted}"
         )));
     }
     Ok(Recovered {
@@ -350,9 +356,9 @@ pub fn reconstruct(
 
 fn expected_from_description(from: ExpectedFrom) -> &'static str {
     match from {
-        ExpectedFrom::Manifest => "the manifest",
-        ExpectedFrom::Stated => "--fingerprint",
-        ExpectedFrom::Shares => "the shares",
+        ExpectedFrom::Manifest => "the manifest records",
+        ExpectedFrom::Stated => "--fingerprint states",
+        ExpectedFrom::Shares => "the shares carry",
     }
 }
 
@@ -454,8 +460,8 @@ mod tests {
         assert_eq!(error.kind(), crate::ErrorKind::NotEnoughShares);
     }
 
-    /// A stated fingerprint that the shares do not give back is exit 3; shares of another key
-    /// are set aside by their carried fingerprint.
+    /// A stated fingerprint that k consistent shares do not give back is exit 3; when some
+    /// shares do carry it, shares of another key are set aside by their carried fingerprint.
     #[test]
     fn stated_fingerprint_is_enforced() {
         let key = MasterKey::generate().unwrap();
@@ -470,7 +476,18 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert_eq!(error.kind(), crate::ErrorKind::NotEnoughShares);
+        assert_eq!(error.kind(), crate::ErrorKind::Verification);
+        assert!(aside.is_empty());
+
+        let mut mixed = candidates(split(&key, 2, 3, SetId::from_bytes([5; 8])).unwrap());
+        mixed.extend(candidates(
+            split(&other, 2, 3, SetId::from_bytes([6; 8])).unwrap(),
+        ));
+        let recovered = reconstruct(mixed, None, Some(key.fingerprint()), &mut aside).unwrap();
+        assert_eq!(recovered.key.expose_bytes(), key.expose_bytes());
         assert_eq!(aside.len(), 3);
+        assert!(aside
+            .iter()
+            .all(|a| a.reason.contains("belongs to set 0606060606060606")));
     }
 }

@@ -195,34 +195,33 @@ fn seal_all(shares: &[Share], recipients: &[Box<dyn Sealer>]) -> Result<Vec<Vec<
             zeroize::Zeroizing::new(Vec::with_capacity(text.expose_secret().len() + 1));
         plaintext.extend_from_slice(text.expose_secret().as_bytes());
         plaintext.push(b'\n');
-        recipient.seal(&plaintext, share.header()).map_err(|reason| Error::Seal {
-            index: share.header().index,
-            reason,
-        })
+        recipient
+            .seal(&plaintext, share.header())
+            .map_err(|reason| Error::Seal {
+                index: share.header().index,
+                reason,
+            })
+    };
+    let seal_chunk = |shares: &[Share], recipients: &[Box<dyn Sealer>]| {
+        shares
+            .iter()
+            .zip(recipients)
+            .map(|(share, recipient)| seal_one(share, recipient.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
     };
     // Plugins may talk to a person (touch a key, type a PIN): then seal one share at a time.
-    let workers = if recipients.iter().any(|recipient| recipient.interactive()) {
-        1
-    } else {
-        std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(shares.len())
-            .max(1)
-    };
-    let chunk = shares.len().div_ceil(workers);
+    // A few shares are not worth a thread.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores == 1 || shares.len() < 16 || recipients.iter().any(|recipient| recipient.interactive())
+    {
+        return seal_chunk(shares, recipients);
+    }
+    let chunk = shares.len().div_ceil(cores);
     std::thread::scope(|scope| {
         let handles: Vec<_> = shares
             .chunks(chunk)
             .zip(recipients.chunks(chunk))
-            .map(|(shares, recipients)| {
-                scope.spawn(move || {
-                    shares
-                        .iter()
-                        .zip(recipients)
-                        .map(|(share, recipient)| seal_one(share, recipient.as_ref()))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
+            .map(|(shares, recipients)| scope.spawn(move || seal_chunk(shares, recipients)))
             .collect();
         let mut sealed = Vec::with_capacity(shares.len());
         for handle in handles {
@@ -293,10 +292,13 @@ pub fn write_folder_atomically(output: &Path, files: &[(String, Vec<u8>)]) -> Re
                 .open(&path)
                 .map_err(|error| Error::io(&path, error))?;
             file.write_all(bytes)
-                .and_then(|()| file.sync_all())
                 .map_err(|error| Error::io(&path, error))?;
         }
-        sync_dir(&staging)?;
+        // One syncfs flushes every file and the staging folder together, which the disk
+        // can batch; an fsync per file costs a journal commit each.
+        File::open(&staging)
+            .and_then(|folder| rustix::fs::syncfs(&folder).map_err(Into::into))
+            .map_err(|error| Error::io(&staging, error))?;
         // rename(2) replaces an empty folder and fails on a non-empty one, so a folder that
         // gained files since the check is not overwritten.
         fs::rename(&staging, output).map_err(|error| Error::io(output, error))?;

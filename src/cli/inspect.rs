@@ -67,16 +67,19 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
             "shares": shares,
         }));
     }
-    println!("set         {}", manifest.set_id);
-    println!("label       {}", manifest.label);
-    println!("created     {}", manifest.created);
-    println!("threshold   {} of {}", manifest.threshold, manifest.count);
-    println!("fingerprint {}", manifest.fingerprint);
-    println!("spoken      {}", manifest.fingerprint.words());
+    outln!("set         {}", manifest.set_id);
+    outln!("label       {}", manifest.label);
+    outln!("created     {}", manifest.created);
+    outln!("threshold   {} of {}", manifest.threshold, manifest.count);
+    outln!("fingerprint {}", manifest.fingerprint);
+    outln!("spoken      {}", manifest.fingerprint.words());
     for (entry, state) in manifest.shares.iter().zip(&states) {
-        println!(
+        outln!(
             "share {:>3}   {:<8} {}  {}",
-            entry.index, state, entry.file, entry.recipient
+            entry.index,
+            state,
+            entry.file,
+            entry.recipient
         );
     }
     Ok(())
@@ -110,6 +113,8 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
                 .next()
                 .map(String::from)
         })
+        // age adds a random "grease" stanza to every header; it names no recipient.
+        .filter(|kind| !kind.ends_with("-grease"))
         .collect();
     let sha256 = sha256_hex(&bytes);
     let folder = path.parent().unwrap_or(Path::new("."));
@@ -133,24 +138,26 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
             "fingerprint": entry.as_ref().map(|(m, _)| m.fingerprint.to_string()),
         }));
     }
-    println!("file        {}", path.display());
-    println!(
+    outln!("file        {}", path.display());
+    outln!(
         "format      age v1{}",
         if armored { ", ASCII-armored" } else { "" }
     );
-    println!("sealed to   {}", stanzas.join(", "));
-    println!("sha256      {sha256}");
+    outln!("sealed to   {}", stanzas.join(", "));
+    outln!("sha256      {sha256}");
     match entry {
         Some((manifest, entry)) => {
-            println!("set         {} ({})", manifest.set_id, manifest.label);
-            println!(
+            outln!("set         {} ({})", manifest.set_id, manifest.label);
+            outln!(
                 "share       {} of {}, {} needed",
-                entry.index, manifest.count, manifest.threshold
+                entry.index,
+                manifest.count,
+                manifest.threshold
             );
-            println!("recipient   {}", entry.recipient);
-            println!("fingerprint {}", manifest.fingerprint);
+            outln!("recipient   {}", entry.recipient);
+            outln!("fingerprint {}", manifest.fingerprint);
         }
-        None => println!("manifest    none beside it lists this file"),
+        None => outln!("manifest    none beside it lists this file"),
     }
     Ok(())
 }
