@@ -2,7 +2,8 @@
 //! quorum of a real set still reconstructs its recorded fingerprint.
 //!
 //! The rehearsal works in a private folder on tmpfs that is removed afterwards, whatever
-//! happens; it needs nothing installed and no set-up. Neither drill ever outputs the key.
+//! happens; it needs nothing installed and no set-up. With a SoftHSM2 module it adds an HSM
+//! custodian on a throwaway token kept in that folder. Neither drill ever outputs the key.
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write;
@@ -16,7 +17,7 @@ use crate::deliver::check_dir_is_ram_backed;
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::recover::{gather, reconstruct, Candidate, Gathered, SetAside, ShareInput};
-use crate::seal::{parse_recipient, Keyring, Prompts};
+use crate::seal::{parse_recipient, pkcs11, Keyring, Prompts};
 use crate::secret::MasterKey;
 use crate::set::{create_set, Manifest, SplitRequest};
 use crate::share::shamir::split;
@@ -116,14 +117,46 @@ const CUSTODIANS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 /// Runs the rehearsal: five custodians, a fresh key split 3 of 5, two custodians lost, the
 /// key recovered from the other three and verified, a forged share named and set aside.
 pub fn rehearse() -> Result<DrillReport, Error> {
+    rehearse_with(None)
+}
+
+/// The rehearsal; with `hsm_module` (a SoftHSM2 module), the fifth custodian is a throwaway
+/// SoftHSM2 token made in the drill's private folder, and its share is one of the three that
+/// recover the key.
+pub fn rehearse_with(hsm_module: Option<&Path>) -> Result<DrillReport, Error> {
     let workspace = Workspace::create()?;
     let mut timer = Timer(Vec::new());
     let prompts = Prompts::terminal();
 
+    let hsm = hsm_module
+        .map(|module| {
+            timer.step("make a throwaway SoftHSM2 token", || {
+                let hsm = HsmCustodian::create(&workspace.0, module)?;
+                let detail = format!(
+                    "token {HSM_TOKEN_LABEL} in the drill's folder, AES-256 wrapping key {HSM_KEY_LABEL}"
+                );
+                Ok((hsm, detail))
+            })
+        })
+        .transpose()?;
+    let names: Vec<&str> = CUSTODIANS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| match (&hsm, i) {
+            (Some(_), 4) => "the HSM",
+            _ => name,
+        })
+        .collect();
+
     let identity_files = timer.step("make five custodians", || {
         let mut files = Vec::new();
         let mut recipients = Vec::new();
-        for name in CUSTODIANS {
+        for (i, name) in CUSTODIANS.iter().enumerate() {
+            if let (Some(hsm), 4) = (&hsm, i) {
+                files.push(PathBuf::from(&hsm.uri));
+                recipients.push(hsm.uri.clone());
+                continue;
+            }
             let identity = age::x25519::Identity::generate();
             let path = workspace.0.join(format!("{name}.key"));
             write_private(
@@ -133,10 +166,14 @@ pub fn rehearse() -> Result<DrillReport, Error> {
             files.push(path);
             recipients.push(identity.to_public().to_string());
         }
-        Ok((
-            (files, recipients),
-            format!("age X25519 key pairs for {}", CUSTODIANS.join(", ")),
-        ))
+        let detail = match &hsm {
+            Some(_) => format!(
+                "age X25519 key pairs for {}, and an AES-256 key on the HSM token",
+                names[..4].join(", ")
+            ),
+            None => format!("age X25519 key pairs for {}", CUSTODIANS.join(", ")),
+        };
+        Ok(((files, recipients), detail))
     })?;
     let (identity_files, recipients) = identity_files;
 
@@ -207,7 +244,8 @@ pub fn rehearse() -> Result<DrillReport, Error> {
         }
     })?;
 
-    let recovered = timer.step("recover from alice, carol and erin", || {
+    let recover_from = format!("recover from {}, {} and {}", names[0], names[2], names[4]);
+    let recovered = timer.step(&recover_from, || {
         let gathered = gather(sealed_inputs(), &keyring, Some(&manifest))?;
         let recovered = reconstruct(gathered.candidates, Some(&manifest), None, &mut Vec::new())?;
         if recovered.key.expose_bytes() != key.expose_bytes() {
@@ -248,6 +286,66 @@ pub fn rehearse() -> Result<DrillReport, Error> {
         undecryptable: Vec::new(),
         good: recovered.good,
     })
+}
+
+/// The token and key names of the drill's HSM custodian.
+const HSM_TOKEN_LABEL: &str = "custody-drill";
+const HSM_KEY_LABEL: &str = "drill-wrap";
+
+/// The drill's HSM custodian: a SoftHSM2 token store in the workspace, named to SoftHSM by
+/// `SOFTHSM2_CONF` (set for this process before the module is initialised, restored on drop).
+struct HsmCustodian {
+    /// The key's URI with a pin-source in the workspace: recipient and identity at once.
+    uri: String,
+    previous_conf: Option<std::ffi::OsString>,
+}
+
+impl HsmCustodian {
+    fn create(workspace: &Path, module: &Path) -> Result<Self, Error> {
+        let token_dir = workspace.join("softhsm-tokens");
+        DirBuilder::new()
+            .mode(0o700)
+            .create(&token_dir)
+            .map_err(|error| Error::io(&token_dir, error))?;
+        let conf = workspace.join("softhsm2.conf");
+        let text = format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            token_dir.display()
+        );
+        write_private(&conf, text.as_bytes())?;
+        let previous_conf = std::env::var_os("SOFTHSM2_CONF");
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        // From here on, dropping the custodian restores the variable.
+        let mut custodian = Self {
+            uri: String::new(),
+            previous_conf,
+        };
+        let mut pin = zeroize::Zeroizing::new([0u8; 16]);
+        crate::secret::fill_random(&mut pin[..])?;
+        let pin = secrecy::SecretString::from(hex::encode(&pin[..]));
+        let pin_file = workspace.join("hsm.pin");
+        write_private(&pin_file, pin.expose_secret().as_bytes())?;
+        pkcs11::init_throwaway_softhsm_token(module, &token_dir, HSM_TOKEN_LABEL, &pin)?;
+        let pin_source = format!("pin-source={}", pkcs11::query_value(pin_file.as_os_str()));
+        let recipient = pkcs11::keygen(
+            &format!(
+                "pkcs11:token={HSM_TOKEN_LABEL};object={HSM_KEY_LABEL}?module-path={}&{pin_source}",
+                pkcs11::query_value(module.as_os_str())
+            ),
+            &Prompts::terminal(),
+        )?;
+        custodian.uri = format!("{recipient}&{pin_source}");
+        Ok(custodian)
+    }
+}
+
+impl Drop for HsmCustodian {
+    fn drop(&mut self) {
+        match self.previous_conf.take() {
+            Some(previous) => std::env::set_var("SOFTHSM2_CONF", previous),
+            None => std::env::remove_var("SOFTHSM2_CONF"),
+        }
+    }
 }
 
 /// Drills a real set: opens the shares the identities can open, reconstructs, and checks the

@@ -104,7 +104,7 @@ pub enum Error {
     #[error("verification failed: {0}")]
     Verification(String),
     /// Fewer than k valid shares.
-    #[error("not enough valid shares: {valid} valid, {threshold} needed")]
+    #[error("not enough valid shares: {valid} valid{}", needed(*.threshold))]
     NotEnoughShares {
         /// Valid shares found.
         valid: usize,
@@ -122,6 +122,30 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// A PKCS#11 URI that does not parse. Never echoes the URI: it may hold a PIN.
+    #[error("{context}: malformed PKCS#11 URI: {reason}")]
+    Pkcs11Uri {
+        /// Where the URI was given: "recipient 3", "identity 1", "hsm keygen".
+        context: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A PKCS#11 module, token or key that cannot be found, reached or used.
+    #[error("{what}: {reason}")]
+    Hsm {
+        /// What was looked for: the module's path, the token, the key.
+        what: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A token PIN that was wrong, locked or could not be read; never retried.
+    #[error("PKCS#11 token {token}: {reason}")]
+    Pin {
+        /// The token's label.
+        token: String,
+        /// What went wrong (never the PIN).
+        reason: String,
+    },
     /// A child process (`--exec`) failed.
     #[error("{program}: {reason}")]
     Exec {
@@ -130,6 +154,15 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+}
+
+/// ", k needed" when k is known (0 means no share said).
+fn needed(threshold: usize) -> String {
+    if threshold == 0 {
+        String::new()
+    } else {
+        format!(", {threshold} needed")
+    }
 }
 
 impl Error {
@@ -141,18 +174,22 @@ impl Error {
             | Error::KeyTooLarge
             | Error::Recipient { .. }
             | Error::Identity { .. }
-            | Error::ManifestMalformed { .. } => ErrorKind::Invalid,
+            | Error::ManifestMalformed { .. }
+            | Error::Pkcs11Uri { .. } => ErrorKind::Invalid,
             Error::Threshold { threshold: 1, .. } => ErrorKind::Refused,
             Error::Threshold { .. } => ErrorKind::Invalid,
             Error::WrongPassphrase { .. }
             | Error::NoPassphrase { .. }
-            | Error::NothingDecrypted => ErrorKind::Decrypt,
+            | Error::NothingDecrypted
+            | Error::Pin { .. } => ErrorKind::Decrypt,
             Error::Refused(_) => ErrorKind::Refused,
             Error::Verification(_) => ErrorKind::Verification,
             Error::NotEnoughShares { .. } => ErrorKind::NotEnoughShares,
-            Error::Io { .. } | Error::Random(_) | Error::Seal { .. } | Error::Exec { .. } => {
-                ErrorKind::Runtime
-            }
+            Error::Io { .. }
+            | Error::Random(_)
+            | Error::Seal { .. }
+            | Error::Exec { .. }
+            | Error::Hsm { .. } => ErrorKind::Runtime,
         }
     }
 

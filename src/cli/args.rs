@@ -32,6 +32,40 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Run the restore drill: a full rehearsal, or a real set with -i.
     Drill(DrillArgs),
+    /// PKCS#11 tokens (HSMs): make a wrapping key, list tokens and keys.
+    #[command(subcommand)]
+    Hsm(HsmCommand),
+}
+
+/// `custody hsm …`.
+#[derive(Subcommand, Debug)]
+pub enum HsmCommand {
+    /// Create an AES-256 wrapping key on a token and print its recipient URI.
+    Keygen(HsmKeygenArgs),
+    /// List a module's tokens and, given a token URI with a PIN source, its secret keys.
+    List(HsmListArgs),
+}
+
+/// `custody hsm keygen`.
+#[derive(Args, Debug)]
+pub struct HsmKeygenArgs {
+    /// pkcs11:token=LABEL;object=KEY-LABEL[;id=…]?module-path=…[&pin-source=FILE]
+    #[arg(value_name = "URI")]
+    pub uri: String,
+    /// Read the PIN from this file descriptor when the URI has no pin-source.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+}
+
+/// `custody hsm list`.
+#[derive(Args, Debug)]
+pub struct HsmListArgs {
+    /// A PKCS#11 module's path, or a pkcs11: URI (with token=… and pin-source=… to list keys).
+    #[arg(value_name = "MODULE_OR_URI")]
+    pub target: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where a key is read from.
@@ -61,7 +95,8 @@ pub struct SplitArgs {
     /// Shares needed to reconstruct (k).
     #[arg(short = 't', long = "threshold", value_name = "K")]
     pub threshold: usize,
-    /// A recipient: age1…, ssh-ed25519 …, ssh-rsa …, age1NAME1… (plugin), or "passphrase".
+    /// A recipient: age1…, ssh-ed25519 …, ssh-rsa …, age1NAME1… (plugin), "passphrase", or a
+    /// pkcs11: URI naming a wrapping key on a token.
     #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
     /// A file of recipients, one per line (# comments).
@@ -92,7 +127,8 @@ pub struct SplitArgs {
 /// Where shares come from, for combine and verify.
 #[derive(Args, Debug)]
 pub struct ShareSourceArgs {
-    /// An identity file: age, passphrase-encrypted age, SSH private key, plugin stub.
+    /// An identity file (age, passphrase-encrypted age, SSH private key, plugin stub) or a
+    /// pkcs11: URI naming a token.
     #[arg(short = 'i', long = "identity", value_name = "ID")]
     pub identities: Vec<PathBuf>,
     /// The set's manifest, or its folder: shares are checked against its commitments, and
@@ -108,6 +144,9 @@ pub struct ShareSourceArgs {
     /// Read passphrases (identity files, passphrase-sealed shares) from this file descriptor.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
     /// Sealed share files.
     #[arg(value_name = "SHARE")]
     pub shares: Vec<PathBuf>,
@@ -171,6 +210,10 @@ pub struct DrillArgs {
     /// Read passphrases from this file descriptor, one per line.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
+    /// Rehearsal: add an HSM custodian on a throwaway SoftHSM2 token made with this module
+    /// (e.g. /usr/lib/softhsm/libsofthsm2.so) in the drill's private folder.
+    #[arg(long, value_name = "PATH", conflicts_with = "set")]
+    pub hsm_module: Option<PathBuf>,
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,

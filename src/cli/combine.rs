@@ -17,7 +17,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::args::{CombineArgs, FormatArg, ShareSourceArgs, VerifyArgs};
-use super::{note, print_json, warn};
+use super::{check_airgap, note, print_json, warn};
 
 /// The checked share sources of combine and verify.
 struct ShareSettings {
@@ -63,6 +63,7 @@ impl ShareSettings {
                 "no shares given: name sealed files, --text FILE, or -m SET_DIR".into(),
             ));
         }
+        check_airgap(args.require_airgap)?;
         let prompts = match args.passphrase_fd {
             Some(fd) => Prompts::from_fd(fd)?,
             None => Prompts::terminal(),
@@ -110,7 +111,12 @@ impl ShareSettings {
             .iter()
             .map(|c| (c.name.clone(), c.share.header().index))
             .collect();
-        let result = reconstruct(candidates, self.manifest.as_ref(), self.stated, &mut set_aside);
+        let result = reconstruct(
+            candidates,
+            self.manifest.as_ref(),
+            self.stated,
+            &mut set_aside,
+        );
         match &result {
             Ok(recovered) => report.good = recovered.good.clone(),
             Err(_) => {
@@ -220,25 +226,30 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
     let (result, report) = settings.recover();
     let outcome = result.map(|recovered| (recovered.fingerprint, recovered.expected_from));
     if args.json {
-        let mut shares: Vec<serde_json::Value> = Vec::new();
-        shares.extend(
-            report
-                .good
-                .iter()
-                .map(|(name, index)| json!({"name": name, "index": index, "status": "good"})),
-        );
-        shares.extend(
-            report
-                .set_aside
-                .iter()
-                .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason})),
-        );
-        shares.extend(
-            report
-                .undecryptable
-                .iter()
-                .map(|name| json!({"name": name, "status": "not decryptable"})),
-        );
+        let indexed = |(name, index): &(String, u8), status: &str| json!({"name": name, "index": index, "status": status});
+        let shares: Vec<serde_json::Value> = report
+            .good
+            .iter()
+            .map(|share| indexed(share, "good"))
+            .chain(
+                report
+                    .unverified
+                    .iter()
+                    .map(|share| indexed(share, "unverified")),
+            )
+            .chain(
+                report
+                    .set_aside
+                    .iter()
+                    .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason})),
+            )
+            .chain(
+                report
+                    .undecryptable
+                    .iter()
+                    .map(|name| json!({"name": name, "status": "not decryptable"})),
+            )
+            .collect();
         print_json(&json!({
             "verified": outcome.is_ok(),
             "fingerprint": outcome.as_ref().ok().map(|(fp, _)| fp.to_string()),
@@ -249,20 +260,20 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
         }))?;
     } else {
         if let Ok((fingerprint, _)) = &outcome {
-            println!("fingerprint {fingerprint}");
-            println!("spoken      {}", fingerprint.words());
+            outln!("fingerprint {fingerprint}");
+            outln!("spoken      {}", fingerprint.words());
         }
         for (name, index) in &report.good {
-            println!("good            {name} (share {index})");
+            outln!("good            {name} (share {index})");
         }
         for (name, index) in &report.unverified {
-            println!("unverified      {name} (share {index}): opened, but the set did not verify");
+            outln!("unverified      {name} (share {index}): opened, but the set did not verify");
         }
         for aside in &report.set_aside {
-            println!("bad             {}: {}", aside.name, aside.reason);
+            outln!("bad             {}: {}", aside.name, aside.reason);
         }
         for name in &report.undecryptable {
-            println!("not decryptable {name}");
+            outln!("not decryptable {name}");
         }
         for warning in &report.warnings {
             warn(warning);

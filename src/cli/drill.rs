@@ -1,6 +1,6 @@
 //! `custody drill`: the rehearsal, or a drill of a real set with its custodians' identities.
 
-use custody::drill::{drill_set, rehearse, DrillReport};
+use custody::drill::{drill_set, rehearse_with, DrillReport};
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::Error;
@@ -17,7 +17,7 @@ pub fn run(args: DrillArgs) -> Result<(), Error> {
                 "-i needs a set folder: custody drill DIR -i ID…".into(),
             ));
         }
-        let report = rehearse()?;
+        let report = rehearse_with(args.hsm_module.as_deref())?;
         return render(&report, args.json, "rehearsal");
     };
     if args.identities.is_empty() {
@@ -67,9 +67,9 @@ fn render(report: &DrillReport, as_json: bool, kind: &str) -> Result<(), Error> 
             "total_milliseconds": total * 1000.0,
         }));
     }
-    println!("custody drill: {kind}");
+    outln!("custody drill: {kind}");
     for (number, step) in report.steps.iter().enumerate() {
-        println!(
+        outln!(
             "{:>2}. {:<38} {:>9.1} ms  {}",
             number + 1,
             step.name,
@@ -78,9 +78,9 @@ fn render(report: &DrillReport, as_json: bool, kind: &str) -> Result<(), Error> 
         );
     }
     warn_about(report);
-    println!("fingerprint {}", report.fingerprint);
-    println!("spoken      {}", report.fingerprint.words());
-    println!(
+    outln!("fingerprint {}", report.fingerprint);
+    outln!("spoken      {}", report.fingerprint.words());
+    outln!(
         "drill passed in {:.1} ms; the key was never written or shown",
         total * 1000.0
     );

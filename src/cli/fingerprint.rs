@@ -16,7 +16,7 @@ pub fn run(args: FingerprintArgs) -> Result<(), Error> {
             "words": fingerprint.words(),
         }));
     }
-    println!("{fingerprint}");
+    outln!("{fingerprint}");
     note(&format!("spoken: {}", fingerprint.words()));
     Ok(())
 }

@@ -1,11 +1,28 @@
 //! The command line: flags into checked settings, library calls, rendered results and exit
 //! codes. The only module that prints.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+/// Writes a line of data to stdout. A closed pipe (`custody verify … | head -1`) is not an
+/// error: the reader took what it wanted, so the rest is dropped instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Writes a message line to stderr, never panicking if stderr is gone.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 mod args;
 mod combine;
 mod drill;
 mod fingerprint;
+mod hsm;
 mod inspect;
 mod key_source;
 mod split;
@@ -37,6 +54,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
     if let Err(error) = check_hardening(&hardening, cli.require_mlock) {
         return fail(&error);
     }
+    hsm::warn_about_pins_in_argv();
     let result = match cli.command {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Split(args) => {
@@ -47,6 +65,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Verify(args) => combine::run_verify(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Drill(args) => drill::run(args),
+        Command::Hsm(command) => hsm::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,8 +86,13 @@ fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Err
                 "memory cannot be locked and --require-mlock was given: {reason}"
             )));
         }
+        let swap = if custody::harden::swap_active() {
+            "swap is on and "
+        } else {
+            ""
+        };
         warn(&format!(
-            "memory is not locked, secrets could reach swap: {reason}"
+            "memory is not locked, {swap}secrets could be paged to disk: {reason}"
         ));
     }
     Ok(())
@@ -76,7 +100,7 @@ fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Err
 
 /// Prints one line for an error and returns its exit code.
 fn fail(error: &Error) -> ExitCode {
-    eprintln!("custody: error: {error}");
+    errln!("custody: error: {error}");
     ExitCode::from(exit_code(error.kind()))
 }
 
@@ -94,12 +118,12 @@ fn exit_code(kind: ErrorKind) -> u8 {
 
 /// A warning on stderr.
 fn warn(message: &str) {
-    eprintln!("custody: warning: {message}");
+    errln!("custody: warning: {message}");
 }
 
 /// A remark on stderr.
 fn note(message: &str) {
-    eprintln!("custody: {message}");
+    errln!("custody: {message}");
 }
 
 /// Reports whether the machine is air-gapped; refuses (5) a live network when required.
@@ -121,6 +145,6 @@ fn check_airgap(required: bool) -> Result<(), Error> {
 fn print_json(value: &serde_json::Value) -> Result<(), Error> {
     let text =
         serde_json::to_string_pretty(value).map_err(|error| Error::Usage(error.to_string()))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }

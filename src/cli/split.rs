@@ -1,8 +1,9 @@
 //! `custody split`: split a key into sealed shares and write the set folder.
 
 use clap::ArgMatches;
-use custody::seal::age_backend::PASSPHRASE_RECIPIENT;
-use custody::seal::{parse_recipient, read_recipients_file, Prompts, Sealer};
+use custody::seal::{
+    parse_recipient, read_recipients_file, recipient_needs_secret, Prompts, Sealer,
+};
 use custody::set::{check_output_folder, create_set, SplitRequest};
 use custody::share::shamir::check_threshold;
 use custody::{Error, ErrorKind, MasterKey};
@@ -32,11 +33,13 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
     };
     let no_passphrase_yet =
         &mut |_| Err(Error::Usage("internal: passphrase asked too early".into()));
+    // Passphrase and PKCS#11 recipients (a token PIN) wait until the refusals are checked;
+    // their syntax is checked now.
     let mut sealers = recipients
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            (text.trim() != PASSPHRASE_RECIPIENT)
+            (!recipient_needs_secret(text, i + 1)?)
                 .then(|| parse_recipient(text, i + 1, &prompts, no_passphrase_yet))
                 .transpose()
         })
@@ -50,7 +53,7 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         .filter(|(_, slot)| slot.is_none())
     {
         *slot = Some(parse_recipient(
-            PASSPHRASE_RECIPIENT,
+            &recipients[i],
             i + 1,
             &prompts,
             &mut |position| prompts.new_passphrase(&format!("share {position}")),
@@ -80,7 +83,7 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
             "folder": args.output.display().to_string(),
         }));
     }
-    println!("{}", manifest.fingerprint);
+    outln!("{}", manifest.fingerprint);
     note(&format!(
         "wrote {}: {} sealed shares, {} needed, set {}",
         args.output.display(),

@@ -3,9 +3,11 @@
 //! Every backend implements [`Sealer`] (one recipient, one sealed file) and contributes
 //! identities to a [`Keyring`] that opens sealed files. age is the first backend
 //! ([`age_backend`]): X25519, SSH, plugin and passphrase (scrypt) recipients, written as
-//! ASCII-armored age files that Go age opens. A PKCS#11 backend will sit beside it.
+//! ASCII-armored age files that Go age opens. The PKCS#11 backend ([`pkcs11`]) seals to an
+//! AES-256 key on a token (HSM) with AES-GCM, written as `.p11` text files.
 
 pub mod age_backend;
+pub mod pkcs11;
 mod prompts;
 
 use std::path::Path;
@@ -45,14 +47,30 @@ pub enum Opened {
 }
 
 /// Parses one recipient as `-r` takes it. `passphrase` is asked for only when the recipient
-/// is the word `passphrase`; `position` is the 1-based share index it will get.
+/// is the word `passphrase`; `position` is the 1-based share index it will get. A `pkcs11:`
+/// URI opens its token now and logs in (the PIN from the URI or a prompt).
 pub fn parse_recipient(
     text: &str,
     position: usize,
     prompts: &Prompts,
     passphrase: &mut dyn FnMut(usize) -> Result<SecretString, Error>,
 ) -> Result<Box<dyn Sealer>, Error> {
+    if pkcs11::is_uri(text) {
+        return pkcs11::parse_recipient(text.trim(), position, prompts);
+    }
     age_backend::parse_recipient(text.trim(), position, prompts, passphrase)
+}
+
+/// Whether parsing this recipient touches a secret (a passphrase, a token PIN), so that a
+/// command should check everything it can refuse for first. Its syntax is checked here
+/// (exit 2) without touching anything.
+pub fn recipient_needs_secret(text: &str, position: usize) -> Result<bool, Error> {
+    let text = text.trim();
+    if pkcs11::is_uri(text) {
+        pkcs11::Uri::parse(text, &format!("recipient {position}"))?;
+        return Ok(true);
+    }
+    Ok(text == age_backend::PASSPHRASE_RECIPIENT)
 }
 
 /// Reads a recipients file as age's `-R` does: one recipient per line, `#` comments and
@@ -70,17 +88,25 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<String>, Error> {
 /// The identities available to open sealed shares.
 pub struct Keyring {
     age: age_backend::AgeKeyring,
+    pkcs11: pkcs11::Pkcs11Keyring,
 }
 
 impl Keyring {
-    /// Loads identity files (`-i`). Passphrase-protected ones are decrypted now, so a wrong
-    /// passphrase aborts before any share is looked at (exit 6).
+    /// Loads identities (`-i`): files, and `pkcs11:` URIs (an identity that starts with
+    /// `pkcs11:` is a URI; name a file of that name `./pkcs11:…`). Passphrase-protected files
+    /// are decrypted and tokens logged in to now, so a wrong passphrase or PIN aborts before
+    /// any share is looked at (exit 6).
     pub fn load(paths: &[impl AsRef<Path>], prompts: &Prompts) -> Result<Self, Error> {
         let mut age = age_backend::AgeKeyring::new(prompts.clone());
-        for path in paths {
-            age.add_identity_file(path.as_ref())?;
+        let mut pkcs11 = pkcs11::Pkcs11Keyring::default();
+        for (number, path) in paths.iter().enumerate() {
+            let path = path.as_ref();
+            match path.to_str().filter(|text| pkcs11::is_uri(text)) {
+                Some(uri) => pkcs11.add(uri, number + 1, prompts)?,
+                None => age.add_identity_file(path)?,
+            }
         }
-        Ok(Self { age })
+        Ok(Self { age, pkcs11 })
     }
 
     /// Opens one sealed file. `recipient_hint` is the manifest's recipient for the file, which
@@ -93,6 +119,9 @@ impl Keyring {
         name: &str,
         recipient_hint: Option<&str>,
     ) -> Result<Opened, Error> {
+        if pkcs11::is_sealed_file(sealed, name) {
+            return self.pkcs11.open(sealed, name);
+        }
         self.age.open(sealed, name, recipient_hint)
     }
 }
