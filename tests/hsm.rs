@@ -315,6 +315,20 @@ fn mixed_set_combines_through_the_hsm_share() {
         "{sealed}"
     );
     assert!(!sealed.contains(PIN));
+    // inspect reads the .p11 header without the token: which token and key, which share.
+    let p11_path = set.join("share-5-of-5.p11").display().to_string();
+    let inspected = hsm.run(&["inspect", &p11_path], b"");
+    inspected.expect(0, "");
+    let out = inspected.stdout_text();
+    assert!(
+        out.contains("custody PKCS#11 share v1") && out.contains("share 5 of 5, 3 needed"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("token \"{TOKEN}\"")) && out.contains("id c0ffee"),
+        "{out}"
+    );
+    assert!(out.contains("share       5 of 5, 3 needed"), "{out}");
 
     let hsm_id = pin_fd_identity();
     let share = |i: usize| {
