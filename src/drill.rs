@@ -13,14 +13,20 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 
+use crate::ceremony::audit::{audit, audit_for_recovery, SetState};
+use crate::ceremony::genesis::{genesis, Genesis};
+use crate::ceremony::plan::Plan;
+use crate::ceremony::preflight::Preflight;
+use crate::ceremony::rotate::{rotate, Rotation};
 use crate::deliver::check_dir_is_ram_backed;
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::recover::{gather, reconstruct, Candidate, Gathered, SetAside, ShareInput};
-use crate::seal::{parse_recipient, pkcs11, Keyring, Prompts};
-use crate::secret::MasterKey;
-use crate::set::{create_set, Manifest, SplitRequest};
+use crate::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
+use crate::seal::{pkcs11, Keyring, Prompts};
+use crate::secret::{MasterKey, SharePoint};
+use crate::set::Manifest;
 use crate::share::shamir::split;
+use crate::share::Share;
 
 /// One step of a drill and how long it took.
 #[derive(Debug, Clone)]
@@ -114,16 +120,13 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), Error> {
 /// The custodians of the rehearsal.
 const CUSTODIANS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 
-/// Runs the rehearsal: five custodians, a fresh key split 3 of 5, two custodians lost, the
-/// key recovered from the other three and verified, a forged share named and set aside.
-pub fn rehearse() -> Result<DrillReport, Error> {
-    rehearse_with(None)
-}
-
-/// The rehearsal; with `hsm_module` (a SoftHSM2 module), the fifth custodian is a throwaway
-/// SoftHSM2 token made in the drill's private folder, and its share is one of the three that
-/// recover the key.
-pub fn rehearse_with(hsm_module: Option<&Path>) -> Result<DrillReport, Error> {
+/// The whole life on throwaway material: five custodians, genesis 3 of 5 with a paper sheet,
+/// two custodians lost, recovery from the other two and the sheet's QR code, a forged share
+/// named, rotation to five new holders who all prove their shares, the hand-off to a checker,
+/// the old set retired, both transcripts verified. With `hsm_module` (a SoftHSM2 module), the
+/// fifth custodian is a throwaway SoftHSM2 token made in the drill's private folder, and its
+/// share is one of those that recover the key.
+pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<DrillReport, Error> {
     let workspace = Workspace::create()?;
     let mut timer = Timer(Vec::new());
     let prompts = Prompts::terminal();
@@ -148,67 +151,51 @@ pub fn rehearse_with(hsm_module: Option<&Path>) -> Result<DrillReport, Error> {
         })
         .collect();
 
-    let identity_files = timer.step("make five custodians", || {
-        let mut files = Vec::new();
-        let mut recipients = Vec::new();
-        for (i, name) in CUSTODIANS.iter().enumerate() {
-            if let (Some(hsm), 4) = (&hsm, i) {
+    let (identity_files, recipients) = timer.step("make five custodians", || {
+        let age_count = if hsm.is_some() { 4 } else { 5 };
+        let (mut files, mut recipients) =
+            make_age_custodians(&workspace.0, &CUSTODIANS[..age_count])?;
+        let detail = match &hsm {
+            Some(hsm) => {
                 files.push(PathBuf::from(&hsm.uri));
                 recipients.push(hsm.uri.clone());
-                continue;
+                format!(
+                    "age X25519 key pairs for {}, and an AES-256 key on the HSM token",
+                    names[..4].join(", ")
+                )
             }
-            let identity = age::x25519::Identity::generate();
-            let path = workspace.0.join(format!("{name}.key"));
-            write_private(
-                &path,
-                format!("{}\n", identity.to_string().expose_secret()).as_bytes(),
-            )?;
-            files.push(path);
-            recipients.push(identity.to_public().to_string());
-        }
-        let detail = match &hsm {
-            Some(_) => format!(
-                "age X25519 key pairs for {}, and an AES-256 key on the HSM token",
-                names[..4].join(", ")
-            ),
             None => format!("age X25519 key pairs for {}", CUSTODIANS.join(", ")),
         };
         Ok(((files, recipients), detail))
     })?;
-    let (identity_files, recipients) = identity_files;
 
-    let key = timer.step("generate a key", || {
-        let key = MasterKey::generate()?;
-        let detail = format!("fingerprint {}", key.fingerprint());
-        Ok((key, detail))
-    })?;
-
+    let plan = drill_plan("custody drill (throwaway)", &names, &recipients, Some(0))?;
     let set_dir = workspace.0.join("set");
-    let manifest = timer.step("split 3 of 5, prove and seal", || {
-        let sealers = recipients
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                parse_recipient(r, i + 1, &prompts, &mut |_| {
-                    Err(Error::Usage("no passphrases in the drill".into()))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let manifest = create_set(SplitRequest {
-            key: &key,
-            threshold: 3,
-            recipients: sealers,
-            label: "custody drill (throwaway)".into(),
+    let paper_dir = workspace.0.join("paper");
+    fs::create_dir(&paper_dir).map_err(|error| Error::io(&paper_dir, error))?;
+    let ceremony = timer.step("genesis: split 3 of 5 with paper, prove, seal", || {
+        let ceremony = genesis(Genesis {
+            plan: &plan,
+            preflight,
+            key: None,
             output: set_dir.clone(),
+            prompts: &prompts,
+            paper_dir: Some(paper_dir.clone()),
         })?;
         let detail = format!(
-            "set {} written with its manifest; every 3-subset proven",
-            manifest.set_id
+            "set {}, fingerprint {}, every 3-subset proven, {}'s paper sheet printed to tmpfs",
+            ceremony.set.manifest.set_id, ceremony.set.manifest.fingerprint, names[0]
         );
-        Ok((manifest, detail))
+        Ok((ceremony, detail))
     })?;
+    let manifest = ceremony.set.manifest.clone();
+    let sheet = ceremony
+        .sheets
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::Verification("no paper sheet was printed".into()))?;
+    drop(ceremony);
 
-    let survivors: Vec<usize> = vec![0, 2, 4];
     timer.step("lose two custodians", || {
         for lost in [1usize, 3] {
             let file = set_dir.join(&manifest.shares[lost].file);
@@ -218,23 +205,18 @@ pub fn rehearse_with(hsm_module: Option<&Path>) -> Result<DrillReport, Error> {
         }
         Ok((
             (),
-            "bob's and dave's sealed shares and keys are gone".into(),
+            format!(
+                "{}'s and {}'s sealed shares and keys are gone",
+                names[1], names[3]
+            ),
         ))
     })?;
 
-    let survivor_keys: Vec<&PathBuf> = survivors.iter().map(|&i| &identity_files[i]).collect();
-    let keyring = Keyring::load(&survivor_keys, &prompts)?;
-    let sealed_inputs = || {
-        survivors
-            .iter()
-            .map(|&i| ShareInput::Sealed(set_dir.join(&manifest.shares[i].file)))
-            .collect::<Vec<_>>()
-    };
+    let survivors = [&identity_files[2], &identity_files[4]];
+    let keyring = Keyring::load(&survivors, &prompts)?;
 
     timer.step("two shares are not enough", || {
-        let mut gathered = gather(sealed_inputs(), &keyring, Some(&manifest))?;
-        gathered.candidates.truncate(2);
-        match reconstruct(gathered.candidates, Some(&manifest), None, &mut Vec::new()) {
+        match recover_set(&manifest, &set_dir, &keyring, Vec::new()).result {
             Err(Error::NotEnoughShares { .. }) => Ok((
                 (),
                 "refused, as it must be: 2 of 3 needed shares reveal nothing".into(),
@@ -244,33 +226,65 @@ pub fn rehearse_with(hsm_module: Option<&Path>) -> Result<DrillReport, Error> {
         }
     })?;
 
-    let recover_from = format!("recover from {}, {} and {}", names[0], names[2], names[4]);
+    let recover_from = format!(
+        "recover: {}, {} and {}'s paper sheet",
+        names[2], names[4], names[0]
+    );
     let recovered = timer.step(&recover_from, || {
-        let gathered = gather(sealed_inputs(), &keyring, Some(&manifest))?;
-        let recovered = reconstruct(gathered.candidates, Some(&manifest), None, &mut Vec::new())?;
-        if recovered.key.expose_bytes() != key.expose_bytes() {
-            return Err(Error::Verification(
-                "the recovered key differs from the original".into(),
-            ));
+        let text = read_sheet(&sheet)?;
+        let from_paper = ShareInput::Text {
+            name: format!("{}'s paper sheet", names[0]),
+            text,
+        };
+        let recovered = recover_set(&manifest, &set_dir, &keyring, vec![from_paper]).result?;
+        if !recovered
+            .good
+            .iter()
+            .any(|(source, _)| source.ends_with("paper sheet"))
+        {
+            return Err(Error::Verification("the paper share was not used".into()));
         }
-        let detail = format!("fingerprint {} matches the manifest", recovered.fingerprint);
+        let detail = format!(
+            "the sheet's QR code scanned back; fingerprint {} matches the manifest",
+            recovered.fingerprint
+        );
         Ok((recovered, detail))
     })?;
 
     timer.step("name a forged share", || {
-        let mut gathered = gather(sealed_inputs(), &keyring, Some(&manifest))?;
-        let impostor_key = MasterKey::generate()?;
-        let forged = split(&impostor_key, 3, 5, manifest.set_id)?;
-        let forged_share = forged
+        let gathered = gather(
+            vec![
+                ShareInput::Sealed(set_dir.join(&manifest.shares[2].file)),
+                ShareInput::Sealed(set_dir.join(&manifest.shares[4].file)),
+            ],
+            &keyring,
+            Some(&manifest),
+        )?;
+        let mut candidates = gathered.candidates;
+        candidates.extend(
+            recovered
+                .shares
+                .iter()
+                .filter(|share| share.header().index == 1)
+                .map(|share| Candidate {
+                    name: format!("{}'s paper sheet", names[0]),
+                    share: Share::new(
+                        *share.header(),
+                        SharePoint::from_bytes(*share.point().expose_bytes()),
+                    )
+                    .unwrap_or_else(|_| unreachable!("a share that was just used is valid")),
+                }),
+        );
+        let forged = split(&MasterKey::generate()?, 3, 5, manifest.set_id)?
             .into_iter()
             .nth(1)
             .ok_or_else(|| Error::Verification("no forged share".into()))?;
-        gathered.candidates.push(Candidate {
+        candidates.push(Candidate {
             name: "forged share 2".into(),
-            share: forged_share,
+            share: forged,
         });
         let mut set_aside = Vec::new();
-        let again = reconstruct(gathered.candidates, Some(&manifest), None, &mut set_aside)?;
+        let again = reconstruct(candidates, Some(&manifest), None, &mut set_aside)?;
         match set_aside.as_slice() {
             [one] if one.name == "forged share 2" && again.fingerprint == manifest.fingerprint => {
                 Ok(((), format!("set aside: {}", one.reason)))
@@ -279,13 +293,146 @@ pub fn rehearse_with(hsm_module: Option<&Path>) -> Result<DrillReport, Error> {
         }
     })?;
 
+    let new_names = ["frank", "gina", "heidi", "ivan", "judy"];
+    let (new_identities, new_recipients) = make_age_custodians(&workspace.0, &new_names)?;
+    let new_plan = drill_plan(
+        "custody drill, rotated (throwaway)",
+        &new_names,
+        &new_recipients,
+        None,
+    )?;
+    let new_dir = workspace.0.join("rotated");
+    let handed: std::cell::Cell<Option<(Fingerprint, Fingerprint)>> = std::cell::Cell::new(None);
+    let checker = |payload: &[u8]| -> Result<(), Error> {
+        handed.set(Some(parse_hand_off(payload)?));
+        Ok(())
+    };
+    let rotated = timer.step("rotate: new key, five new holders all confirm, hand off", || {
+        let old_quorum = [&identity_files[0], &identity_files[2], &identity_files[4]];
+        let old_keyring = Keyring::load(&old_quorum, &prompts)?;
+        let confirm_keyring = Keyring::load(&new_identities, &prompts)?;
+        let rotated = rotate(Rotation {
+            from: set_dir.clone(),
+            plan: &new_plan,
+            output: new_dir.clone(),
+            old_keyring: &old_keyring,
+            confirm_keyring: &confirm_keyring,
+            keep_key: false,
+            hand_off: Some(&checker),
+            preflight,
+            prompts: &prompts,
+        })?;
+        let new_fingerprint = rotated.audit.manifest.fingerprint;
+        match handed.take() {
+            Some((old, new)) if old == manifest.fingerprint && new == new_fingerprint && rotated.handed_off => {}
+            _ => return Err(Error::Verification("the hand-off did not carry the old and the new key".into())),
+        }
+        let detail = format!(
+            "fingerprint {new_fingerprint}; {} of 5 holders proved their shares; the checker got both keys",
+            rotated.audit.confirmed.len()
+        );
+        Ok((rotated, detail))
+    })?;
+
+    timer.step("verify both transcripts", || {
+        let old = audit_for_recovery(&set_dir)?;
+        let new = audit(&new_dir, Some(rotated.audit.transcript.final_hash()))?;
+        if old.state != SetState::Retired
+            || new.state != SetState::Active
+            || !new.unconfirmed().is_empty()
+        {
+            return Err(Error::Verification(
+                "the transcripts do not record the rotation".into(),
+            ));
+        }
+        let detail = format!(
+            "old set retired ({} entries), new set active ({} entries)",
+            old.transcript.entries().len(),
+            new.transcript.entries().len()
+        );
+        Ok(((), detail))
+    })?;
+
     Ok(DrillReport {
         steps: timer.0,
-        fingerprint: recovered.fingerprint,
+        fingerprint: rotated.audit.manifest.fingerprint,
         set_aside: Vec::new(),
         undecryptable: Vec::new(),
         good: recovered.good,
     })
+}
+
+/// A plan for the drill's custodians, written and parsed like any plan file; `paper` names the
+/// custodian who asks for a paper sheet.
+fn drill_plan(
+    label: &str,
+    names: &[&str],
+    recipients: &[String],
+    paper: Option<usize>,
+) -> Result<Plan, Error> {
+    let mut text = format!("label = {label:?}\nthreshold = 3\n");
+    for (i, (name, recipient)) in names.iter().zip(recipients).enumerate() {
+        text.push_str(&format!(
+            "\n[[custodian]]\nname = {name:?}\nrecipient = {recipient:?}\npaper = {}\n",
+            paper == Some(i)
+        ));
+    }
+    Plan::parse(&text, Path::new("the drill's plan"))
+}
+
+/// Fresh age key pairs, identity files in the workspace: (identity files, recipients).
+fn make_age_custodians(
+    workspace: &Path,
+    names: &[&str],
+) -> Result<(Vec<PathBuf>, Vec<String>), Error> {
+    let mut files = Vec::new();
+    let mut recipients = Vec::new();
+    for name in names {
+        let identity = age::x25519::Identity::generate();
+        let path = workspace.join(format!("{name}.key"));
+        write_private(
+            &path,
+            format!("{}\n", identity.to_string().expose_secret()).as_bytes(),
+        )?;
+        files.push(path);
+        recipients.push(identity.to_public().to_string());
+    }
+    Ok((files, recipients))
+}
+
+/// The drill's stand-in for the platform's re-encryption job: checks that it got exactly
+/// `old <hex>` and `new <hex>` and returns their fingerprints.
+fn parse_hand_off(payload: &[u8]) -> Result<(Fingerprint, Fingerprint), Error> {
+    let text = std::str::from_utf8(payload)
+        .map_err(|_| Error::Verification("the hand-off is not text".into()))?;
+    let mut lines = text.lines();
+    let mut key = |label: &str| -> Result<Fingerprint, Error> {
+        let line = lines.next().unwrap_or_default();
+        let hex = line
+            .strip_prefix(label)
+            .ok_or_else(|| Error::Verification(format!("the hand-off lacks the {label}line")))?;
+        Ok(crate::key_input::parse_key(hex.as_bytes(), "the hand-off")?.fingerprint())
+    };
+    let old = key("old ")?;
+    let new = key("new ")?;
+    Ok((old, new))
+}
+
+/// Reads a share text back from the QR code of a sheet this custody rendered: the code's
+/// modules are taken from the PDF's drawing commands, rasterised and decoded with rqrr, as
+/// a scan of the printed sheet would be.
+fn read_sheet(path: &Path) -> Result<secrecy::SecretString, Error> {
+    let pdf = zeroize::Zeroizing::new(fs::read(path).map_err(|error| Error::io(path, error))?);
+    let image = crate::paper::raster::rasterise_modules(&pdf)
+        .ok_or_else(|| Error::Verification(format!("{}: no QR code drawn", path.display())))?;
+    let texts = crate::paper::qr::decode(&image);
+    match texts.as_slice() {
+        [text] => Ok(secrecy::SecretString::from(text.to_string())),
+        _ => Err(Error::Verification(format!(
+            "{}: the QR code does not scan back",
+            path.display()
+        ))),
+    }
 }
 
 /// The token and key names of the drill's HSM custodian.
@@ -357,45 +504,26 @@ pub fn drill_set(
     keyring: &Keyring,
 ) -> (DrillReport, Result<(), Error>) {
     let started = Instant::now();
+    let recovery = recover_set(manifest, folder, keyring, Vec::new());
     let mut report = DrillReport {
         steps: Vec::new(),
         fingerprint: manifest.fingerprint,
-        set_aside: Vec::new(),
-        undecryptable: Vec::new(),
+        set_aside: recovery.set_aside,
+        undecryptable: recovery.undecryptable,
         good: Vec::new(),
     };
-    let inputs = manifest
-        .shares
-        .iter()
-        .map(|entry| ShareInput::Sealed(folder.join(&entry.file)))
-        .collect();
-    let Gathered {
-        candidates,
-        undecryptable,
-        set_aside,
-        ..
-    } = match gather(inputs, keyring, Some(manifest)) {
-        Ok(gathered) => gathered,
-        Err(error) => return (report, Err(error)),
-    };
-    report.undecryptable = undecryptable;
-    report.set_aside = set_aside;
-    if candidates.is_empty() && !report.undecryptable.is_empty() {
-        return (report, Err(Error::NothingDecrypted));
-    }
-    let result =
-        reconstruct(candidates, Some(manifest), None, &mut report.set_aside).map(|recovered| {
-            report.steps.push(DrillStep {
-                name: "reconstruct and verify".into(),
-                detail: format!(
-                    "{} of {} shares opened; fingerprint {} matches the manifest",
-                    recovered.good.len(),
-                    manifest.count,
-                    recovered.fingerprint
-                ),
-                elapsed: started.elapsed(),
-            });
-            report.good = recovered.good;
+    let result = recovery.result.map(|recovered| {
+        report.steps.push(DrillStep {
+            name: "reconstruct and verify".into(),
+            detail: format!(
+                "{} of {} shares opened; fingerprint {} matches the manifest",
+                recovered.good.len(),
+                manifest.count,
+                recovered.fingerprint
+            ),
+            elapsed: started.elapsed(),
         });
+        report.good = recovered.good;
+    });
     (report, result)
 }

@@ -92,6 +92,16 @@ pub enum Error {
     /// The OS random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
+    /// A ceremony plan that is malformed.
+    #[error("plan {} line {line}: {reason}", path.display())]
+    Plan {
+        /// The plan file.
+        path: PathBuf,
+        /// The line at fault.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A manifest that cannot be parsed.
     #[error("manifest {}: {reason}", path.display())]
     ManifestMalformed {
@@ -175,6 +185,7 @@ impl Error {
             | Error::Recipient { .. }
             | Error::Identity { .. }
             | Error::ManifestMalformed { .. }
+            | Error::Plan { .. }
             | Error::Pkcs11Uri { .. } => ErrorKind::Invalid,
             Error::Threshold { threshold: 1, .. } => ErrorKind::Refused,
             Error::Threshold { .. } => ErrorKind::Invalid,

@@ -15,8 +15,10 @@
 //! - [`seal`]: sealing shares to custodians and opening them again.
 //! - [`set`]: a share set on disk (manifest and sealed files).
 //! - [`recover`]: turning a pile of possibly bad shares into a verified key.
+//! - [`paper`]: printable sheets with a QR code, and reading shares back from scans and typing.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod ceremony;
 pub mod deliver;
 pub mod drill;
 pub mod error;
@@ -24,6 +26,7 @@ pub mod fingerprint;
 pub mod gf256;
 pub mod harden;
 pub mod key_input;
+pub mod paper;
 mod pgp_words;
 pub mod recover;
 pub mod seal;

@@ -128,6 +128,64 @@ pub fn gather(
     Ok(gathered)
 }
 
+/// The outcome of recovering a set from its folder, with every share accounted for.
+pub struct SetRecovery {
+    /// The verified key, or why not.
+    pub result: Result<Recovered, Error>,
+    /// Inputs not used, with reasons.
+    pub set_aside: Vec<SetAside>,
+    /// Sealed files no identity opened.
+    pub undecryptable: Vec<String>,
+    /// Remarks that did not disqualify a share.
+    pub warnings: Vec<String>,
+}
+
+/// Recovers a set's key from the sealed files in its folder that the keyring opens, plus any
+/// `extra` inputs (share texts from paper), checked against the manifest. Exit 6 when no
+/// share at all could be opened.
+pub fn recover_set(
+    manifest: &Manifest,
+    folder: &std::path::Path,
+    keyring: &Keyring,
+    extra: Vec<ShareInput>,
+) -> SetRecovery {
+    let mut inputs: Vec<ShareInput> = manifest
+        .shares
+        .iter()
+        .map(|entry| folder.join(&entry.file))
+        .filter(|path| path.exists())
+        .map(ShareInput::Sealed)
+        .collect();
+    inputs.extend(extra);
+    let Gathered {
+        candidates,
+        undecryptable,
+        mut set_aside,
+        warnings,
+    } = match gather(inputs, keyring, Some(manifest)) {
+        Ok(gathered) => gathered,
+        Err(error) => {
+            return SetRecovery {
+                result: Err(error),
+                set_aside: Vec::new(),
+                undecryptable: Vec::new(),
+                warnings: Vec::new(),
+            }
+        }
+    };
+    let result = if candidates.is_empty() && !undecryptable.is_empty() {
+        Err(Error::NothingDecrypted)
+    } else {
+        reconstruct(candidates, Some(manifest), None, &mut set_aside)
+    };
+    SetRecovery {
+        result,
+        set_aside,
+        undecryptable,
+        warnings,
+    }
+}
+
 /// Where the expected fingerprint came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedFrom {
@@ -153,6 +211,8 @@ pub struct Recovered {
     pub threshold: u8,
     /// The good shares: (where from, index).
     pub good: Vec<(String, u8)>,
+    /// The good shares themselves, for extending the set.
+    pub shares: Vec<Share>,
 }
 
 /// Picks the set, discards bad shares (each pushed to `set_aside` with its reason), combines
@@ -351,6 +411,7 @@ pub fn reconstruct(
             .iter()
             .map(|c| (c.name.clone(), c.share.header().index))
             .collect(),
+        shares: unique.into_iter().map(|c| c.share).collect(),
     })
 }
 

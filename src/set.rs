@@ -14,8 +14,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
@@ -58,6 +56,9 @@ pub struct ManifestShare {
     pub index: u8,
     /// Who holds it, as given at split time.
     pub recipient: String,
+    /// The custodian's name, when the set was made from a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
     /// The sealed file's name in the set folder.
     pub file: String,
     /// SHA-256 of the sealed file, hex.
@@ -70,6 +71,18 @@ impl Manifest {
     /// The entry for share `index`.
     pub fn share(&self, index: u8) -> Option<&ManifestShare> {
         self.shares.iter().find(|entry| entry.index == index)
+    }
+
+    /// Who holds share `index`: the plan's name, else the recipient.
+    pub fn holder_name(&self, index: u8) -> String {
+        self.share(index)
+            .map(|entry| {
+                entry
+                    .holder
+                    .clone()
+                    .unwrap_or_else(|| entry.recipient.clone())
+            })
+            .unwrap_or_else(|| format!("share {index}"))
     }
 
     /// The entry whose sealed file has this name.
@@ -138,17 +151,53 @@ pub struct SplitRequest<'a> {
 
 /// Splits, proves, seals and writes a share set. Returns its manifest.
 pub fn create_set(request: SplitRequest<'_>) -> Result<Manifest, Error> {
+    let prepared = prepare_set(request)?;
+    prepared.write(&[])?;
+    Ok(prepared.manifest)
+}
+
+/// A share set made and sealed in memory, not yet written.
+pub struct PreparedSet {
+    /// The manifest; callers may still name holders before writing.
+    pub manifest: Manifest,
+    /// The plaintext shares, in index order, for paper sheets and confirmations.
+    pub shares: Vec<Share>,
+    /// The sealed files, in index order: (file name, bytes).
+    pub sealed: Vec<(String, Vec<u8>)>,
+    output: PathBuf,
+}
+
+impl PreparedSet {
+    /// The manifest as written: pretty JSON and a newline.
+    pub fn manifest_json(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec_pretty(&self.manifest).unwrap_or_default();
+        json.push(b'\n');
+        json
+    }
+
+    /// The folder the set goes to.
+    pub fn output(&self) -> &Path {
+        &self.output
+    }
+
+    /// Writes sealed files, manifest and `extra` files (a transcript) into the output folder,
+    /// all or nothing.
+    pub fn write(&self, extra: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        let mut files = self.sealed.clone();
+        files.push((MANIFEST_FILE.into(), self.manifest_json()));
+        files.extend_from_slice(extra);
+        write_folder_atomically(&self.output, &files)
+    }
+}
+
+/// Splits, proves and seals a share set in memory; checks the output folder but writes nothing.
+pub fn prepare_set(request: SplitRequest<'_>) -> Result<PreparedSet, Error> {
     let count = request.recipients.len();
     check_threshold(request.threshold, count)?;
     check_output_folder(&request.output)?;
     let set_id = SetId::generate()?;
     let shares = split(request.key, request.threshold, count, set_id)?;
     let sealed = seal_all(&shares, &request.recipients)?;
-    let created = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
-        .format(&Rfc3339)
-        .map_err(|error| Error::Usage(format!("cannot format the time: {error}")))?;
     let n = count as u8;
     let entries = shares
         .iter()
@@ -157,6 +206,7 @@ pub fn create_set(request: SplitRequest<'_>) -> Result<Manifest, Error> {
         .map(|((share, recipient), bytes)| ManifestShare {
             index: share.header().index,
             recipient: recipient.recipient(),
+            holder: None,
             file: sealed_file_name(share.header().index, n, recipient.extension()),
             sha256: sha256_hex(bytes),
             commitment: share.commitment(),
@@ -166,28 +216,31 @@ pub fn create_set(request: SplitRequest<'_>) -> Result<Manifest, Error> {
         format: MANIFEST_FORMAT.into(),
         set_id,
         label: request.label,
-        created,
+        created: crate::ceremony::transcript::now_rfc3339(),
         threshold: request.threshold as u8,
         count: n,
         fingerprint: request.key.fingerprint(),
         shares: entries,
     };
-    let mut files: Vec<(String, Vec<u8>)> = manifest
+    let sealed = manifest
         .shares
         .iter()
         .zip(sealed)
         .map(|(entry, bytes)| (entry.file.clone(), bytes))
         .collect();
-    let mut manifest_json =
-        serde_json::to_vec_pretty(&manifest).map_err(|error| Error::Usage(error.to_string()))?;
-    manifest_json.push(b'\n');
-    files.push((MANIFEST_FILE.into(), manifest_json));
-    write_folder_atomically(&request.output, &files)?;
-    Ok(manifest)
+    Ok(PreparedSet {
+        manifest,
+        shares,
+        sealed,
+        output: request.output,
+    })
 }
 
 /// Seals each share's text to its recipient, on all cores.
-fn seal_all(shares: &[Share], recipients: &[Box<dyn Sealer>]) -> Result<Vec<Vec<u8>>, Error> {
+pub(crate) fn seal_all(
+    shares: &[Share],
+    recipients: &[Box<dyn Sealer>],
+) -> Result<Vec<Vec<u8>>, Error> {
     let seal_one = |share: &Share, recipient: &dyn Sealer| -> Result<Vec<u8>, Error> {
         use secrecy::ExposeSecret;
         let text = share.to_text();

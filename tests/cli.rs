@@ -1012,7 +1012,8 @@ fn inspect_does_not_list_grease_as_a_recipient() {
     }
 }
 
-/// `drill` runs the rehearsal, exit 0, printing each step; `--json` parses with the steps.
+/// `drill` runs the whole-life rehearsal, exit 0, printing each step; `--json` parses with the
+/// steps.
 #[test]
 fn drill_rehearsal() {
     let ran = custody_run(&["drill"], b"");
@@ -1021,10 +1022,12 @@ fn drill_rehearsal() {
     assert!(out.starts_with("custody drill: rehearsal\n"));
     for step in [
         " 1. make five custodians",
-        "split 3 of 5",
+        "genesis: split 3 of 5 with paper",
         "two shares are not enough",
-        "recover from alice, carol and erin",
+        "recover: carol, erin and alice's paper sheet",
         "name a forged share",
+        "rotate: new key, five new holders all confirm, hand off",
+        "verify both transcripts",
         "drill passed in",
     ] {
         assert!(out.contains(step), "the drill did not print {step:?}");

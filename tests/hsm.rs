@@ -692,7 +692,7 @@ fn drill_with_an_hsm_custodian() {
     let out = ran.stdout_text();
     assert!(out.contains("make a throwaway SoftHSM2 token"), "{out}");
     assert!(
-        out.contains("recover from alice, carol and the HSM"),
+        out.contains("recover: carol, the HSM and alice's paper sheet"),
         "{out}"
     );
     assert!(out.contains("drill passed"), "{out}");

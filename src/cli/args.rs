@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
@@ -35,6 +36,58 @@ pub enum Command {
     /// PKCS#11 tokens (HSMs): make a wrapping key, list tokens and keys.
     #[command(subcommand)]
     Hsm(HsmCommand),
+    /// Print paper sheets (PDF with a QR code) of sealed shares, to a RAM-backed folder or a pipe.
+    Paper(PaperArgs),
+    /// Ceremonies from a plan: genesis; and verifying a set against its transcript.
+    #[command(subcommand)]
+    Ceremony(CeremonyCommand),
+    /// Rotate to a new key and set, held until the new holders prove their shares.
+    Rotate(RotateArgs),
+    /// Add shares for new custodians without changing the key or existing shares.
+    Extend(ExtendArgs),
+    /// Quorum recovery: verify the set's transcript, reconstruct, deliver, report.
+    Recover(RecoverArgs),
+}
+
+/// Paper sizes for sheets.
+#[derive(ValueEnum, Debug, Clone, Copy, Default)]
+pub enum PaperSizeArg {
+    /// ISO A4 (210 x 297 mm).
+    #[default]
+    A4,
+    /// US Letter (8.5 x 11 in).
+    Letter,
+}
+
+/// `custody paper`.
+#[derive(Args, Debug)]
+pub struct PaperArgs {
+    /// Identities that open the sealed shares (age identity files or pkcs11: URIs).
+    #[arg(short = 'i', long = "identity", value_name = "ID")]
+    pub identities: Vec<PathBuf>,
+    /// The folder for the sheets, on tmpfs or ramfs (e.g. /dev/shm/sheets); "-" writes one
+    /// sheet to stdout, which must be a pipe (e.g. to lp).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// The set's manifest or folder (label and date for the sheet); by default the
+    /// manifest.json beside the first share.
+    #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// Paper size.
+    #[arg(long, value_enum, default_value_t)]
+    pub paper_size: PaperSizeArg,
+    /// Seal each sheet's QR code with a generated passphrase, shown once on the terminal.
+    #[arg(long)]
+    pub paper_passphrase: bool,
+    /// Read passphrases (identity files, passphrase-sealed shares) from this file descriptor.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
+    /// Sealed share files to print.
+    #[arg(value_name = "SEALED_SHARE")]
+    pub shares: Vec<PathBuf>,
 }
 
 /// `custody hsm …`.
@@ -119,6 +172,15 @@ pub struct SplitArgs {
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,
+    /// Also print a paper sheet of every share into this RAM-backed folder (tmpfs or ramfs).
+    #[arg(long, value_name = "DIR")]
+    pub paper: Option<PathBuf>,
+    /// Paper size of the sheets.
+    #[arg(long, value_enum, default_value_t, requires = "paper")]
+    pub paper_size: PaperSizeArg,
+    /// Seal each sheet's QR code with a generated passphrase, shown once on the terminal.
+    #[arg(long, requires = "paper")]
+    pub paper_passphrase: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -141,6 +203,12 @@ pub struct ShareSourceArgs {
     /// A file of share texts, one per line ("-" for stdin).
     #[arg(long = "text", value_name = "FILE")]
     pub texts: Vec<PathBuf>,
+    /// A scan or photo (PNG or JPEG) of a paper sheet's QR code; may be repeated.
+    #[arg(long = "qr", value_name = "IMAGE")]
+    pub qr: Vec<PathBuf>,
+    /// Type shares from paper sheets at the terminal, each line checked as it is entered.
+    #[arg(long = "type")]
+    pub type_shares: bool,
     /// Read passphrases (identity files, passphrase-sealed shares) from this file descriptor.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
@@ -214,6 +282,9 @@ pub struct DrillArgs {
     /// (e.g. /usr/lib/softhsm/libsofthsm2.so) in the drill's private folder.
     #[arg(long, value_name = "PATH", conflicts_with = "set")]
     pub hsm_module: Option<PathBuf>,
+    /// Real-set drill: log it in DIR/drill-log.jsonl instead of the set's own transcript.
+    #[arg(short = 'o', long = "log", value_name = "LOG_DIR", requires = "set")]
+    pub log_dir: Option<PathBuf>,
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,

@@ -25,6 +25,8 @@ struct ShareSettings {
     stated: Option<Fingerprint>,
     sealed: Vec<PathBuf>,
     texts: Vec<PathBuf>,
+    qr: Vec<PathBuf>,
+    type_shares: bool,
     identities: Vec<PathBuf>,
     prompts: Prompts,
 }
@@ -48,7 +50,8 @@ impl ShareSettings {
             None => (None, None),
         };
         let mut sealed = args.shares;
-        if sealed.is_empty() && args.texts.is_empty() {
+        let no_paper = args.qr.is_empty() && !args.type_shares;
+        if sealed.is_empty() && args.texts.is_empty() && no_paper {
             if let (Some(manifest), Some(folder)) = (&manifest, &folder) {
                 sealed = manifest
                     .shares
@@ -58,9 +61,10 @@ impl ShareSettings {
                     .collect();
             }
         }
-        if sealed.is_empty() && args.texts.is_empty() {
+        if sealed.is_empty() && args.texts.is_empty() && no_paper {
             return Err(Error::Usage(
-                "no shares given: name sealed files, --text FILE, or -m SET_DIR".into(),
+                "no shares given: name sealed files, --text FILE, --qr IMAGE, --type, or -m SET_DIR"
+                    .into(),
             ));
         }
         check_airgap(args.require_airgap)?;
@@ -73,6 +77,8 @@ impl ShareSettings {
             stated,
             sealed,
             texts: args.texts,
+            qr: args.qr,
+            type_shares: args.type_shares,
             identities: args.identities,
             prompts,
         })
@@ -85,6 +91,24 @@ impl ShareSettings {
         for source in &self.texts {
             match read_share_texts(source) {
                 Ok(texts) => inputs.extend(texts),
+                Err(error) => return (Err(error), report),
+            }
+        }
+        // Paper: QR images (sealed sheets ask for their passphrase) and typed sheets.
+        let mut paper_aside = Vec::new();
+        match super::paper::qr_inputs(&self.qr, &self.prompts) {
+            Ok((texts, aside)) => {
+                inputs.extend(texts);
+                paper_aside.extend(aside);
+            }
+            Err(error) => return (Err(error), report),
+        }
+        if self.type_shares {
+            match super::paper::typed_inputs() {
+                Ok((texts, aside)) => {
+                    inputs.extend(texts);
+                    paper_aside.extend(aside);
+                }
                 Err(error) => return (Err(error), report),
             }
         }
@@ -102,6 +126,7 @@ impl ShareSettings {
             Err(error) => return (Err(error), report),
         };
         report.warnings = warnings;
+        set_aside.extend(paper_aside);
         report.undecryptable = undecryptable;
         if candidates.is_empty() && !report.undecryptable.is_empty() {
             report.set_aside = set_aside;
@@ -158,7 +183,7 @@ impl Report {
 }
 
 /// Reads share texts, one per non-empty line, from a file or stdin ("-").
-fn read_share_texts(source: &Path) -> Result<Vec<ShareInput>, Error> {
+pub(super) fn read_share_texts(source: &Path) -> Result<Vec<ShareInput>, Error> {
     let mut text = Zeroizing::new(String::new());
     let label = if source == Path::new("-") {
         io::stdin()

@@ -1,15 +1,20 @@
 //! `custody drill`: the rehearsal, or a drill of a real set with its custodians' identities.
 
-use custody::drill::{drill_set, rehearse_with, DrillReport};
+use custody::ceremony::audit::audit_for_recovery;
+use custody::ceremony::drill_log::{log_path, record_drill, EXERCISE_WINDOW_DAYS};
+use custody::ceremony::preflight::preflight;
+use custody::ceremony::transcript::TRANSCRIPT_FILE;
+use custody::drill::{drill_set, rehearse, DrillReport};
+use custody::harden::Hardening;
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::Error;
 use serde_json::json;
 
 use super::args::DrillArgs;
-use super::{check_airgap, print_json, warn};
+use super::{check_airgap, note, print_json, warn};
 
-pub fn run(args: DrillArgs) -> Result<(), Error> {
+pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
     check_airgap(args.require_airgap)?;
     let Some(set) = &args.set else {
         if !args.identities.is_empty() {
@@ -17,7 +22,10 @@ pub fn run(args: DrillArgs) -> Result<(), Error> {
                 "-i needs a set folder: custody drill DIR -i ID…".into(),
             ));
         }
-        let report = rehearse_with(args.hsm_module.as_deref())?;
+        let report = rehearse(
+            args.hsm_module.as_deref(),
+            &preflight(hardening, args.require_airgap),
+        )?;
         return render(&report, args.json, "rehearsal");
     };
     if args.identities.is_empty() {
@@ -30,6 +38,12 @@ pub fn run(args: DrillArgs) -> Result<(), Error> {
         Some(fd) => Prompts::from_fd(fd)?,
         None => Prompts::terminal(),
     };
+    // A set made by a ceremony has a transcript: it is checked first, and the drill logged in it.
+    let set_transcript = if folder.join(TRANSCRIPT_FILE).is_file() {
+        Some(audit_for_recovery(&folder)?.transcript)
+    } else {
+        None
+    };
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (report, result) = drill_set(&manifest, &folder, &keyring);
     if args.json || result.is_ok() {
@@ -37,7 +51,28 @@ pub fn run(args: DrillArgs) -> Result<(), Error> {
     } else {
         warn_about(&report);
     }
-    result
+    result?;
+    if set_transcript.is_none() && args.log_dir.is_none() {
+        note("not logged: the set has no transcript; give -o LOG_DIR to keep a drill log");
+        return Ok(());
+    }
+    let took_part: Vec<u8> = report.good.iter().map(|(_, index)| *index).collect();
+    let (log, stale) = record_drill(
+        &manifest,
+        set_transcript.as_ref(),
+        &folder,
+        args.log_dir.as_deref(),
+        &took_part,
+    )?;
+    note(&format!(
+        "drill logged in {} (final hash {})",
+        log_path(&folder, args.log_dir.as_deref()).display(),
+        log.final_hash()
+    ));
+    for (index, holder) in stale {
+        warn(&format!("share {index} ({holder}) has not been exercised in the last {EXERCISE_WINDOW_DAYS} days"));
+    }
+    Ok(())
 }
 
 fn warn_about(report: &DrillReport) {
@@ -70,7 +105,7 @@ fn render(report: &DrillReport, as_json: bool, kind: &str) -> Result<(), Error> 
     outln!("custody drill: {kind}");
     for (number, step) in report.steps.iter().enumerate() {
         outln!(
-            "{:>2}. {:<38} {:>9.1} ms  {}",
+            "{:>2}. {:<56} {:>7.1} ms  {}",
             number + 1,
             step.name,
             step.elapsed.as_secs_f64() * 1000.0,

@@ -6,6 +6,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use age::armor::ArmoredReader;
+use std::collections::BTreeMap;
+
+use custody::ceremony::audit::{confirmations_of, state_of};
+use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
 use custody::seal::pkcs11;
 use custody::set::{sha256_hex, Manifest, MANIFEST_FILE};
 use custody::Error;
@@ -33,6 +37,29 @@ fn file_state(folder: &Path, file: &str, sha256: &str) -> &'static str {
     }
 }
 
+/// What a set's transcript says, if it has one: its state and who has confirmed.
+struct History {
+    state: &'static str,
+    confirmed: BTreeMap<u8, String>,
+    entries: usize,
+    final_hash: String,
+}
+
+/// Reads the set's transcript, if any. A transcript that does not verify is reported, not
+/// trusted: `None` with the reason.
+fn history(folder: &Path) -> Result<Option<History>, String> {
+    if !folder.join(TRANSCRIPT_FILE).is_file() {
+        return Ok(None);
+    }
+    let transcript = Transcript::load(folder).map_err(|error| error.to_string())?;
+    Ok(Some(History {
+        state: state_of(&transcript).name(),
+        confirmed: confirmations_of(&transcript),
+        entries: transcript.entries().len(),
+        final_hash: transcript.final_hash().to_string(),
+    }))
+}
+
 fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
     let (manifest, folder) = Manifest::load(path)?;
     let states: Vec<&str> = manifest
@@ -40,6 +67,9 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
         .iter()
         .map(|entry| file_state(&folder, &entry.file, &entry.sha256))
         .collect();
+    let history = history(&folder);
+    let confirmed =
+        |index: u8| -> Option<&String> { history.as_ref().ok()?.as_ref()?.confirmed.get(&index) };
     if as_json {
         let shares: Vec<_> = manifest
             .shares
@@ -48,14 +78,23 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
             .map(|(entry, state)| {
                 json!({
                     "index": entry.index,
+                    "holder": entry.holder,
                     "recipient": entry.recipient,
                     "file": entry.file,
                     "sha256": entry.sha256,
                     "commitment": entry.commitment.to_string(),
                     "file_state": state,
+                    "confirmed": confirmed(entry.index),
                 })
             })
             .collect();
+        let transcript = match &history {
+            Ok(Some(history)) => {
+                json!({"state": history.state, "entries": history.entries, "final_hash": history.final_hash})
+            }
+            Ok(None) => serde_json::Value::Null,
+            Err(reason) => json!({"error": reason}),
+        };
         return print_json(&json!({
             "format": manifest.format,
             "set_id": manifest.set_id.to_string(),
@@ -65,6 +104,7 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
             "count": manifest.count,
             "fingerprint": manifest.fingerprint.to_string(),
             "words": manifest.fingerprint.words(),
+            "transcript": transcript,
             "shares": shares,
         }));
     }
@@ -74,13 +114,36 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
     outln!("threshold   {} of {}", manifest.threshold, manifest.count);
     outln!("fingerprint {}", manifest.fingerprint);
     outln!("spoken      {}", manifest.fingerprint.words());
+    match &history {
+        Ok(Some(history)) => {
+            outln!("state       {}", history.state);
+            outln!(
+                "transcript  {} entries, final hash {}",
+                history.entries,
+                history.final_hash
+            );
+        }
+        Ok(None) => outln!("transcript  none (a set made by `split`)"),
+        Err(reason) => outln!("transcript  DOES NOT VERIFY: {reason}"),
+    }
     for (entry, state) in manifest.shares.iter().zip(&states) {
+        let holder = entry.holder.as_deref().unwrap_or(&entry.recipient);
+        let confirmation = match (&history, confirmed(entry.index)) {
+            (_, Some(time)) => format!("confirmed {time}"),
+            (Ok(Some(_)), None) => "not confirmed".to_string(),
+            _ => String::new(),
+        };
         outln!(
-            "share {:>3}   {:<8} {}  {}",
+            "share {:>3}   {:<8} {}  {}{}",
             entry.index,
             state,
             entry.file,
-            entry.recipient
+            holder,
+            if confirmation.is_empty() {
+                String::new()
+            } else {
+                format!("  ({confirmation})")
+            }
         );
     }
     Ok(())

@@ -19,12 +19,15 @@ macro_rules! errln {
 }
 
 mod args;
+mod ceremony;
+mod ceremony_args;
 mod combine;
 mod drill;
 mod fingerprint;
 mod hsm;
 mod inspect;
 mod key_source;
+mod paper;
 mod split;
 
 use std::process::ExitCode;
@@ -64,8 +67,13 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Combine(args) => combine::run_combine(args),
         Command::Verify(args) => combine::run_verify(args),
         Command::Inspect(args) => inspect::run(args),
-        Command::Drill(args) => drill::run(args),
+        Command::Drill(args) => drill::run(args, &hardening),
         Command::Hsm(command) => hsm::run(command),
+        Command::Paper(args) => paper::run(args),
+        Command::Ceremony(command) => ceremony::run(command, &hardening),
+        Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
+        Command::Extend(args) => ceremony::run_extend(args, &hardening),
+        Command::Recover(args) => ceremony::run_recover(args, &hardening),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,7 @@ use clap::ArgMatches;
 use custody::seal::{
     parse_recipient, read_recipients_file, recipient_needs_secret, Prompts, Sealer,
 };
-use custody::set::{check_output_folder, create_set, SplitRequest};
+use custody::set::{check_output_folder, prepare_set, SplitRequest};
 use custody::share::shamir::check_threshold;
 use custody::{Error, ErrorKind, MasterKey};
 use serde_json::json;
@@ -46,6 +46,18 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         .collect::<Result<Vec<Option<Box<dyn Sealer>>>, _>>()?;
     threshold?;
     check_output_folder(&args.output)?;
+    // Sheets hold plaintext shares: their folder is checked (5) before the key is read.
+    let paper = args
+        .paper
+        .as_deref()
+        .map(|dir| {
+            super::paper::PaperSettings::check_for_split(
+                dir,
+                args.paper_size,
+                args.paper_passphrase,
+            )
+        })
+        .transpose()?;
     check_airgap(args.require_airgap)?;
     for (i, slot) in sealers
         .iter_mut()
@@ -65,7 +77,7 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
     } else {
         key_source::read(&args.key)?
     };
-    let manifest = create_set(SplitRequest {
+    let set = prepare_set(SplitRequest {
         key: &key,
         threshold: args.threshold,
         recipients: sealers,
@@ -73,6 +85,13 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         output: args.output.clone(),
     })?;
     drop(key);
+    set.write(&[])?;
+    if let Some(paper) = &paper {
+        for file in paper.write(&set.shares, &set.manifest)? {
+            note(&format!("wrote sheet {file}"));
+        }
+    }
+    let manifest = &set.manifest;
     if args.json {
         return print_json(&json!({
             "fingerprint": manifest.fingerprint.to_string(),

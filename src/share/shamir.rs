@@ -139,6 +139,68 @@ fn reconstruct_point(
     values
 }
 
+/// Makes shares at `new_indices` on the same polynomial as `known` (at least k shares of one
+/// set), for a set that grows from n to `new_count` shares: existing shares stay valid and
+/// combine with the new ones. Proves the result with [`prove_split`] before returning it.
+pub fn extend(
+    key: &MasterKey,
+    known: &[&Share],
+    new_indices: &[u8],
+    new_count: u8,
+) -> Result<Vec<Share>, Error> {
+    let Some(first) = known.first() else {
+        return Err(Error::NotEnoughShares {
+            valid: 0,
+            threshold: 0,
+        });
+    };
+    let header = *first.header();
+    let k = usize::from(header.threshold);
+    if known.len() < k {
+        return Err(Error::NotEnoughShares {
+            valid: known.len(),
+            threshold: k,
+        });
+    }
+    let base: Vec<Share> = known[..k]
+        .iter()
+        .map(|share| {
+            Share::new(
+                *share.header(),
+                SharePoint::from_bytes(*share.point().expose_bytes()),
+            )
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|error| Error::Verification(format!("a known share is invalid: {error}")))?;
+    let xs: Vec<u8> = base.iter().map(|share| share.header().index).collect();
+    let interpolator = Interpolator::new(&xs)
+        .ok_or_else(|| Error::Verification("two known shares have the same index".into()))?;
+    let mut grown = Vec::with_capacity(new_indices.len());
+    for &index in new_indices {
+        if xs.contains(&index) || index == 0 {
+            return Err(Error::Usage(format!(
+                "share index {index} is taken or invalid"
+            )));
+        }
+        let point = reconstruct_point(&interpolator, &base, index);
+        let share = Share::new(
+            ShareHeader {
+                count: new_count,
+                index,
+                ..header
+            },
+            SharePoint::from_bytes(*point),
+        )
+        .map_err(|error| Error::Usage(format!("share {index}: {error}")))?;
+        grown.push(share);
+    }
+    let mut all = base;
+    let new_start = all.len();
+    all.extend(grown);
+    prove_split(key, &all)?;
+    Ok(all.split_off(new_start))
+}
+
 /// Reconstructs the key from shares with distinct indices (at least k of them) with `blahaj`.
 ///
 /// Does not verify anything: callers check the fingerprint (see [`crate::recover`]).

@@ -1,0 +1,108 @@
+//! Extending a set: new shares for new custodians on the same polynomial, so the key and the
+//! shares people already hold stay as they are, and old and new shares combine together.
+
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::audit::audit;
+use super::preflight::Preflight;
+use super::transcript::{Transcript, TRANSCRIPT_FILE};
+use crate::error::Error;
+use crate::recover::recover_set;
+use crate::seal::{Keyring, Sealer};
+use crate::set::{
+    check_output_folder, seal_all, sealed_file_name, sha256_hex, write_folder_atomically, Manifest,
+    ManifestShare, MANIFEST_FILE,
+};
+use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
+use crate::share::Share;
+
+/// What an extension needs.
+pub struct Extension<'a> {
+    /// The set's folder.
+    pub from: PathBuf,
+    /// Identities of a quorum of the set's custodians.
+    pub keyring: &'a Keyring,
+    /// One recipient per new share.
+    pub recipients: Vec<Box<dyn Sealer>>,
+    /// The folder for the whole extended set.
+    pub output: PathBuf,
+    /// The preflight, already run and checked.
+    pub preflight: &'a Preflight,
+}
+
+/// Extends a set into a new folder holding the whole extended set: the old sealed files
+/// unchanged, the new ones, one manifest, and the transcript carried on.
+pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
+    let old = audit(&request.from, None)?;
+    check_output_folder(&request.output)?;
+    let added = request.recipients.len();
+    let first_new = old
+        .manifest
+        .shares
+        .iter()
+        .map(|entry| usize::from(entry.index))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let new_count = first_new - 1 + added;
+    if added == 0 || new_count > MAX_SHARES {
+        return Err(Error::Usage(format!(
+            "a set holds 1 to {MAX_SHARES} shares; {new_count} asked for"
+        )));
+    }
+    let recovered = recover_set(&old.manifest, &request.from, request.keyring, Vec::new()).result?;
+    let known: Vec<&Share> = recovered.shares.iter().collect();
+    let new_indices: Vec<u8> = (first_new..=new_count).map(|index| index as u8).collect();
+    let grown = extend_polynomial(&recovered.key, &known, &new_indices, new_count as u8)?;
+    drop(recovered);
+    let sealed = seal_all(&grown, &request.recipients)?;
+
+    let mut manifest = old.manifest.clone();
+    manifest.count = new_count as u8;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in &old.manifest.shares {
+        let path = request.from.join(&entry.file);
+        files.push((
+            entry.file.clone(),
+            fs::read(&path).map_err(|error| Error::io(&path, error))?,
+        ));
+    }
+    let mut added_facts = Vec::new();
+    for ((share, recipient), bytes) in grown.iter().zip(&request.recipients).zip(sealed) {
+        let entry = ManifestShare {
+            index: share.header().index,
+            recipient: recipient.recipient(),
+            holder: None,
+            file: sealed_file_name(share.header().index, new_count as u8, recipient.extension()),
+            sha256: sha256_hex(&bytes),
+            commitment: share.commitment(),
+        };
+        added_facts.push(json!({"index": entry.index, "recipient": entry.recipient, "file": entry.file, "sha256": entry.sha256}));
+        files.push((entry.file.clone(), bytes));
+        manifest.shares.push(entry);
+    }
+    let mut manifest_json =
+        serde_json::to_vec_pretty(&manifest).map_err(|error| Error::Usage(error.to_string()))?;
+    manifest_json.push(b'\n');
+    let mut transcript = old.transcript;
+    transcript.append("preflight", request.preflight.to_json());
+    transcript.append(
+        "set-extended",
+        json!({
+            "set_id": manifest.set_id.to_string(),
+            "fingerprint": manifest.fingerprint.to_string(),
+            "threshold": manifest.threshold,
+            "count": manifest.count,
+            "from_folder": request.from.display().to_string(),
+            "added": added_facts,
+            "manifest_sha256": sha256_hex(&manifest_json),
+        }),
+    );
+    files.push((MANIFEST_FILE.into(), manifest_json));
+    files.push((TRANSCRIPT_FILE.into(), transcript.to_jsonl()));
+    write_folder_atomically(&request.output, &files)?;
+    Ok((manifest, transcript))
+}

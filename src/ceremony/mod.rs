@@ -1,0 +1,13 @@
+//! Ceremonies: plans, the preflight, the hash-chained transcript, and the flows that use
+//! them — genesis, rotation, extension, recovery — each leaving a record a witness who was not
+//! in the room can check with `custody ceremony verify`.
+
+pub mod audit;
+pub mod drill_log;
+pub mod extend;
+pub mod genesis;
+pub mod plan;
+pub mod preflight;
+pub mod recovery;
+pub mod rotate;
+pub mod transcript;

@@ -1,0 +1,208 @@
+//! Ceremony plan files: who holds a share, how many are needed, what the set is called.
+//!
+//! A plan is TOML (schema in docs/ceremony.md). Errors name the line at fault: malformed input
+//! is exit 2, a threshold of 1 is exit 5 (SPEC §2).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::Error;
+use crate::share::shamir::check_threshold;
+
+/// A parsed, checked plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The set's label.
+    pub label: String,
+    /// k.
+    pub threshold: usize,
+    /// Refuse to run with a live network.
+    pub require_airgap: bool,
+    /// The custodians, in share-index order.
+    pub custodians: Vec<Custodian>,
+    /// SHA-256 of the plan file, hex, for the transcript.
+    pub sha256: String,
+}
+
+/// One custodian in a plan.
+#[derive(Debug, Clone)]
+pub struct Custodian {
+    /// A unique name.
+    pub name: String,
+    /// Any recipient custody seals to.
+    pub recipient: String,
+    /// Also render a paper sheet of this custodian's share.
+    pub paper: bool,
+    /// The plan line naming the recipient, for errors about it.
+    pub line: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    label: String,
+    threshold: Spanned<i64>,
+    #[serde(default)]
+    require_airgap: bool,
+    #[serde(default)]
+    custodian: Vec<RawCustodian>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustodian {
+    name: Spanned<String>,
+    recipient: Spanned<String>,
+    #[serde(default)]
+    paper: bool,
+}
+
+/// Checks that a recipient parses, without asking for a passphrase or a PIN.
+fn check_recipient(recipient: &str, position: usize) -> Result<(), Error> {
+    if crate::seal::recipient_needs_secret(recipient, position)? {
+        return Ok(());
+    }
+    let no_secret = &mut |_| {
+        Err(Error::Usage(
+            "no passphrase is needed to check a recipient".into(),
+        ))
+    };
+    crate::seal::parse_recipient(
+        recipient,
+        position,
+        &crate::seal::Prompts::terminal(),
+        no_secret,
+    )
+    .map(drop)
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, span: Range<usize>) -> usize {
+    text.get(..span.start)
+        .map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+impl Plan {
+    /// Reads and checks a plan file.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks plan text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, Error> {
+        let at = |line: usize, reason: String| Error::Plan {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        };
+        let raw: RawPlan = toml::from_str(text).map_err(|error| {
+            let line = error.span().map_or(1, |span| line_of(text, span));
+            at(line, error.message().trim().to_string())
+        })?;
+        let threshold_line = line_of(text, raw.threshold.span());
+        if raw.custodian.is_empty() {
+            return Err(at(threshold_line, "the plan has no [[custodian]]".into()));
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut custodians = Vec::with_capacity(raw.custodian.len());
+        for custodian in raw.custodian {
+            let name_line = line_of(text, custodian.name.span());
+            let name = custodian.name.into_inner();
+            if name.trim().is_empty() {
+                return Err(at(name_line, "a custodian's name is empty".into()));
+            }
+            if let Some(first) = seen.insert(name.clone(), name_line) {
+                return Err(at(
+                    name_line,
+                    format!("custodian {name:?} is named twice (first on line {first})"),
+                ));
+            }
+            let line = line_of(text, custodian.recipient.span());
+            let recipient = custodian.recipient.into_inner().trim().to_string();
+            check_recipient(&recipient, custodians.len() + 1)
+                .map_err(|error| at(line, error.to_string()))?;
+            custodians.push(Custodian {
+                name,
+                recipient,
+                paper: custodian.paper,
+                line,
+            });
+        }
+        let threshold = usize::try_from(*raw.threshold.get_ref()).unwrap_or(0);
+        check_threshold(threshold, custodians.len()).map_err(|error| match error.kind() {
+            crate::ErrorKind::Invalid => at(threshold_line, error.to_string()),
+            _ => error,
+        })?;
+        Ok(Plan {
+            label: raw.label,
+            threshold,
+            require_airgap: raw.require_airgap,
+            custodians,
+            sha256: crate::set::sha256_hex(text.as_bytes()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const ALICE: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+
+    fn plan(body: &str) -> Result<Plan, Error> {
+        Plan::parse(body, Path::new("plan.toml"))
+    }
+
+    fn custodians(n: usize) -> String {
+        (0..n)
+            .map(|i| format!("[[custodian]]\nname = \"c{i}\"\nrecipient = \"{ALICE}\"\n"))
+            .collect()
+    }
+
+    /// A good plan parses with its custodians in order and its hash.
+    #[test]
+    fn parses() {
+        let text = format!(
+            "label = \"x\"\nthreshold = 2\nrequire_airgap = true\n{}",
+            custodians(3)
+        );
+        let plan = plan(&text).unwrap();
+        assert_eq!(plan.threshold, 2);
+        assert!(plan.require_airgap);
+        assert_eq!(plan.custodians.len(), 3);
+        assert_eq!(plan.custodians[2].name, "c2");
+        assert_eq!(plan.sha256.len(), 64);
+    }
+
+    /// Each bad plan names its line and has the right exit class.
+    #[test]
+    fn bad_plans() {
+        let cases = [
+            (format!("label = \"x\"\nthreshold = 0\n{}", custodians(2)), ErrorKind::Invalid, "line 2"),
+            (format!("label = \"x\"\nthreshold = 4\n{}", custodians(3)), ErrorKind::Invalid, "line 2"),
+            (format!("label = \"x\"\nthreshold = 1\n{}", custodians(3)), ErrorKind::Refused, "threshold 1"),
+            (format!("label = \"x\"\nthreshold = 2\ncolour = 1\n{}", custodians(2)), ErrorKind::Invalid, "line 3"),
+            (
+                format!("label = \"x\"\nthreshold = 2\n{}[[custodian]]\nname = \"c0\"\nrecipient = \"{ALICE}\"\n", custodians(2)),
+                ErrorKind::Invalid,
+                "line 10",
+            ),
+            (
+                "label = \"x\"\nthreshold = 2\n[[custodian]]\nname = \"a\"\nrecipient = \"nonsense\"\n".to_string(),
+                ErrorKind::Invalid,
+                "line 5",
+            ),
+        ];
+        for (text, kind, needle) in cases {
+            let error = plan(&text).unwrap_err();
+            assert_eq!(error.kind(), kind, "{error}");
+            assert!(error.to_string().contains(needle), "{error} lacks {needle}");
+        }
+    }
+}

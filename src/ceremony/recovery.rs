@@ -1,0 +1,72 @@
+//! Quorum recovery after a disaster: the set's transcript is verified, the key reconstructed
+//! from any mix of sealed files and paper, and a report written of who took part.
+//!
+//! Delivery of the key is the caller's (see [`crate::deliver`]); the report holds only public
+//! facts and may be written anywhere.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::audit::Audit;
+use crate::error::Error;
+use crate::recover::{Recovered, SetAside};
+
+/// The public record of one recovery.
+pub fn report(
+    audit: &Audit,
+    recovered: &Recovered,
+    set_aside: &[SetAside],
+    undecryptable: &[String],
+    elapsed: Duration,
+) -> Value {
+    json!({
+        "report": "custody recovery v1",
+        "time": super::transcript::now_rfc3339(),
+        "set_id": audit.manifest.set_id.to_string(),
+        "label": audit.manifest.label,
+        "fingerprint": recovered.fingerprint.to_string(),
+        "words": recovered.fingerprint.words(),
+        "transcript_hash": audit.transcript.final_hash(),
+        "threshold": audit.manifest.threshold,
+        "participants": recovered.good.iter().map(|(source, index)| json!({
+            "index": index,
+            "holder": audit.holder(*index),
+            "source": source,
+        })).collect::<Vec<_>>(),
+        "set_aside": set_aside.iter().map(|a| json!({"source": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+        "not_decryptable": undecryptable,
+        "milliseconds_to_delivery": elapsed.as_secs_f64() * 1000.0,
+    })
+}
+
+/// Writes a report into `folder` as `recovery-<time>.json`, never overwriting: written under a
+/// temporary name, synced, linked into place.
+pub fn write_report(folder: &Path, report: &Value) -> Result<PathBuf, Error> {
+    fs::create_dir_all(folder).map_err(|error| Error::io(folder, error))?;
+    let stamp = super::transcript::now_rfc3339().replace(':', "");
+    let path = folder.join(format!("recovery-{stamp}.json"));
+    let temporary = folder.join(format!(".recovery-{stamp}.json.tmp"));
+    let mut text =
+        serde_json::to_vec_pretty(report).map_err(|error| Error::Usage(error.to_string()))?;
+    text.push(b'\n');
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .map_err(|error| Error::io(&temporary, error))?;
+    file.write_all(&text)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| Error::io(&temporary, error))?;
+    // hard_link fails if the name exists: an earlier report is never replaced.
+    let linked = fs::hard_link(&temporary, &path).map_err(|error| Error::io(&path, error));
+    let _ = fs::remove_file(&temporary);
+    linked?;
+    fs::File::open(folder)
+        .and_then(|handle| handle.sync_all())
+        .map_err(|error| Error::io(folder, error))?;
+    Ok(path)
+}

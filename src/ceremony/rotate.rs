@@ -1,0 +1,282 @@
+//! Rotation in one sitting, Vault `rekey -verify` style: a quorum of the old set opens the old
+//! key, a new set is made per a new plan, and it becomes active only once at least k new
+//! holders have proven their shares; only then is the key handed to the platform's
+//! re-encryption job and the old set retired. And `rotate confirm`, which records holders who
+//! prove their shares later.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::audit::{audit, audit_for_recovery, state_of, Audit, SetState};
+use super::genesis::{prepare_from_plan, record_set};
+use super::plan::Plan;
+use super::preflight::Preflight;
+use super::transcript::{Transcript, TRANSCRIPT_FILE};
+use crate::error::Error;
+use crate::recover::{reconstruct, recover_set, Candidate, SetAside};
+use crate::seal::{Keyring, Opened};
+use crate::secret::MasterKey;
+use crate::set::{Manifest, PreparedSet};
+use crate::share::Share;
+
+/// The hand-off of the old and new keys to the platform's re-encryption job.
+pub type HandOff<'a> = &'a dyn Fn(&[u8]) -> Result<(), Error>;
+
+/// What a rotation needs.
+pub struct Rotation<'a> {
+    /// The old set's folder.
+    pub from: PathBuf,
+    /// The new set's plan.
+    pub plan: &'a Plan,
+    /// The new set's folder.
+    pub output: PathBuf,
+    /// Identities of the old set's custodians (a quorum).
+    pub old_keyring: &'a Keyring,
+    /// Identities of new holders who prove their shares now.
+    pub confirm_keyring: &'a Keyring,
+    /// Keep the key (a reshare) instead of making a new one.
+    pub keep_key: bool,
+    /// The hand-off: given `old <hex>\nnew <hex>\n` once the new set is active (the CLI's
+    /// `--exec` job, or the drill's in-process checker). The old set is retired when it succeeds.
+    pub hand_off: Option<HandOff<'a>>,
+    /// The preflight, already run and checked.
+    pub preflight: &'a Preflight,
+    /// Where passphrases and PINs for the new recipients come from.
+    pub prompts: &'a crate::seal::Prompts,
+}
+
+/// How a rotation ended.
+pub struct Rotated {
+    /// The new set's audit after the rotation.
+    pub audit: Audit,
+    /// Shares of the old set that were set aside.
+    pub old_set_aside: Vec<SetAside>,
+    /// Whether the key was handed to `--exec` and the old set retired.
+    pub handed_off: bool,
+    /// Whether the old set's own transcript records the retirement (its folder was writable).
+    pub old_transcript_updated: bool,
+}
+
+/// Opens which of a set's sealed shares the keyring can open and whose commitment matches.
+pub fn confirmations(
+    manifest: &Manifest,
+    sealed: &[(String, Vec<u8>)],
+    keyring: &Keyring,
+) -> Result<Vec<Share>, Error> {
+    let mut proven = Vec::new();
+    for (entry, (name, bytes)) in manifest.shares.iter().zip(sealed) {
+        if let Opened::Plaintext(plaintext) = keyring.open(bytes, name, Some(&entry.recipient))? {
+            let share = std::str::from_utf8(&plaintext)
+                .ok()
+                .and_then(|text| Share::from_text(text).ok());
+            if let Some(share) = share.filter(|share| {
+                share.header().index == entry.index && share.commitment() == entry.commitment
+            }) {
+                proven.push(share);
+            }
+        }
+    }
+    Ok(proven)
+}
+
+/// Records confirmations not yet in the transcript; activates a pending set once k proven
+/// shares give back its fingerprint. Returns the newly confirmed indices.
+fn record_confirmations(
+    transcript: &mut Transcript,
+    manifest: &Manifest,
+    already: &[u8],
+    proven: Vec<Share>,
+) -> Result<Vec<u8>, Error> {
+    let mut newly = Vec::new();
+    for share in &proven {
+        let index = share.header().index;
+        if !already.contains(&index) {
+            let holder = manifest.share(index).and_then(|entry| entry.holder.clone());
+            transcript.append(
+                "holder-confirmed",
+                json!({"index": index, "holder": holder}),
+            );
+            newly.push(index);
+        }
+    }
+    let confirmed: BTreeSet<u8> = transcript
+        .events("holder-confirmed")
+        .filter_map(|entry| entry.facts.get("index")?.as_u64())
+        .map(|index| index as u8)
+        .collect();
+    let threshold = usize::from(manifest.threshold);
+    if state_of(transcript) != SetState::Pending || confirmed.len() < threshold {
+        return Ok(newly);
+    }
+    // Each confirmation matched its commitment, so it is the share dealt and proven at split
+    // time; when k are in hand now, they must also give back the fingerprint.
+    if proven.len() >= threshold {
+        let candidates = proven
+            .into_iter()
+            .map(|share| Candidate {
+                name: format!("share {}", share.header().index),
+                share,
+            })
+            .collect();
+        reconstruct(candidates, Some(manifest), None, &mut Vec::new())?;
+    }
+    transcript.append(
+        "set-activated",
+        json!({"reason": "k holders proved their shares", "confirmed": confirmed}),
+    );
+    Ok(newly)
+}
+
+/// Runs a rotation. The new set is written before anything is handed off; the old set is
+/// retired only after the hand-off succeeded.
+pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
+    let old = audit_for_recovery(&request.from)?;
+    if old.state == SetState::Retired {
+        return Err(Error::Refused(format!(
+            "{} is already retired",
+            request.from.display()
+        )));
+    }
+    crate::set::check_output_folder(&request.output)?;
+    let recovery = recover_set(
+        &old.manifest,
+        &request.from,
+        request.old_keyring,
+        Vec::new(),
+    );
+    let old_recovered = recovery.result?;
+    let new_key = if request.keep_key {
+        MasterKey::from_bytes(*old_recovered.key.expose_bytes())
+    } else {
+        MasterKey::generate()?
+    };
+    let set: PreparedSet = prepare_from_plan(
+        request.plan,
+        &new_key,
+        request.output.clone(),
+        request.prompts,
+    )?;
+
+    let mut transcript = Transcript::new();
+    transcript.append(
+        "ceremony-started",
+        json!({
+            "ceremony": "rotation",
+            "plan_sha256": request.plan.sha256,
+            "from_set": old.manifest.set_id.to_string(),
+            "from_fingerprint": old.manifest.fingerprint.to_string(),
+            "from_transcript_hash": old.transcript.final_hash(),
+            "keep_key": request.keep_key,
+        }),
+    );
+    transcript.append("preflight", request.preflight.to_json());
+    transcript.append(
+        "old-quorum-verified",
+        json!({
+            "set_id": old.manifest.set_id.to_string(),
+            "fingerprint": old_recovered.fingerprint.to_string(),
+            "shares": old_recovered.good.iter().map(|(_, index)| index).collect::<Vec<_>>(),
+        }),
+    );
+    transcript.append(
+        if request.keep_key {
+            "key-kept"
+        } else {
+            "key-generated"
+        },
+        json!({"fingerprint": new_key.fingerprint().to_string()}),
+    );
+    record_set(&mut transcript, &set);
+    transcript.append(
+        "set-pending",
+        json!({"reason": "new holders have not yet proven their shares"}),
+    );
+    let proven = confirmations(&set.manifest, &set.sealed, request.confirm_keyring)?;
+    record_confirmations(&mut transcript, &set.manifest, &[], proven)?;
+    set.write(&[(TRANSCRIPT_FILE.into(), transcript.to_jsonl())])?;
+
+    let mut rotated = Rotated {
+        audit: audit(&request.output, None)?,
+        old_set_aside: recovery.set_aside,
+        handed_off: false,
+        old_transcript_updated: false,
+    };
+    if rotated.audit.state != SetState::Active {
+        return Ok(rotated);
+    }
+    let hand_off = match request.hand_off {
+        Some(hand_off) => {
+            let mut payload = zeroize::Zeroizing::new(Vec::with_capacity(140));
+            payload.extend_from_slice(b"old ");
+            payload.extend_from_slice(hex::encode(old_recovered.key.expose_bytes()).as_bytes());
+            payload.extend_from_slice(b"\nnew ");
+            payload.extend_from_slice(hex::encode(new_key.expose_bytes()).as_bytes());
+            payload.push(b'\n');
+            Some(hand_off(&payload))
+        }
+        // Resharing the same key needs no re-encryption: nothing to hand off.
+        None if request.keep_key => Some(Ok(())),
+        None => None,
+    };
+    match hand_off {
+        Some(Ok(())) => {
+            transcript.append(
+                "handed-off",
+                json!({"to": if request.hand_off.is_some() { "the re-encryption job" } else { "nobody: the key was kept" }}),
+            );
+            transcript.append(
+                "predecessor-retired",
+                json!({"set_id": old.manifest.set_id.to_string(), "fingerprint": old.manifest.fingerprint.to_string()}),
+            );
+            transcript.save(&request.output)?;
+            rotated.handed_off = true;
+            rotated.old_transcript_updated =
+                retire(&request.from, old.transcript, &set.manifest).is_ok();
+        }
+        Some(Err(error)) => {
+            transcript.append("hand-off-failed", json!({"reason": error.to_string()}));
+            transcript.save(&request.output)?;
+            return Err(error);
+        }
+        None => {}
+    }
+    rotated.audit = audit(&request.output, None)?;
+    Ok(rotated)
+}
+
+/// Records the old set's retirement in its own transcript.
+fn retire(folder: &Path, mut transcript: Transcript, successor: &Manifest) -> Result<(), Error> {
+    transcript.append(
+        "set-retired",
+        json!({"successor_set": successor.set_id.to_string(), "successor_fingerprint": successor.fingerprint.to_string()}),
+    );
+    transcript.save(folder)
+}
+
+/// `rotate confirm`: records holders who prove their shares now; activates a pending set once
+/// k have. Returns the audit after and the newly confirmed indices.
+pub fn confirm(folder: &Path, keyring: &Keyring) -> Result<(Audit, Vec<u8>), Error> {
+    let before = audit(folder, None)?;
+    let sealed = before
+        .manifest
+        .shares
+        .iter()
+        .map(|entry| {
+            let path = folder.join(&entry.file);
+            std::fs::read(&path)
+                .map(|bytes| (path.display().to_string(), bytes))
+                .map_err(|error| Error::io(&path, error))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let proven = confirmations(&before.manifest, &sealed, keyring)?;
+    if proven.is_empty() {
+        return Err(Error::NothingDecrypted);
+    }
+    let already: Vec<u8> = before.confirmed.keys().copied().collect();
+    let mut transcript = before.transcript.clone();
+    let newly = record_confirmations(&mut transcript, &before.manifest, &already, proven)?;
+    transcript.save(folder)?;
+    Ok((audit(folder, None)?, newly))
+}

@@ -1,0 +1,300 @@
+//! The hash-chained transcript of a share set's life: `transcript.jsonl` in the set folder.
+//!
+//! One JSON object per line: `seq`, `time`, `event`, `facts`, `prev` (the previous entry's
+//! hash, 64 zeros for the first) and `hash`, the SHA-256 of the domain tag
+//! `custody transcript v1\0` and the entry's canonical JSON without `hash` (keys sorted, no
+//! spaces). Editing, deleting or reordering any entry breaks the chain at that entry; a
+//! truncated transcript is caught by comparing its final hash with the one the witnesses wrote
+//! down. Entries hold public facts only: fingerprints, hashes, indices, names. Never a secret.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::Error;
+
+/// The transcript's file name in a set folder.
+pub const TRANSCRIPT_FILE: &str = "transcript.jsonl";
+
+/// Domain separation for entry hashes.
+const HASH_DOMAIN: &[u8] = b"custody transcript v1\0";
+
+/// The `prev` of the first entry.
+pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One transcript entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// 0, 1, 2, … in order.
+    pub seq: u64,
+    /// RFC 3339 UTC.
+    pub time: String,
+    /// Event name, kebab-case (see docs/ceremony.md for the list).
+    pub event: String,
+    /// Public facts of the event.
+    pub facts: Map<String, Value>,
+    /// The previous entry's hash.
+    pub prev: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+/// The hash of an entry's content (everything but `hash`).
+fn entry_hash(seq: u64, time: &str, event: &str, facts: &Map<String, Value>, prev: &str) -> String {
+    // serde_json's Map keeps keys sorted, and `json!` of a fixed key set serialises the same
+    // bytes every time: the canonical form is `to_vec` of this object.
+    let content = serde_json::json!({
+        "seq": seq,
+        "time": time,
+        "event": event,
+        "facts": facts,
+        "prev": prev,
+    });
+    let mut hasher = Sha256::new();
+    hasher.update(HASH_DOMAIN);
+    hasher.update(serde_json::to_vec(&content).unwrap_or_default());
+    hex::encode(hasher.finalize())
+}
+
+/// A transcript in memory: read from a folder or started anew, appended to, written back.
+#[derive(Debug, Clone, Default)]
+pub struct Transcript {
+    entries: Vec<Entry>,
+}
+
+/// Current time as RFC 3339 UTC, whole seconds.
+pub fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+impl Transcript {
+    /// An empty transcript.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The entries, in order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The last entry's hash, or [`GENESIS_PREV`] when empty.
+    pub fn final_hash(&self) -> &str {
+        self.entries
+            .last()
+            .map_or(GENESIS_PREV, |entry| entry.hash.as_str())
+    }
+
+    /// Appends an event with `facts` (a JSON object; anything else is recorded as `{"value": …}`).
+    pub fn append(&mut self, event: &str, facts: Value) -> &Entry {
+        let facts = match facts {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => Map::from_iter([("value".to_string(), other)]),
+        };
+        let seq = self.entries.len() as u64;
+        let time = now_rfc3339();
+        let prev = self.final_hash().to_string();
+        let hash = entry_hash(seq, &time, event, &facts, &prev);
+        self.entries.push(Entry {
+            seq,
+            time,
+            event: event.to_string(),
+            facts,
+            prev,
+            hash,
+        });
+        &self.entries[self.entries.len() - 1]
+    }
+
+    /// The JSONL text.
+    pub fn to_jsonl(&self) -> Vec<u8> {
+        let mut text = Vec::new();
+        for entry in &self.entries {
+            text.extend(serde_json::to_vec(entry).unwrap_or_default());
+            text.push(b'\n');
+        }
+        text
+    }
+
+    /// Parses and checks a transcript: every line an entry, `seq` counting from 0, each `prev`
+    /// the hash before it, each `hash` right. Exit 3 naming the first bad entry (1-based line).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, Error> {
+        let bad = |line: usize, reason: String| {
+            Error::Verification(format!("{} line {line}: {reason}", path.display()))
+        };
+        let mut transcript = Transcript::new();
+        for (number, line) in text.lines().enumerate() {
+            let line_number = number + 1;
+            let entry: Entry = serde_json::from_str(line)
+                .map_err(|error| bad(line_number, format!("not a transcript entry ({error})")))?;
+            if entry.seq != number as u64 {
+                return Err(bad(line_number, format!("sequence number {} where {number} belongs (an entry was deleted, inserted or moved)", entry.seq)));
+            }
+            if entry.prev != transcript.final_hash() {
+                return Err(bad(line_number, "does not chain to the entry before it (an entry was deleted, inserted or moved)".into()));
+            }
+            let expected = entry_hash(
+                entry.seq,
+                &entry.time,
+                &entry.event,
+                &entry.facts,
+                &entry.prev,
+            );
+            if entry.hash != expected {
+                return Err(bad(
+                    line_number,
+                    "its hash does not match its content (the entry was edited)".into(),
+                ));
+            }
+            transcript.entries.push(entry);
+        }
+        Ok(transcript)
+    }
+
+    /// Reads and checks `DIR/transcript.jsonl`.
+    pub fn load(folder: &Path) -> Result<Self, Error> {
+        Self::load_file(&folder.join(TRANSCRIPT_FILE))
+    }
+
+    /// Reads and checks a transcript file.
+    pub fn load_file(path: &Path) -> Result<Self, Error> {
+        let text = fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+        Self::parse(&text, path)
+    }
+
+    /// Replaces `DIR/transcript.jsonl` with this transcript (see [`Transcript::save_file`]).
+    pub fn save(&self, folder: &Path) -> Result<(), Error> {
+        self.save_file(&folder.join(TRANSCRIPT_FILE))
+    }
+
+    /// Replaces a transcript file with this transcript: written under a temporary name,
+    /// synced, renamed over the old one, folder synced. A transcript only ever grows, and the
+    /// old one is a prefix of the new.
+    pub fn save_file(&self, path: &Path) -> Result<(), Error> {
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temporary: PathBuf = folder.join(format!(".{name}.tmp"));
+        let _ = fs::remove_file(&temporary);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .map_err(|error| Error::io(&temporary, error))?;
+        file.write_all(&self.to_jsonl())
+            .and_then(|()| file.sync_all())
+            .map_err(|error| Error::io(&temporary, error))?;
+        fs::rename(&temporary, path).map_err(|error| Error::io(path, error))?;
+        File::open(folder)
+            .and_then(|handle| handle.sync_all())
+            .map_err(|error| Error::io(folder, error))
+    }
+
+    /// The latest entry with this event name.
+    pub fn last_event(&self, event: &str) -> Option<&Entry> {
+        self.entries.iter().rev().find(|entry| entry.event == event)
+    }
+
+    /// All entries with this event name.
+    pub fn events<'a>(&'a self, event: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries
+            .iter()
+            .filter(move |entry| entry.event == event)
+    }
+}
+
+/// The speakable form of a transcript hash: PGP words of its first 16 bytes.
+pub fn hash_words(hash: &str) -> String {
+    let mut bytes = [0u8; 16];
+    if hex::decode_to_slice(hash.get(..32).unwrap_or_default(), &mut bytes).is_err() {
+        return String::new();
+    }
+    crate::fingerprint::Fingerprint::from_bytes(bytes).words()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Transcript {
+        let mut transcript = Transcript::new();
+        transcript.append("genesis-started", json!({"plan_sha256": "ab"}));
+        transcript.append("set-written", json!({"fingerprint": "f64b", "shares": 5}));
+        transcript.append("holder-confirmed", json!({"index": 2, "holder": "bob"}));
+        transcript
+    }
+
+    fn reparse(text: &str) -> Result<Transcript, Error> {
+        Transcript::parse(text, Path::new("t.jsonl"))
+    }
+
+    /// A written transcript parses back to the same entries and final hash.
+    #[test]
+    fn round_trip() {
+        let transcript = sample();
+        let text = String::from_utf8(transcript.to_jsonl()).unwrap();
+        let back = reparse(&text).unwrap();
+        assert_eq!(back.entries(), transcript.entries());
+        assert_eq!(back.final_hash(), transcript.final_hash());
+        assert_eq!(transcript.entries()[0].prev, GENESIS_PREV);
+    }
+
+    /// An edited, a deleted and a swapped entry are each caught, naming the first bad line.
+    #[test]
+    fn tampering_is_caught() {
+        let text = String::from_utf8(sample().to_jsonl()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+
+        let edited = text.replace("\"bob\"", "\"mallory\"");
+        let error = reparse(&edited).unwrap_err().to_string();
+        assert!(
+            error.contains("line 3") && error.contains("edited"),
+            "{error}"
+        );
+
+        let deleted = [lines[0], lines[2]].join("\n");
+        let error = reparse(&deleted).unwrap_err().to_string();
+        assert!(error.contains("line 2"), "{error}");
+
+        let swapped = [lines[0], lines[2], lines[1]].join("\n");
+        assert!(reparse(&swapped)
+            .unwrap_err()
+            .to_string()
+            .contains("line 2"));
+        assert_eq!(
+            reparse(&swapped).unwrap_err().kind(),
+            crate::ErrorKind::Verification
+        );
+    }
+
+    /// Saving replaces the file with one that loads back; the final hash speaks as 16 words.
+    #[test]
+    fn save_and_load() {
+        let folder = tempfile::tempdir().unwrap();
+        let mut transcript = sample();
+        transcript.save(folder.path()).unwrap();
+        transcript.append("drill", json!({"holders": ["alice"]}));
+        transcript.save(folder.path()).unwrap();
+        let back = Transcript::load(folder.path()).unwrap();
+        assert_eq!(back.final_hash(), transcript.final_hash());
+        assert_eq!(hash_words(back.final_hash()).split(' ').count(), 16);
+    }
+}

@@ -1,0 +1,179 @@
+//! The raw flags of the ceremony commands: genesis, verify, rotate, extend, recover.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::args::{FormatArg, KeySourceArgs};
+
+/// `custody ceremony …`.
+#[derive(Subcommand, Debug)]
+pub enum CeremonyCommand {
+    /// Generate (or escrow) the key, split it per a plan, seal, prove, and write the set with
+    /// its manifest and transcript.
+    Genesis(GenesisArgs),
+    /// Check a set folder against its transcript: the chain, the manifest, every sealed file.
+    Verify(CeremonyVerifyArgs),
+}
+
+/// `custody ceremony genesis`.
+#[derive(Args, Debug)]
+pub struct GenesisArgs {
+    /// The plan file (TOML; see docs/ceremony.md).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// The set folder to create.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Where paper sheets of custodians with `paper = true` go (must be on tmpfs).
+    #[arg(long, value_name = "TMPFS_DIR")]
+    pub paper_dir: Option<PathBuf>,
+    /// Escrow an existing key read from stdin instead of generating one.
+    #[arg(long, conflicts_with_all = ["key_env", "key_prompt"])]
+    pub key_stdin: bool,
+    #[command(flatten)]
+    pub key: KeySourceArgs,
+    /// Read passphrases and PINs from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `custody ceremony verify`.
+#[derive(Args, Debug)]
+pub struct CeremonyVerifyArgs {
+    /// The set folder.
+    #[arg(value_name = "DIR")]
+    pub set: PathBuf,
+    /// The transcript's final hash as the witnesses wrote it down: catches truncation.
+    #[arg(long, value_name = "HASH")]
+    pub final_hash: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `custody rotate`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RotateArgs {
+    #[command(subcommand)]
+    pub command: Option<RotateCommand>,
+    /// The old set's folder.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub from: Option<PathBuf>,
+    /// The new set's plan.
+    #[arg(long, value_name = "NEW_PLAN")]
+    pub plan: Option<PathBuf>,
+    /// The new set's folder.
+    #[arg(short = 'o', long = "output", value_name = "NEW_DIR")]
+    pub output: Option<PathBuf>,
+    /// Identity of an old custodian (a quorum is needed).
+    #[arg(short = 'i', long = "identity", value_name = "OLD_ID")]
+    pub identities: Vec<PathBuf>,
+    /// Identity of a new holder proving their share now.
+    #[arg(long = "confirm-identity", value_name = "NEW_ID")]
+    pub confirm_identities: Vec<PathBuf>,
+    /// Keep the key: reshare it to the new plan's custodians.
+    #[arg(long)]
+    pub keep_key: bool,
+    /// The re-encryption job: gets `old <hex>` and `new <hex>` on its stdin once the new set
+    /// is active; the old set is retired when it exits 0.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Read passphrases and PINs from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
+}
+
+/// `custody rotate confirm`.
+#[derive(Subcommand, Debug)]
+pub enum RotateCommand {
+    /// Record new holders who prove their shares now; activates the set once k have.
+    Confirm(ConfirmArgs),
+}
+
+/// `custody rotate confirm`.
+#[derive(Args, Debug)]
+pub struct ConfirmArgs {
+    /// The set folder.
+    #[arg(value_name = "NEW_DIR")]
+    pub set: PathBuf,
+    /// Identity of a holder proving their share.
+    #[arg(short = 'i', long = "identity", value_name = "ID", required = true)]
+    pub identities: Vec<PathBuf>,
+    /// Read passphrases and PINs from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+}
+
+/// `custody extend`.
+#[derive(Args, Debug)]
+pub struct ExtendArgs {
+    /// The set folder.
+    #[arg(value_name = "DIR")]
+    pub set: PathBuf,
+    /// Identity of a custodian of the set (a quorum is needed).
+    #[arg(short = 'i', long = "identity", value_name = "ID", required = true)]
+    pub identities: Vec<PathBuf>,
+    /// A new custodian's recipient, one share each.
+    #[arg(
+        short = 'r',
+        long = "recipient",
+        value_name = "RECIPIENT",
+        required = true
+    )]
+    pub recipients: Vec<String>,
+    /// The folder for the whole extended set.
+    #[arg(short = 'o', long = "output", value_name = "NEW_DIR")]
+    pub output: PathBuf,
+    /// Read passphrases and PINs from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
+}
+
+/// `custody recover`.
+#[derive(Args, Debug)]
+pub struct RecoverArgs {
+    /// The set folder (its transcript is verified first).
+    #[arg(value_name = "DIR")]
+    pub set: PathBuf,
+    /// Identity of a custodian taking part.
+    #[arg(short = 'i', long = "identity", value_name = "ID")]
+    pub identities: Vec<PathBuf>,
+    /// A file of share texts, one per line ("-" for stdin).
+    #[arg(long = "text", value_name = "FILE")]
+    pub texts: Vec<PathBuf>,
+    /// A scan or photo (PNG or JPEG) of a paper sheet's QR code; may be repeated.
+    #[arg(long = "qr", value_name = "IMAGE")]
+    pub qr: Vec<PathBuf>,
+    /// Type shares from paper sheets at the terminal, each line checked as it is entered.
+    #[arg(long = "type")]
+    pub type_shares: bool,
+    /// Give the key to this program's stdin (split into words without a shell).
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// The key's encoding.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FormatArg,
+    /// Write the recovery report into this folder.
+    #[arg(short = 'o', long = "output", value_name = "REPORT_DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Read passphrases and PINs from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
+}

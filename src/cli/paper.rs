@@ -1,0 +1,325 @@
+//! `custody paper`, `split --paper`, and the paper share sources of combine and verify
+//! (`--qr IMAGE`, `--type`): sheets out, shares back in.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use custody::deliver::{check_dir_is_ram_backed, check_fd_is_safe};
+use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
+use custody::paper::typed::{type_share, Typed, CLEAR_SCREEN};
+use custody::paper::{
+    qr, render_plain, render_sealed, sheet_file_name, write_sheet, PaperSize, SheetFacts,
+};
+use custody::recover::{gather, Gathered, SetAside, ShareInput};
+use custody::seal::{Keyring, Prompts};
+use custody::set::Manifest;
+use custody::share::Share;
+use custody::Error;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::args::{PaperArgs, PaperSizeArg};
+use super::{check_airgap, note, warn};
+
+impl From<PaperSizeArg> for PaperSize {
+    fn from(size: PaperSizeArg) -> Self {
+        match size {
+            PaperSizeArg::A4 => PaperSize::A4,
+            PaperSizeArg::Letter => PaperSize::Letter,
+        }
+    }
+}
+
+/// Where sheets go, checked before any share is opened.
+pub enum SheetTarget {
+    /// A RAM-backed folder (created if missing).
+    Folder(PathBuf),
+    /// A pipe on stdout (one sheet).
+    Stdout,
+}
+
+/// Checked paper settings.
+pub struct PaperSettings {
+    target: SheetTarget,
+    size: PaperSize,
+    sealed: bool,
+}
+
+impl PaperSettings {
+    /// Checks the target (exit 5 unless tmpfs/ramfs or a pipe) and, for sealed sheets, that a
+    /// terminal is there to show the passphrases on. Touches no secret.
+    pub fn check(output: &Path, size: PaperSizeArg, sealed: bool) -> Result<Self, Error> {
+        let target = if output == Path::new("-") {
+            check_fd_is_safe(io::stdout().as_fd(), "stdout")?;
+            SheetTarget::Stdout
+        } else {
+            let probe = if output.exists() {
+                if !output.is_dir() {
+                    return Err(Error::Refused(format!(
+                        "{} exists and is not a folder",
+                        output.display()
+                    )));
+                }
+                output.to_path_buf()
+            } else {
+                match output.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                    _ => PathBuf::from("."),
+                }
+            };
+            check_dir_is_ram_backed(&probe).map_err(|_| {
+                Error::Refused(format!(
+                    "{} is on persistent storage, and a sheet holds a plaintext share; write sheets to a RAM-backed folder such as /dev/shm/sheets, or mount one: mount -t tmpfs -o size=16m,mode=0700 tmpfs /mnt/sheets",
+                    output.display()
+                ))
+            })?;
+            SheetTarget::Folder(output.to_path_buf())
+        };
+        if sealed && open_tty().is_none() {
+            return Err(Error::Refused(
+                "--paper-passphrase shows each passphrase once on the terminal, and there is none"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            target,
+            size: size.into(),
+            sealed,
+        })
+    }
+
+    /// [`PaperSettings::check`] for `split --paper DIR`, where DIR must be a folder (a set has
+    /// several sheets, and stdout carries the fingerprint).
+    pub fn check_for_split(dir: &Path, size: PaperSizeArg, sealed: bool) -> Result<Self, Error> {
+        if dir == Path::new("-") {
+            return Err(Error::Usage(
+                "split --paper takes a folder: a set has a sheet per share".into(),
+            ));
+        }
+        Self::check(dir, size, sealed)
+    }
+
+    /// Renders and writes one sheet per share. Returns the files written.
+    pub fn write(&self, shares: &[Share], manifest: &Manifest) -> Result<Vec<String>, Error> {
+        if matches!(self.target, SheetTarget::Stdout) && shares.len() != 1 {
+            return Err(Error::Usage(format!(
+                "-o - writes one sheet, and {} shares were given",
+                shares.len()
+            )));
+        }
+        let facts = SheetFacts {
+            label: &manifest.label,
+            created: &manifest.created,
+        };
+        let mut written = Vec::new();
+        for share in shares {
+            let header = share.header();
+            if header.set_id != manifest.set_id {
+                return Err(Error::Verification(format!(
+                    "share {} belongs to set {}, not to the manifest's set {}",
+                    header.index, header.set_id, manifest.set_id
+                )));
+            }
+            let pdf = if self.sealed {
+                let passphrase = generate_passphrase()?;
+                let pdf = render_sealed(share, &facts, self.size, &passphrase)?;
+                show_passphrase(header.index, header.count, &passphrase)?;
+                pdf
+            } else {
+                render_plain(share, &facts, self.size)?
+            };
+            match &self.target {
+                SheetTarget::Stdout => {
+                    let mut stdout = io::stdout().lock();
+                    stdout
+                        .write_all(&pdf)
+                        .and_then(|()| stdout.flush())
+                        .map_err(|error| Error::io("stdout", error))?;
+                    written.push("stdout".to_string());
+                }
+                SheetTarget::Folder(dir) => {
+                    if !dir.exists() {
+                        fs::create_dir(dir).map_err(|error| Error::io(dir, error))?;
+                    }
+                    let path =
+                        write_sheet(dir, &sheet_file_name(header.index, header.count), &pdf)?;
+                    written.push(path.display().to_string());
+                }
+            }
+        }
+        Ok(written)
+    }
+}
+
+fn open_tty() -> Option<fs::File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()
+}
+
+/// Shows a sealed sheet's passphrase once on the terminal, waits for Enter, clears the screen.
+fn show_passphrase(index: u8, count: u8, passphrase: &SecretString) -> Result<(), Error> {
+    let mut tty = open_tty().ok_or_else(|| {
+        Error::Refused("the terminal went away before the passphrase could be shown".into())
+    })?;
+    let shown = (|| -> io::Result<()> {
+        writeln!(
+            tty,
+            "\nPassphrase of sealed sheet {index} of {count}. Write it by hand in the box on that sheet\n(or keep it apart); it is shown only now and printed nowhere:\n\n    {}\n",
+            passphrase.expose_secret()
+        )?;
+        write!(tty, "Press Enter when it is written down: ")?;
+        tty.flush()?;
+        let mut answer = String::new();
+        BufReader::new(&mut tty).read_line(&mut answer)?;
+        write!(tty, "{CLEAR_SCREEN}")?;
+        tty.flush()
+    })();
+    shown.map_err(|error| Error::io("/dev/tty", error))
+}
+
+/// `custody paper`.
+pub fn run(args: PaperArgs) -> Result<(), Error> {
+    if args.shares.is_empty() {
+        return Err(Error::Usage(
+            "no shares given: name the sealed share files to print".into(),
+        ));
+    }
+    let manifest_path = match &args.manifest {
+        Some(path) => path.clone(),
+        None => args.shares[0]
+            .parent()
+            .map(|dir| dir.join(custody::set::MANIFEST_FILE))
+            .unwrap_or_else(|| PathBuf::from(custody::set::MANIFEST_FILE)),
+    };
+    let (manifest, _) = Manifest::load(&manifest_path)?;
+    let settings = PaperSettings::check(&args.output, args.paper_size, args.paper_passphrase)?;
+    check_airgap(args.require_airgap)?;
+    let prompts = match args.passphrase_fd {
+        Some(fd) => Prompts::from_fd(fd)?,
+        None => Prompts::terminal(),
+    };
+    let keyring = Keyring::load(&args.identities, &prompts)?;
+    let inputs = args.shares.into_iter().map(ShareInput::Sealed).collect();
+    let Gathered {
+        candidates,
+        undecryptable,
+        set_aside,
+        warnings,
+    } = gather(inputs, &keyring, Some(&manifest))?;
+    for warning in &warnings {
+        warn(warning);
+    }
+    for aside in &set_aside {
+        warn(&format!("{}: no sheet: {}", aside.name, aside.reason));
+    }
+    for name in &undecryptable {
+        warn(&format!("{name}: no sheet: no identity given opens it"));
+    }
+    if candidates.is_empty() {
+        return Err(if undecryptable.is_empty() {
+            Error::Verification("no share could be read; no sheet was written".into())
+        } else {
+            Error::NothingDecrypted
+        });
+    }
+    let shares: Vec<Share> = candidates.into_iter().map(|c| c.share).collect();
+    let written = settings.write(&shares, &manifest)?;
+    for file in &written {
+        note(&format!("wrote sheet {file}"));
+    }
+    note("print from this machine to a printer without storage, then power the printer off");
+    Ok(())
+}
+
+/// Shares from QR code images (`--qr`): each image's codes become share texts named after the
+/// image; a sealed sheet's code is opened with a passphrase from `prompts`. Images without a
+/// readable code are set aside.
+pub fn qr_inputs(
+    images: &[PathBuf],
+    prompts: &Prompts,
+) -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
+    let mut inputs = Vec::new();
+    let mut aside = Vec::new();
+    for path in images {
+        let name = path.display().to_string();
+        let image = match qr::load_image(path) {
+            Ok(image) => image,
+            Err(reason) => {
+                aside.push(SetAside { name, reason });
+                continue;
+            }
+        };
+        let codes = qr::decode(&image);
+        if codes.is_empty() {
+            aside.push(SetAside {
+                name,
+                reason: "no readable QR code in the image (scan at 150 to 300 dpi, flat, in focus)"
+                    .into(),
+            });
+            continue;
+        }
+        let several = codes.len() > 1;
+        for (number, code) in codes.iter().enumerate() {
+            let name = if several {
+                format!("{name} (QR code {})", number + 1)
+            } else {
+                format!("{name} (QR)")
+            };
+            if code.trim_start().starts_with(ARMOR_BEGIN) {
+                let passphrase = prompts
+                    .passphrase(&format!("Passphrase of sealed sheet {name}"))
+                    .ok_or_else(|| Error::NoPassphrase { what: name.clone() })?;
+                match open_sealed(code, &passphrase, &name)? {
+                    Ok(text) => inputs.push(ShareInput::Text {
+                        name,
+                        text: SecretString::from(text.to_string()),
+                    }),
+                    Err(reason) => aside.push(SetAside { name, reason }),
+                }
+            } else {
+                inputs.push(ShareInput::Text {
+                    name,
+                    text: SecretString::from(code.to_string()),
+                });
+            }
+        }
+    }
+    Ok((inputs, aside))
+}
+
+/// Shares typed at the terminal (`--type`), checked line by line. Refused ones are set aside
+/// with the lines at fault named.
+pub fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
+    let tty = open_tty()
+        .ok_or_else(|| Error::Usage("--type needs a terminal to type the shares at".into()))?;
+    let mut output = tty
+        .try_clone()
+        .map_err(|error| Error::io("/dev/tty", error))?;
+    let mut input = BufReader::new(tty);
+    let mut inputs = Vec::new();
+    let mut aside = Vec::new();
+    for number in 1.. {
+        let typed = type_share(&mut input, &mut output, number)
+            .map_err(|error| Error::io("/dev/tty", error))?;
+        let name = format!("typed share {number}");
+        match typed {
+            Typed::Accepted(text) => inputs.push(ShareInput::Text { name, text }),
+            Typed::Refused(reason) => aside.push(SetAside { name, reason }),
+            Typed::Ended => break,
+        }
+        let asked = write!(output, "Type another share? [y/N]: ").and_then(|()| output.flush());
+        asked.map_err(|error| Error::io("/dev/tty", error))?;
+        let mut answer = String::new();
+        input
+            .read_line(&mut answer)
+            .map_err(|error| Error::io("/dev/tty", error))?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            break;
+        }
+    }
+    Ok((inputs, aside))
+}

@@ -1,0 +1,135 @@
+//! Paper: printable share sheets with a QR code, and reading shares back from scans and typing.
+//!
+//! A sheet ([`sheet`]) is a one-page PDF holding one plaintext share (or, sealed, the share
+//! under a generated passphrase: [`sealed`]), so it is written only to RAM-backed folders or a
+//! pipe. [`qr`] encodes and decodes the code; [`lines`] cuts the share text into the sheet's
+//! checked lines; [`typed`] takes a share typed from a sheet. The sheet format is specified in
+//! docs/formats.md ("Paper sheet").
+//!
+//! Not for the share format itself ([`crate::share`]) or for choosing where output may go
+//! ([`crate::deliver`]).
+
+pub mod lines;
+pub mod qr;
+pub mod raster;
+pub mod sealed;
+pub mod sheet;
+pub mod typed;
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::share::Share;
+
+pub use sheet::{PaperSize, SheetFacts};
+
+/// The conventional file name of share `index` of `count`'s sheet.
+pub fn sheet_file_name(index: u8, count: u8) -> String {
+    format!("sheet-{index}-of-{count}.pdf")
+}
+
+/// Writes `pdf` to `dir/name` under a temporary name, synced, then linked into place: an
+/// existing file is never overwritten (exit 5), and a failed run leaves no partial sheet.
+/// The caller has checked that `dir` is RAM-backed.
+pub fn write_sheet(dir: &Path, name: &str, pdf: &[u8]) -> Result<PathBuf, Error> {
+    let target = dir.join(name);
+    if target.exists() {
+        return Err(Error::Refused(format!(
+            "{} exists; sheets are never overwritten",
+            target.display()
+        )));
+    }
+    let mut tag = [0u8; 6];
+    crate::secret::fill_random(&mut tag)?;
+    let temporary = dir.join(format!(".{name}.custody-tmp-{}", hex::encode(tag)));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .map_err(|error| Error::io(&temporary, error))?;
+        file.write_all(pdf)
+            .and_then(|()| file.sync_all())
+            .map_err(|error| Error::io(&temporary, error))?;
+        // link(2) fails if the target appeared meanwhile: nothing is overwritten.
+        fs::hard_link(&temporary, &target).map_err(|error| match error.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::Refused(format!(
+                "{} exists; sheets are never overwritten",
+                target.display()
+            )),
+            _ => Error::io(&target, error),
+        })
+    })();
+    let _ = fs::remove_file(&temporary);
+    result.map(|()| target)
+}
+
+/// Renders a plain sheet; a convenience over [`sheet::render`].
+pub fn render_plain(
+    share: &Share,
+    facts: &SheetFacts<'_>,
+    size: PaperSize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    sheet::render(share, facts, size, None)
+}
+
+/// Seals the share with `passphrase` and renders the sealed sheet.
+pub fn render_sealed(
+    share: &Share,
+    facts: &SheetFacts<'_>,
+    size: PaperSize,
+    passphrase: &secrecy::SecretString,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    let armored = sealed::seal_share(share, passphrase)?;
+    sheet::render(share, facts, size, Some(armored.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::Fingerprint;
+    use crate::secret::SharePoint;
+    use crate::share::{SetId, ShareHeader};
+
+    fn share() -> Share {
+        let header = ShareHeader {
+            set_id: SetId::from_bytes([7; 8]),
+            threshold: 2,
+            count: 3,
+            index: 2,
+            fingerprint: Fingerprint::from_bytes([0x5a; 16]),
+        };
+        Share::new(header, SharePoint::from_bytes([3; 32])).unwrap()
+    }
+
+    /// A sheet is a one-page PDF with the standard fonts, and it is deterministic.
+    #[test]
+    fn sheet_is_a_deterministic_pdf() {
+        let facts = SheetFacts {
+            label: "test set",
+            created: "2026-11-03T10:00:00Z",
+        };
+        let a = render_plain(&share(), &facts, PaperSize::A4).unwrap();
+        let b = render_plain(&share(), &facts, PaperSize::A4).unwrap();
+        assert!(a.starts_with(b"%PDF-"));
+        assert_eq!(a.as_slice(), b.as_slice());
+        let text = String::from_utf8_lossy(&a);
+        assert!(text.contains("/Helvetica"));
+        assert!(text.contains("/Courier"));
+        let letter = render_plain(&share(), &facts, PaperSize::Letter).unwrap();
+        assert!(String::from_utf8_lossy(&letter).contains("612"));
+    }
+
+    /// An existing sheet is never overwritten and no temporary file is left.
+    #[test]
+    fn sheets_are_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        write_sheet(dir.path(), "s.pdf", b"one").unwrap();
+        let error = write_sheet(dir.path(), "s.pdf", b"two").unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Refused);
+        assert_eq!(fs::read(dir.path().join("s.pdf")).unwrap(), b"one");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,181 @@
+//! QR codes: encoding a sheet's payload, and finding and decoding codes in a scanned image.
+//!
+//! A plain sheet's code holds the canonical share text (119 upper-case characters, QR
+//! alphanumeric mode) at error-correction level Q, which gives version 7 (45 × 45 modules).
+//! A sealed sheet's code holds an ASCII-armored age file (byte mode) at level M. Reading uses
+//! `rqrr`, which finds codes in any orientation; a scan that does not decode as it is is tried
+//! again smoothed and at half size, which is what rescues noisy or blurred scans.
+//!
+//! Not for printing: the sheet module draws the modules.
+
+use std::path::Path;
+
+use image::{imageops, GrayImage};
+use qrcode::{EcLevel, QrCode};
+use zeroize::Zeroizing;
+
+/// What a sheet's QR code holds.
+pub enum Payload<'a> {
+    /// The canonical share text.
+    Text(&'a str),
+    /// An ASCII-armored age file sealing the share text with a passphrase.
+    Sealed(&'a str),
+}
+
+/// The error-correction level of a plain sheet's code: Q recovers about 25 % damage.
+pub const TEXT_EC_LEVEL: EcLevel = EcLevel::Q;
+
+/// The error-correction level of a sealed sheet's code: M (about 15 %), which keeps the
+/// larger payload's modules big enough for a 150 dpi scan.
+pub const SEALED_EC_LEVEL: EcLevel = EcLevel::M;
+
+/// The largest image `--qr` decodes, in pixels (a 600 dpi A4 scan is about 35 million).
+const MAX_PIXELS: u64 = 80_000_000;
+
+/// The modules of a QR code: `width` × `width`, row by row, `true` for dark.
+pub struct Modules {
+    /// Modules per side, without the quiet zone.
+    pub width: usize,
+    /// The QR version (1–40).
+    pub version: i16,
+    /// Dark modules, row-major.
+    pub dark: Vec<bool>,
+}
+
+impl Modules {
+    /// Whether the module at column `x`, row `y` is dark.
+    pub fn is_dark(&self, x: usize, y: usize) -> bool {
+        self.dark.get(y * self.width + x).copied().unwrap_or(false)
+    }
+}
+
+/// Encodes a payload. Fails only if it is too large for any QR version.
+pub fn encode(payload: &Payload<'_>) -> Result<Modules, String> {
+    let (data, level) = match payload {
+        Payload::Text(text) => (text.as_bytes(), TEXT_EC_LEVEL),
+        Payload::Sealed(armored) => (armored.as_bytes(), SEALED_EC_LEVEL),
+    };
+    let code = QrCode::with_error_correction_level(data, level)
+        .map_err(|error| format!("the QR code cannot be made: {error}"))?;
+    let version = match code.version() {
+        qrcode::Version::Normal(version) | qrcode::Version::Micro(version) => version,
+    };
+    Ok(Modules {
+        width: code.width(),
+        version,
+        dark: code
+            .into_colors()
+            .into_iter()
+            .map(|color| color == qrcode::Color::Dark)
+            .collect(),
+    })
+}
+
+/// Loads a PNG or JPEG image as grey levels. The message names no content.
+pub fn load_image(path: &Path) -> Result<GrayImage, String> {
+    let reader = image::ImageReader::open(path)
+        .map_err(|error| format!("cannot be read: {error}"))?
+        .with_guessed_format()
+        .map_err(|error| format!("cannot be read: {error}"))?;
+    if let Ok((width, height)) = reader.into_dimensions() {
+        if u64::from(width) * u64::from(height) > MAX_PIXELS {
+            return Err(format!(
+                "the image is {width} × {height} pixels; scan at 150 to 600 dpi"
+            ));
+        }
+    }
+    let reader = image::ImageReader::open(path)
+        .map_err(|error| format!("cannot be read: {error}"))?
+        .with_guessed_format()
+        .map_err(|error| format!("cannot be read: {error}"))?;
+    let decoded = reader
+        .decode()
+        .map_err(|error| format!("is not a PNG or JPEG image this custody can read: {error}"))?;
+    Ok(decoded.to_luma8())
+}
+
+/// The contents of every QR code found in `image`, trying the image as it is, then smoothed,
+/// then at half size. Empty when none decodes.
+pub fn decode(image: &GrayImage) -> Vec<Zeroizing<String>> {
+    let found = decode_once(image);
+    if !found.is_empty() {
+        return found;
+    }
+    let smoothed = imageops::blur(image, 1.2);
+    let found = decode_once(&smoothed);
+    if !found.is_empty() {
+        return found;
+    }
+    let half = imageops::resize(
+        image,
+        (image.width() / 2).max(1),
+        (image.height() / 2).max(1),
+        imageops::FilterType::Triangle,
+    );
+    decode_once(&half)
+}
+
+fn decode_once(image: &GrayImage) -> Vec<Zeroizing<String>> {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    if width == 0 || height == 0 {
+        return Vec::new();
+    }
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        image.get_pixel(x as u32, y as u32).0[0]
+    });
+    let mut found = Vec::new();
+    for grid in prepared.detect_grids() {
+        let mut content = Vec::new();
+        if grid.decode_to(&mut content).is_ok() {
+            let content = Zeroizing::new(content);
+            if let Ok(text) = std::str::from_utf8(&content) {
+                found.push(Zeroizing::new(text.to_string()));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "CUSTODY1QYQJX3T83X4UMMCRQ5PZCP8XWESTYCPXHXN4T0PPCDNCPG9P5236FFDX5752N24T4JK6ATASKXET8D94K6MM3WD6HW7TM04LS5GXE5DF3EDMH6K";
+
+    fn render(modules: &Modules, scale: u32) -> GrayImage {
+        let side = (modules.width as u32 + 8) * scale;
+        GrayImage::from_fn(side, side, |x, y| {
+            let (mx, my) = ((x / scale) as i64 - 4, (y / scale) as i64 - 4);
+            let dark = mx >= 0
+                && my >= 0
+                && (mx as usize) < modules.width
+                && (my as usize) < modules.width
+                && modules.is_dark(mx as usize, my as usize);
+            image::Luma([if dark { 0 } else { 255 }])
+        })
+    }
+
+    /// A share text makes a version 7 code at level Q, and it decodes back, also rotated.
+    #[test]
+    fn text_round_trips_in_any_orientation() {
+        let modules = encode(&Payload::Text(TEXT)).unwrap();
+        assert_eq!(modules.version, 7);
+        assert_eq!(modules.width, 45);
+        let image = render(&modules, 6);
+        for rotated in [
+            image.clone(),
+            imageops::rotate90(&image),
+            imageops::rotate180(&image),
+        ] {
+            let found = decode(&rotated);
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].as_str(), TEXT);
+        }
+    }
+
+    /// A blank image holds no code.
+    #[test]
+    fn blank_image_holds_nothing() {
+        assert!(decode(&GrayImage::from_pixel(200, 200, image::Luma([255]))).is_empty());
+    }
+}

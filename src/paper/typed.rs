@@ -1,0 +1,377 @@
+//! Typing a share from its sheet: line by line, each line checked by its check character as
+//! soon as it is entered, the whole text then checked by the share's BCH checksum, which can
+//! propose a correction of up to 4 characters for the person to confirm against the sheet.
+//!
+//! [`type_share`] takes a line reader and a prompt sink, so it runs the same against a terminal
+//! (`--type`) and in tests. It never guesses silently: a share whose checksum fails and whose
+//! proposed correction is not confirmed is refused, naming the lines at fault; the caller sets
+//! it aside. Once a share is accepted or refused, the screen is cleared of it.
+
+use std::io::{self, BufRead, Write};
+
+use bech32::primitives::correction::CorrectableError;
+use bech32::primitives::decode::CheckedHrpstring;
+use bech32::Fe32;
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use super::lines::{
+    check_character, check_typed_line, group, normalise, LineProblem, BODY_LEN, GROUP_LEN,
+    LINE_COUNT, LINE_LEN, TEXT_PREFIX,
+};
+use crate::share::text::ShareChecksum;
+use crate::share::Share;
+
+/// The terminal sequence that clears the screen and its scrollback.
+pub const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J\x1b[3J";
+
+/// The most characters a proposed correction may change (the code corrects up to 4).
+pub const MAX_CORRECTIONS: usize = 4;
+
+/// How typing one share ended.
+pub enum Typed {
+    /// The share text, canonical, checked by its checksum.
+    Accepted(SecretString),
+    /// Not accepted; the reason names the lines at fault and no share content.
+    Refused(String),
+    /// The input ended before the share was complete.
+    Ended,
+}
+
+/// One proposed change: position in the 111 characters after the prefix, and the new
+/// character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// 0-based position after `CUSTODY1`.
+    pub position: usize,
+    /// The character to put there.
+    pub replacement: char,
+}
+
+/// The changes that make `body` (the 111 characters after the prefix, upper case) pass the
+/// share checksum, if the BCH code can locate them (at most [`MAX_CORRECTIONS`]). `Some` of
+/// an empty list when it passes already; `None` when no correction can be proposed.
+pub fn propose_correction(body: &str) -> Option<Vec<Change>> {
+    if body.len() != BODY_LEN {
+        return None;
+    }
+    let full = Zeroizing::new(format!("custody1{}", body.to_ascii_lowercase()));
+    let error = match CheckedHrpstring::new::<ShareChecksum>(&full) {
+        Ok(_) => return Some(Vec::new()),
+        Err(error) => error,
+    };
+    let corrector = error.correction_context::<ShareChecksum>()?;
+    let mut changes = Vec::new();
+    for (from_end, delta) in corrector.bch_errors()? {
+        let position = full.len().checked_sub(from_end + 1)?;
+        let body_position = position.checked_sub(TEXT_PREFIX.len())?;
+        let current = Fe32::from_char(char::from(*full.as_bytes().get(position)?)).ok()?;
+        changes.push(Change {
+            position: body_position,
+            replacement: (current + delta).to_char().to_ascii_uppercase(),
+        });
+    }
+    if changes.is_empty() || changes.len() > MAX_CORRECTIONS {
+        return None;
+    }
+    changes.sort_by_key(|change| change.position);
+    changes.dedup_by_key(|change| change.position);
+    Some(changes)
+}
+
+/// Asks for share `number`'s seven lines on `output`, reading answers from `input`.
+pub fn type_share(
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    number: usize,
+) -> io::Result<Typed> {
+    writeln!(
+        output,
+        "Share {number}: type the {LINE_COUNT} lines below \"start {TEXT_PREFIX}\" on the sheet, one at a time,"
+    )?;
+    writeln!(
+        output,
+        "each with its boxed check character last. Spaces and case do not matter."
+    )?;
+    let mut lines: Vec<Zeroizing<String>> = Vec::with_capacity(LINE_COUNT);
+    let mut checks: Vec<char> = Vec::with_capacity(LINE_COUNT);
+    let mut flagged: Vec<usize> = Vec::new();
+    for line_number in 1..=LINE_COUNT {
+        let mut pending: Option<(Zeroizing<String>, char)> = None;
+        loop {
+            if pending.is_some() {
+                write!(
+                    output,
+                    "line {line_number}/{LINE_COUNT} again (Enter keeps it as typed): "
+                )?;
+            } else {
+                write!(output, "line {line_number}/{LINE_COUNT}: ")?;
+            }
+            output.flush()?;
+            let mut answer = Zeroizing::new(String::new());
+            if input.read_line(&mut answer)? == 0 {
+                return Ok(Typed::Ended);
+            }
+            let mut typed = normalise(&answer);
+            if line_number == 1 && typed.len() > TEXT_PREFIX.len() + LINE_LEN {
+                if let Some(rest) = typed.strip_prefix(TEXT_PREFIX) {
+                    typed = Zeroizing::new(rest.to_string());
+                }
+            }
+            if typed.is_empty() {
+                if let Some((text, check)) = pending.take() {
+                    flagged.push(line_number);
+                    lines.push(text);
+                    checks.push(check);
+                    break;
+                }
+                continue;
+            }
+            let check = typed.chars().last().unwrap_or(' ');
+            match check_typed_line(line_number, &typed) {
+                Ok(text) => {
+                    lines.push(text);
+                    checks.push(check);
+                    break;
+                }
+                Err((LineProblem::Check, Some(text))) => {
+                    writeln!(
+                        output,
+                        "line {line_number} does not match its check character (a character is wrong, or two are swapped). Compare it with the sheet and type it again."
+                    )?;
+                    pending = Some((text, check));
+                }
+                Err((problem, _)) => {
+                    writeln!(output, "line {line_number}: {problem}; type it again.")?;
+                }
+            }
+        }
+    }
+    let body = Zeroizing::new(lines.iter().map(|line| line.as_str()).collect::<String>());
+    let outcome = finish(input, output, &body, &checks, &flagged)?;
+    write!(output, "{CLEAR_SCREEN}")?;
+    match &outcome {
+        Typed::Accepted(_) => writeln!(output, "Share {number} accepted; the screen was cleared.")?,
+        Typed::Refused(reason) => writeln!(output, "Share {number} refused: {reason}.")?,
+        Typed::Ended => {}
+    }
+    output.flush()?;
+    Ok(outcome)
+}
+
+/// Judges the assembled text: accepted, corrected with the person's consent, or refused.
+fn finish(
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    body: &str,
+    checks: &[char],
+    flagged: &[usize],
+) -> io::Result<Typed> {
+    let named = |lines: &[usize]| {
+        let names: Vec<String> = lines.iter().map(usize::to_string).collect();
+        match names.len() {
+            1 => format!("line {}", names[0]),
+            _ => format!("lines {}", names.join(", ")),
+        }
+    };
+    let full = Zeroizing::new(format!("{TEXT_PREFIX}{body}"));
+    match Share::from_text(&full) {
+        Ok(share) => {
+            if !flagged.is_empty() {
+                writeln!(
+                    output,
+                    "The share's checksum holds: the check character of {} was mistyped.",
+                    named(flagged)
+                )?;
+            }
+            return Ok(Typed::Accepted(share.to_text()));
+        }
+        Err(crate::share::ShareFormatError::Checksum) => {}
+        Err(error) => return Ok(Typed::Refused(error.to_string())),
+    }
+    let at_fault = if flagged.is_empty() {
+        "no line fails its check character, so one line holds two errors".to_string()
+    } else {
+        format!("{} failed its check character", named(flagged))
+    };
+    let Some(changes) = propose_correction(body) else {
+        return Ok(Typed::Refused(format!(
+            "the share's checksum does not match and no correction can be proposed; {at_fault}"
+        )));
+    };
+    // A correction must agree with the line check characters as typed: every line it
+    // touches must then match, and every flagged line must be touched.
+    let mut corrected = Zeroizing::new(body.as_bytes().to_vec());
+    for change in &changes {
+        corrected[change.position] = change.replacement as u8;
+    }
+    let touched: Vec<usize> = changes
+        .iter()
+        .map(|change| change.position / LINE_LEN + 1)
+        .collect();
+    let consistent = corrected
+        .chunks(LINE_LEN)
+        .enumerate()
+        .all(|(i, line)| check_character(i + 1, line) == checks.get(i).copied())
+        && flagged.iter().all(|line| touched.contains(line));
+    if !consistent {
+        return Ok(Typed::Refused(format!(
+            "the share's checksum does not match, and the correction it suggests disagrees with the check characters; {at_fault}"
+        )));
+    }
+    writeln!(
+        output,
+        "The share's checksum does not match ({at_fault}). It is corrected by changing {} character{}:",
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    )?;
+    for change in &changes {
+        let line = change.position / LINE_LEN;
+        let in_line = change.position % LINE_LEN;
+        let group_index = in_line / GROUP_LEN;
+        let start = line * LINE_LEN + group_index * GROUP_LEN;
+        let end = (start + GROUP_LEN).min(BODY_LEN);
+        let before = String::from_utf8_lossy(&body.as_bytes()[start..end]).into_owned();
+        let after = String::from_utf8_lossy(&corrected[start..end]).into_owned();
+        writeln!(
+            output,
+            "  line {}, group {}, character {}: {} -> {}",
+            line + 1,
+            group_index + 1,
+            in_line % GROUP_LEN + 1,
+            group(&before).as_str(),
+            group(&after).as_str()
+        )?;
+    }
+    write!(
+        output,
+        "Check each against the sheet. Does the sheet say so? [y/N]: "
+    )?;
+    output.flush()?;
+    let mut answer = String::new();
+    input.read_line(&mut answer)?;
+    if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        return Ok(Typed::Refused(format!(
+            "the share's checksum does not match and the correction was declined; {at_fault}"
+        )));
+    }
+    let corrected_text = Zeroizing::new(format!(
+        "{TEXT_PREFIX}{}",
+        String::from_utf8_lossy(&corrected)
+    ));
+    match Share::from_text(&corrected_text) {
+        Ok(share) => Ok(Typed::Accepted(share.to_text())),
+        Err(error) => Ok(Typed::Refused(format!(
+            "the corrected share is not valid: {error}"
+        ))),
+    }
+}
+
+/// The canonical text of a typed share, for tests and callers that hold one.
+pub fn accepted_text(typed: &Typed) -> Option<&str> {
+    match typed {
+        Typed::Accepted(text) => Some(text.expose_secret()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paper::lines::sheet_lines;
+
+    const TEXT: &str = "CUSTODY1QYQJX3T83X4UMMCRQ5PZCP8XWESTYCPXHXN4T0PPCDNCPG9P5236FFDX5752N24T4JK6ATASKXET8D94K6MM3WD6HW7TM04LS5GXE5DF3EDMH6K";
+
+    fn typed_lines(text: &str) -> Vec<String> {
+        sheet_lines(text)
+            .unwrap()
+            .iter()
+            .map(|line| format!("{} {}", line.grouped().as_str(), line.check))
+            .collect()
+    }
+
+    fn run(answers: &[String]) -> (Typed, String) {
+        let mut input = io::Cursor::new(answers.join("\n") + "\n");
+        let mut output = Vec::new();
+        let typed = type_share(&mut input, &mut output, 1).unwrap();
+        (typed, String::from_utf8(output).unwrap())
+    }
+
+    /// The seven lines as printed give back the share text, and the screen is cleared.
+    #[test]
+    fn clean_lines_are_accepted() {
+        let (typed, shown) = run(&typed_lines(TEXT));
+        assert_eq!(accepted_text(&typed), Some(TEXT));
+        assert!(shown.contains(CLEAR_SCREEN));
+        assert!(shown.rfind(CLEAR_SCREEN) > shown.rfind("line 7/7"));
+    }
+
+    /// A typo in line 3 is named at once and a retyped line is accepted.
+    #[test]
+    fn a_typo_is_named_and_retyped() {
+        let mut answers = typed_lines(TEXT);
+        let good = answers[2].clone();
+        let mut bad = good.clone().into_bytes();
+        bad[0] = if bad[0] == b'Q' { b'P' } else { b'Q' };
+        answers[2] = String::from_utf8(bad).unwrap();
+        answers.insert(3, good);
+        let (typed, shown) = run(&answers);
+        assert!(shown.contains("line 3 does not match its check character"));
+        assert_eq!(accepted_text(&typed), Some(TEXT));
+    }
+
+    /// A kept typo is located by the checksum and fixed only when the person confirms.
+    #[test]
+    fn a_kept_typo_is_corrected_on_confirmation() {
+        let mut answers = typed_lines(TEXT);
+        let mut bad = answers[4].clone().into_bytes();
+        bad[5] = if bad[5] == b'Q' { b'P' } else { b'Q' };
+        answers[4] = String::from_utf8(bad).unwrap();
+        answers.insert(5, String::new());
+        let mut confirmed = answers.clone();
+        confirmed.push("y".into());
+        let (typed, shown) = run(&confirmed);
+        assert!(shown.contains("line 5, group 2, character 1"));
+        assert_eq!(accepted_text(&typed), Some(TEXT));
+        let mut declined = answers;
+        declined.push("n".into());
+        let (typed, _) = run(&declined);
+        match typed {
+            Typed::Refused(reason) => assert!(reason.contains("line 5"), "{reason}"),
+            _ => panic!("a declined correction must refuse the share"),
+        }
+    }
+
+    /// Up to four substitutions are located exactly by the BCH decoder.
+    #[test]
+    fn corrections_locate_up_to_four_errors() {
+        let body = &TEXT[8..];
+        for errors in 1..=4 {
+            let mut changed = body.as_bytes().to_vec();
+            for k in 0..errors {
+                let position = 7 + k * 23;
+                changed[position] = if changed[position] == b'Q' {
+                    b'P'
+                } else {
+                    b'Q'
+                };
+            }
+            let changed = String::from_utf8(changed).unwrap();
+            let changes = propose_correction(&changed).unwrap();
+            assert_eq!(changes.len(), errors);
+            let mut fixed = changed.into_bytes();
+            for change in changes {
+                fixed[change.position] = change.replacement as u8;
+            }
+            assert_eq!(String::from_utf8(fixed).unwrap(), body);
+        }
+        assert_eq!(propose_correction(body), Some(Vec::new()));
+    }
+
+    /// Input that ends early is reported as ended, not as a share.
+    #[test]
+    fn early_end() {
+        let (typed, _) = run(&typed_lines(TEXT)[..3]);
+        assert!(matches!(typed, Typed::Ended));
+    }
+}
