@@ -141,8 +141,8 @@ pub struct SetRecovery {
 }
 
 /// Recovers a set's key from the sealed files in its folder that the keyring opens, plus any
-/// `extra` inputs (share texts from paper), checked against the manifest. Exit 6 when no
-/// share at all could be opened.
+/// `extra` inputs (share texts from paper), checked against the manifest. A sealed file that
+/// is missing is named like a damaged one. Exit 6 when no share at all could be opened.
 pub fn recover_set(
     manifest: &Manifest,
     folder: &std::path::Path,
@@ -153,7 +153,6 @@ pub fn recover_set(
         .shares
         .iter()
         .map(|entry| folder.join(&entry.file))
-        .filter(|path| path.exists())
         .map(ShareInput::Sealed)
         .collect();
     inputs.extend(extra);

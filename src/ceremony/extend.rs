@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::audit::audit;
+use super::audit::{audit, SetState};
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
@@ -37,6 +37,13 @@ pub struct Extension<'a> {
 /// unchanged, the new ones, one manifest, and the transcript carried on.
 pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
     let old = audit(&request.from, None)?;
+    if old.state != SetState::Active {
+        return Err(Error::Refused(format!(
+            "{} is {}, not active: only an active set is extended",
+            request.from.display(),
+            old.state.name()
+        )));
+    }
     check_output_folder(&request.output)?;
     let added = request.recipients.len();
     let first_new = old

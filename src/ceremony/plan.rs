@@ -136,7 +136,10 @@ impl Plan {
         let threshold = usize::try_from(*raw.threshold.get_ref()).unwrap_or(0);
         check_threshold(threshold, custodians.len()).map_err(|error| match error.kind() {
             crate::ErrorKind::Invalid => at(threshold_line, error.to_string()),
-            _ => error,
+            _ => Error::Refused(format!(
+                "plan {} line {threshold_line}: {error}",
+                path.display()
+            )),
         })?;
         Ok(Plan {
             label: raw.label,

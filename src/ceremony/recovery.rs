@@ -28,6 +28,7 @@ pub fn report(
         "time": super::transcript::now_rfc3339(),
         "set_id": audit.manifest.set_id.to_string(),
         "label": audit.manifest.label,
+        "state": audit.state.name(),
         "fingerprint": recovered.fingerprint.to_string(),
         "words": recovered.fingerprint.words(),
         "transcript_hash": audit.transcript.final_hash(),

@@ -133,10 +133,11 @@ fn record_confirmations(
 /// retired only after the hand-off succeeded.
 pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
     let old = audit_for_recovery(&request.from)?;
-    if old.state == SetState::Retired {
+    if old.state != SetState::Active {
         return Err(Error::Refused(format!(
-            "{} is already retired",
-            request.from.display()
+            "{} is {}, not active: only an active set is rotated",
+            request.from.display(),
+            old.state.name()
         )));
     }
     crate::set::check_output_folder(&request.output)?;
@@ -206,44 +207,135 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
     if rotated.audit.state != SetState::Active {
         return Ok(rotated);
     }
-    let hand_off = match request.hand_off {
-        Some(hand_off) => {
-            let mut payload = zeroize::Zeroizing::new(Vec::with_capacity(140));
-            payload.extend_from_slice(b"old ");
-            payload.extend_from_slice(hex::encode(old_recovered.key.expose_bytes()).as_bytes());
-            payload.extend_from_slice(b"\nnew ");
-            payload.extend_from_slice(hex::encode(new_key.expose_bytes()).as_bytes());
-            payload.push(b'\n');
-            Some(hand_off(&payload))
-        }
-        // Resharing the same key needs no re-encryption: nothing to hand off.
-        None if request.keep_key => Some(Ok(())),
-        None => None,
+    let keys = KeyPair {
+        old: &old_recovered.key,
+        new: &new_key,
     };
-    match hand_off {
-        Some(Ok(())) => {
-            transcript.append(
-                "handed-off",
-                json!({"to": if request.hand_off.is_some() { "the re-encryption job" } else { "nobody: the key was kept" }}),
-            );
-            transcript.append(
-                "predecessor-retired",
-                json!({"set_id": old.manifest.set_id.to_string(), "fingerprint": old.manifest.fingerprint.to_string()}),
-            );
-            transcript.save(&request.output)?;
-            rotated.handed_off = true;
-            rotated.old_transcript_updated =
-                retire(&request.from, old.transcript, &set.manifest).is_ok();
+    let retired = match (request.hand_off, request.keep_key) {
+        (Some(hand_off), _) => hand_off_and_retire(
+            &request.output,
+            transcript,
+            &request.from,
+            old,
+            keys,
+            Some(hand_off),
+        )?,
+        // Resharing the same key needs no re-encryption: nothing to hand off.
+        (None, true) => {
+            hand_off_and_retire(&request.output, transcript, &request.from, old, keys, None)?
         }
-        Some(Err(error)) => {
-            transcript.append("hand-off-failed", json!({"reason": error.to_string()}));
-            transcript.save(&request.output)?;
-            return Err(error);
-        }
-        None => {}
-    }
+        (None, false) => return Ok(rotated),
+    };
+    rotated.handed_off = true;
+    rotated.old_transcript_updated = retired;
     rotated.audit = audit(&request.output, None)?;
     Ok(rotated)
+}
+
+/// The old and the new key of a rotation.
+struct KeyPair<'a> {
+    old: &'a MasterKey,
+    new: &'a MasterKey,
+}
+
+/// Hands the keys off (when there is a job), records it in the new set's transcript and
+/// retires the old set. Returns whether the old set's own transcript could be updated.
+fn hand_off_and_retire(
+    new_folder: &Path,
+    mut transcript: Transcript,
+    old_folder: &Path,
+    old: Audit,
+    keys: KeyPair<'_>,
+    hand_off: Option<HandOff<'_>>,
+) -> Result<bool, Error> {
+    if let Some(hand_off) = hand_off {
+        let mut payload = zeroize::Zeroizing::new(Vec::with_capacity(140));
+        payload.extend_from_slice(b"old ");
+        payload.extend_from_slice(hex::encode(keys.old.expose_bytes()).as_bytes());
+        payload.extend_from_slice(b"\nnew ");
+        payload.extend_from_slice(hex::encode(keys.new.expose_bytes()).as_bytes());
+        payload.push(b'\n');
+        // Recorded before the job runs: if this process dies while it runs, the transcript
+        // still says the platform may hold the new key.
+        transcript.append("hand-off-started", json!({"to": "the re-encryption job"}));
+        transcript.save(new_folder)?;
+        if let Err(error) = hand_off(&payload) {
+            transcript.append("hand-off-failed", json!({"reason": error.to_string()}));
+            transcript.save(new_folder)?;
+            return Err(error);
+        }
+    }
+    let successor = Manifest::load(new_folder)?.0;
+    transcript.append(
+        "handed-off",
+        json!({"to": if hand_off.is_some() { "the re-encryption job" } else { "nobody: the key was kept" }}),
+    );
+    transcript.append(
+        "predecessor-retired",
+        json!({"set_id": old.manifest.set_id.to_string(), "fingerprint": old.manifest.fingerprint.to_string()}),
+    );
+    transcript.save(new_folder)?;
+    Ok(retire(old_folder, old.transcript, &successor).is_ok())
+}
+
+/// The second sitting of a two-sitting rotation: the new set, activated since by `rotate
+/// confirm`, is handed off and the old set retired. Needs a quorum of each set, since neither
+/// key is kept anywhere between sittings.
+pub fn hand_off_later(
+    new_folder: &Path,
+    old_folder: &Path,
+    old_keyring: &Keyring,
+    new_keyring: &Keyring,
+    hand_off: HandOff<'_>,
+) -> Result<Audit, Error> {
+    let new = audit(new_folder, None)?;
+    let old = audit_for_recovery(old_folder)?;
+    let predecessor = new
+        .transcript
+        .last_event("ceremony-started")
+        .and_then(|entry| entry.facts.get("from_set")?.as_str().map(String::from));
+    if predecessor.as_deref() != Some(old.manifest.set_id.to_string().as_str()) {
+        return Err(Error::Usage(format!(
+            "{} is not the rotation of {}",
+            new_folder.display(),
+            old_folder.display()
+        )));
+    }
+    if new.state != SetState::Active {
+        return Err(Error::Refused(format!(
+            "{} is {}: prove k new holders' shares with `rotate confirm` first",
+            new_folder.display(),
+            new.state.name()
+        )));
+    }
+    if new.transcript.last_event("handed-off").is_some() {
+        return Err(Error::Refused(format!(
+            "{} was handed off already",
+            new_folder.display()
+        )));
+    }
+    if old.state != SetState::Active {
+        return Err(Error::Refused(format!(
+            "{} is {}, not active",
+            old_folder.display(),
+            old.state.name()
+        )));
+    }
+    let old_key = recover_set(&old.manifest, old_folder, old_keyring, Vec::new()).result?;
+    let new_key = recover_set(&new.manifest, new_folder, new_keyring, Vec::new()).result?;
+    let keys = KeyPair {
+        old: &old_key.key,
+        new: &new_key.key,
+    };
+    hand_off_and_retire(
+        new_folder,
+        new.transcript,
+        old_folder,
+        old,
+        keys,
+        Some(hand_off),
+    )?;
+    audit(new_folder, None)
 }
 
 /// Records the old set's retirement in its own transcript.

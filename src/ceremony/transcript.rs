@@ -170,7 +170,13 @@ impl Transcript {
 
     /// Reads and checks a transcript file.
     pub fn load_file(path: &Path) -> Result<Self, Error> {
-        let text = fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+        let text = fs::read_to_string(path).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => Error::Verification(format!(
+                "{} does not exist: this folder has no transcript to check",
+                path.display()
+            )),
+            _ => Error::io(path, error),
+        })?;
         Self::parse(&text, path)
     }
 
@@ -191,8 +197,9 @@ impl Transcript {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temporary: PathBuf = folder.join(format!(".{name}.tmp"));
-        let _ = fs::remove_file(&temporary);
+        let mut tag = [0u8; 6];
+        crate::secret::fill_random(&mut tag)?;
+        let temporary: PathBuf = folder.join(format!(".{name}.{}.tmp", hex::encode(tag)));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)

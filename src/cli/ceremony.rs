@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
-use custody::ceremony::audit::{audit, audit_for_recovery, Audit};
+use custody::ceremony::audit::{audit, audit_for_recovery, Audit, SetState};
 use custody::ceremony::extend::{extend, Extension};
 use custody::ceremony::genesis::{genesis, Genesis};
 use custody::ceremony::plan::Plan;
 use custody::ceremony::preflight::{preflight, Preflight, Severity};
 use custody::ceremony::recovery::{report, write_report};
-use custody::ceremony::rotate::{confirm, rotate, HandOff, Rotation};
+use custody::ceremony::rotate::{confirm, hand_off_later, rotate, HandOff, Rotation};
 use custody::ceremony::transcript::hash_words;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::harden::Hardening;
@@ -20,8 +20,8 @@ use custody::{Error, Fingerprint};
 use serde_json::json;
 
 use super::ceremony_args::{
-    CeremonyCommand, CeremonyVerifyArgs, ConfirmArgs, ExtendArgs, GenesisArgs, RecoverArgs,
-    RotateArgs, RotateCommand,
+    CeremonyCommand, CeremonyVerifyArgs, ConfirmArgs, ExtendArgs, GenesisArgs, HandoffArgs,
+    RecoverArgs, RotateArgs, RotateCommand,
 };
 use super::combine::read_share_texts;
 use super::{key_source, note, print_json, warn};
@@ -151,8 +151,10 @@ fn run_verify(args: CeremonyVerifyArgs) -> Result<(), Error> {
 }
 
 pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> {
-    if let Some(RotateCommand::Confirm(confirm_args)) = args.command {
-        return run_confirm(confirm_args);
+    match args.command {
+        Some(RotateCommand::Confirm(confirm_args)) => return run_confirm(confirm_args),
+        Some(RotateCommand::Handoff(handoff_args)) => return run_handoff(handoff_args, hardening),
+        None => {}
     }
     let missing = |flag: &str| Error::Usage(format!("rotate needs {flag}"));
     let from = args.from.ok_or_else(|| missing("--from OLD_DIR"))?;
@@ -164,6 +166,7 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
         .as_deref()
         .map(OutputTarget::check_exec)
         .transpose()?;
+    let exec_given = exec.is_some();
     let report = run_preflight(hardening, args.require_airgap || plan.require_airgap)?;
     custody::set::check_output_folder(&output)?;
     let prompts = prompts(args.passphrase_fd)?;
@@ -192,15 +195,30 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
     let audit = &rotated.audit;
     let k = audit.manifest.threshold;
     if rotated.handed_off {
+        let how = if args.keep_key && exec_given {
+            "the key (kept) was handed off"
+        } else if args.keep_key {
+            "the key was kept, so there was nothing to hand off"
+        } else {
+            "the old and new keys were handed off"
+        };
         note(&format!(
-            "{} is active; the key was handed off and {} is retired",
+            "{} is active; {how}; {} is retired",
             output.display(),
             from.display()
         ));
-        if !rotated.old_transcript_updated {
+        if rotated.old_transcript_updated {
+            if let Ok(old) = audit_for_recovery(&from) {
+                note(&format!(
+                    "{}'s transcript now ends at {}",
+                    from.display(),
+                    old.transcript.final_hash()
+                ));
+            }
+        } else {
             warn(&format!("{}'s transcript could not be updated (read-only?): the retirement is recorded in the new set's transcript", from.display()));
         }
-    } else if audit.state.name() == "active" {
+    } else if audit.state == SetState::Active {
         note(&format!(
             "{} is active, but nothing was handed off (no --exec): {} stays active until the platform has re-encrypted",
             output.display(),
@@ -215,6 +233,24 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
         ));
     }
     print_holders(audit);
+    print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
+    Ok(())
+}
+
+fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
+    let target = OutputTarget::check_exec(&args.exec)?;
+    run_preflight(hardening, args.require_airgap)?;
+    let prompts = prompts(args.passphrase_fd)?;
+    let old_keyring = Keyring::load(&args.identities, &prompts)?;
+    let new_keyring = Keyring::load(&args.confirm_identities, &prompts)?;
+    let deliver = |payload: &[u8]| target.deliver(payload);
+    let audit = hand_off_later(&args.set, &args.from, &old_keyring, &new_keyring, &deliver)?;
+    note(&format!(
+        "{} was handed off; {} is retired",
+        args.set.display(),
+        args.from.display()
+    ));
+    print_holders(&audit);
     print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
     Ok(())
 }
@@ -286,6 +322,13 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
         None => OutputTarget::check_stdout()?,
     };
     let audit = audit_for_recovery(&args.set)?;
+    if audit.state != SetState::Active {
+        warn(&format!(
+            "{} is {}: check that this is the set whose key you need",
+            args.set.display(),
+            audit.state.name()
+        ));
+    }
     let prompts = prompts(args.passphrase_fd)?;
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let mut inputs = Vec::new();

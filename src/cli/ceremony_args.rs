@@ -99,6 +99,35 @@ pub struct RotateArgs {
 pub enum RotateCommand {
     /// Record new holders who prove their shares now; activates the set once k have.
     Confirm(ConfirmArgs),
+    /// Second sitting: hand an active, not yet handed-off new set to the re-encryption job
+    /// and retire the old set (a quorum of each set is needed again).
+    Handoff(HandoffArgs),
+}
+
+/// `custody rotate handoff`.
+#[derive(Args, Debug)]
+pub struct HandoffArgs {
+    /// The new set's folder.
+    #[arg(value_name = "NEW_DIR")]
+    pub set: PathBuf,
+    /// The old set's folder.
+    #[arg(long, value_name = "OLD_DIR")]
+    pub from: PathBuf,
+    /// Identity of an old custodian (a quorum is needed).
+    #[arg(short = 'i', long = "identity", value_name = "OLD_ID", required = true)]
+    pub identities: Vec<PathBuf>,
+    /// Identity of a new holder (a quorum is needed).
+    #[arg(long = "confirm-identity", value_name = "NEW_ID", required = true)]
+    pub confirm_identities: Vec<PathBuf>,
+    /// The re-encryption job: gets `old <hex>` and `new <hex>` on its stdin.
+    #[arg(long, value_name = "CMD")]
+    pub exec: String,
+    /// Read passphrases and PINs from this file descriptor, one per line.
+    #[arg(long, value_name = "N")]
+    pub passphrase_fd: Option<u32>,
+    /// Refuse to run when a network interface other than loopback is up.
+    #[arg(long)]
+    pub require_airgap: bool,
 }
 
 /// `custody rotate confirm`.

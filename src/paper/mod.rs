@@ -18,6 +18,7 @@ pub mod typed;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
@@ -48,6 +49,7 @@ pub fn write_sheet(dir: &Path, name: &str, pdf: &[u8]) -> Result<PathBuf, Error>
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&temporary)
             .map_err(|error| Error::io(&temporary, error))?;
         file.write_all(pdf)
