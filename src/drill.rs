@@ -23,10 +23,9 @@ use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
 use crate::seal::{pkcs11, Keyring, Prompts};
-use crate::secret::{MasterKey, SharePoint};
+use crate::secret::MasterKey;
 use crate::set::Manifest;
 use crate::share::shamir::split;
-use crate::share::Share;
 
 /// One step of a drill and how long it took.
 #[derive(Debug, Clone)]
@@ -230,7 +229,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
         "recover: {}, {} and {}'s paper sheet",
         names[2], names[4], names[0]
     );
-    let recovered = timer.step(&recover_from, || {
+    let mut recovered = timer.step(&recover_from, || {
         let text = read_sheet(&sheet)?;
         let from_paper = ShareInput::Text {
             name: format!("{}'s paper sheet", names[0]),
@@ -261,20 +260,14 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             Some(&manifest),
         )?;
         let mut candidates = gathered.candidates;
-        candidates.extend(
-            recovered
-                .shares
-                .iter()
-                .filter(|share| share.header().index == 1)
-                .map(|share| Candidate {
-                    name: format!("{}'s paper sheet", names[0]),
-                    share: Share::new(
-                        *share.header(),
-                        SharePoint::from_bytes(*share.point().expose_bytes()),
-                    )
-                    .unwrap_or_else(|_| unreachable!("a share that was just used is valid")),
-                }),
-        );
+        // Alice's share as read from her paper sheet, taken over from the recovery.
+        let paper = std::mem::take(&mut recovered.shares)
+            .into_iter()
+            .filter(|share| share.header().index == 1);
+        candidates.extend(paper.map(|share| Candidate {
+            name: format!("{}'s paper sheet", names[0]),
+            share,
+        }));
         let forged = split(&MasterKey::generate()?, 3, 5, manifest.set_id)?
             .into_iter()
             .nth(1)

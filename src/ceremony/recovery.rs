@@ -48,7 +48,14 @@ pub fn report(
 /// temporary name, synced, linked into place.
 pub fn write_report(folder: &Path, report: &Value) -> Result<PathBuf, Error> {
     fs::create_dir_all(folder).map_err(|error| Error::io(folder, error))?;
-    let stamp = super::transcript::now_rfc3339().replace(':', "");
+    let mut tag = [0u8; 3];
+    crate::secret::fill_random(&mut tag)?;
+    // The time names the report; the random tag keeps two recoveries in one second apart.
+    let stamp = format!(
+        "{}-{}",
+        super::transcript::now_rfc3339().replace(':', ""),
+        hex::encode(tag)
+    );
     let path = folder.join(format!("recovery-{stamp}.json"));
     let temporary = folder.join(format!(".recovery-{stamp}.json.tmp"));
     let mut text =

@@ -280,14 +280,15 @@ fn hand_off_and_retire(
 
 /// The second sitting of a two-sitting rotation: the new set, activated since by `rotate
 /// confirm`, is handed off and the old set retired. Needs a quorum of each set, since neither
-/// key is kept anywhere between sittings.
+/// key is kept anywhere between sittings. Returns the new set's audit and whether the old
+/// set's own transcript could record its retirement.
 pub fn hand_off_later(
     new_folder: &Path,
     old_folder: &Path,
     old_keyring: &Keyring,
     new_keyring: &Keyring,
     hand_off: HandOff<'_>,
-) -> Result<Audit, Error> {
+) -> Result<(Audit, bool), Error> {
     let new = audit(new_folder, None)?;
     let old = audit_for_recovery(old_folder)?;
     let predecessor = new
@@ -327,7 +328,7 @@ pub fn hand_off_later(
         old: &old_key.key,
         new: &new_key.key,
     };
-    hand_off_and_retire(
+    let old_transcript_updated = hand_off_and_retire(
         new_folder,
         new.transcript,
         old_folder,
@@ -335,7 +336,7 @@ pub fn hand_off_later(
         keys,
         Some(hand_off),
     )?;
-    audit(new_folder, None)
+    Ok((audit(new_folder, None)?, old_transcript_updated))
 }
 
 /// Records the old set's retirement in its own transcript.

@@ -244,12 +244,24 @@ fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
     let old_keyring = Keyring::load(&args.identities, &prompts)?;
     let new_keyring = Keyring::load(&args.confirm_identities, &prompts)?;
     let deliver = |payload: &[u8]| target.deliver(payload);
-    let audit = hand_off_later(&args.set, &args.from, &old_keyring, &new_keyring, &deliver)?;
+    let unfinished = audit(&args.set, None)?
+        .transcript
+        .entries()
+        .last()
+        .is_some_and(|entry| entry.event == "hand-off-started");
+    if unfinished {
+        warn("an earlier hand-off started and has no recorded outcome: make sure the platform did not already re-encrypt with the new key");
+    }
+    let (audit, old_transcript_updated) =
+        hand_off_later(&args.set, &args.from, &old_keyring, &new_keyring, &deliver)?;
     note(&format!(
         "{} was handed off; {} is retired",
         args.set.display(),
         args.from.display()
     ));
+    if !old_transcript_updated {
+        warn(&format!("{}'s transcript could not be updated (read-only?): the retirement is recorded in the new set's transcript", args.from.display()));
+    }
     print_holders(&audit);
     print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
     Ok(())

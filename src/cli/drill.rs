@@ -3,7 +3,7 @@
 use custody::ceremony::audit::audit_for_recovery;
 use custody::ceremony::drill_log::{log_path, record_drill, EXERCISE_WINDOW_DAYS};
 use custody::ceremony::preflight::preflight;
-use custody::ceremony::transcript::TRANSCRIPT_FILE;
+use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
 use custody::drill::{drill_set, rehearse, DrillReport};
 use custody::harden::Hardening;
 use custody::seal::{Keyring, Prompts};
@@ -44,6 +44,16 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
     } else {
         None
     };
+    // An existing drill log must check out before the drill is run and logged in it.
+    if let Some(log) = args
+        .log_dir
+        .as_deref()
+        .map(|dir| log_path(&folder, Some(dir)))
+    {
+        if log.exists() {
+            Transcript::load_file(&log)?;
+        }
+    }
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (report, result) = drill_set(&manifest, &folder, &keyring);
     if args.json || result.is_ok() {
