@@ -11,7 +11,7 @@ use std::str::FromStr;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::pgp_words::{EVEN_WORDS, ODD_WORDS};
+use crate::pgp_words::words_of;
 
 /// The HMAC message that defines fingerprint version 1.
 const FINGERPRINT_MESSAGE: &[u8] = b"custody fingerprint v1";
@@ -48,19 +48,7 @@ impl Fingerprint {
 
     /// The speakable form: one PGP word per byte, alternating the even and odd word lists.
     pub fn words(&self) -> String {
-        self.0
-            .iter()
-            .enumerate()
-            .map(|(position, &byte)| {
-                let list = if position % 2 == 0 {
-                    &EVEN_WORDS
-                } else {
-                    &ODD_WORDS
-                };
-                list[usize::from(byte)]
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        words_of(&self.0).join(" ")
     }
 }
 
@@ -102,6 +90,7 @@ impl FromStr for Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pgp_words::{EVEN_WORDS, ODD_WORDS};
 
     fn of(key: [u8; 32]) -> Fingerprint {
         Fingerprint::of_key_bytes(&key)

@@ -3,6 +3,22 @@
 //! Bytes at even positions are spoken with a two-syllable word, bytes at odd positions with a
 //! three-syllable word, so a swapped or dropped word is heard as a wrong rhythm.
 
+/// The words of `bytes`: the two-syllable list at even positions, the three-syllable list at odd.
+pub(crate) fn words_of(bytes: &[u8]) -> Vec<&'static str> {
+    bytes
+        .iter()
+        .enumerate()
+        .map(|(position, &byte)| {
+            let list = if position % 2 == 0 {
+                &EVEN_WORDS
+            } else {
+                &ODD_WORDS
+            };
+            list[usize::from(byte)]
+        })
+        .collect()
+}
+
 /// Two-syllable words for bytes at even positions (0, 2, 4, ...), indexed by byte value.
 pub(crate) const EVEN_WORDS: [&str; 256] = [
     "aardvark",

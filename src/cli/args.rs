@@ -186,6 +186,27 @@ pub struct SplitArgs {
     pub json: bool,
 }
 
+/// Shares that are not sealed files: share texts, QR scans of paper sheets, typing.
+#[derive(Args, Debug, Clone, Default)]
+pub struct UnsealedShareArgs {
+    /// A file of share texts, one per line ("-" for stdin).
+    #[arg(long = "text", value_name = "FILE")]
+    pub texts: Vec<PathBuf>,
+    /// A scan or photo (PNG or JPEG) of a paper sheet's QR code; may be repeated.
+    #[arg(long = "qr", value_name = "IMAGE")]
+    pub qr: Vec<PathBuf>,
+    /// Type shares from paper sheets at the terminal, each line checked as it is entered.
+    #[arg(long = "type")]
+    pub type_shares: bool,
+}
+
+impl UnsealedShareArgs {
+    /// Whether none was asked for.
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty() && self.qr.is_empty() && !self.type_shares
+    }
+}
+
 /// Where shares come from, for combine and verify.
 #[derive(Args, Debug)]
 pub struct ShareSourceArgs {
@@ -200,15 +221,8 @@ pub struct ShareSourceArgs {
     /// The expected key fingerprint.
     #[arg(long, value_name = "FP")]
     pub fingerprint: Option<String>,
-    /// A file of share texts, one per line ("-" for stdin).
-    #[arg(long = "text", value_name = "FILE")]
-    pub texts: Vec<PathBuf>,
-    /// A scan or photo (PNG or JPEG) of a paper sheet's QR code; may be repeated.
-    #[arg(long = "qr", value_name = "IMAGE")]
-    pub qr: Vec<PathBuf>,
-    /// Type shares from paper sheets at the terminal, each line checked as it is entered.
-    #[arg(long = "type")]
-    pub type_shares: bool,
+    #[command(flatten)]
+    pub unsealed: UnsealedShareArgs,
     /// Read passphrases (identity files, passphrase-sealed shares) from this file descriptor.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
@@ -230,6 +244,16 @@ pub enum FormatArg {
     Base64,
     /// 32 raw bytes.
     Raw,
+}
+
+impl From<FormatArg> for custody::deliver::KeyFormat {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Hex => Self::Hex,
+            FormatArg::Base64 => Self::Base64,
+            FormatArg::Raw => Self::Raw,
+        }
+    }
 }
 
 /// `custody combine`.

@@ -23,7 +23,6 @@ use super::ceremony_args::{
     CeremonyCommand, CeremonyVerifyArgs, ConfirmArgs, ExtendArgs, GenesisArgs, HandoffArgs,
     RecoverArgs, RotateArgs, RotateCommand,
 };
-use super::combine::read_share_texts;
 use super::{key_source, note, print_json, warn};
 
 /// Runs the preflight, prints its findings, refuses (5) on a fatal one.
@@ -343,17 +342,7 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
     }
     let prompts = prompts(args.passphrase_fd)?;
     let keyring = Keyring::load(&args.identities, &prompts)?;
-    let mut inputs = Vec::new();
-    for source in &args.texts {
-        inputs.extend(read_share_texts(source)?);
-    }
-    let (scanned, mut unreadable) = super::paper::qr_inputs(&args.qr, &prompts)?;
-    inputs.extend(scanned);
-    if args.type_shares {
-        let (typed, refused) = super::paper::typed_inputs()?;
-        inputs.extend(typed);
-        unreadable.extend(refused);
-    }
+    let (inputs, unreadable) = super::paper::unsealed_inputs(&args.unsealed, &prompts)?;
     let mut recovery = recover_set(&audit.manifest, &args.set, &keyring, inputs);
     recovery.set_aside.extend(unreadable);
     for warning in &recovery.warnings {
@@ -366,11 +355,7 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
         warn(&format!("{name}: no identity given opens it"));
     }
     let recovered = recovery.result?;
-    let format = match args.format {
-        super::args::FormatArg::Hex => KeyFormat::Hex,
-        super::args::FormatArg::Base64 => KeyFormat::Base64,
-        super::args::FormatArg::Raw => KeyFormat::Raw,
-    };
+    let format = KeyFormat::from(args.format);
     let payload = format.render(&recovered.key);
     target.deliver(&payload)?;
     drop(payload);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::args::{FormatArg, KeySourceArgs};
+use super::args::{FormatArg, KeySourceArgs, UnsealedShareArgs};
 
 /// `custody ceremony …`.
 #[derive(Subcommand, Debug)]
@@ -181,15 +181,8 @@ pub struct RecoverArgs {
     /// Identity of a custodian taking part.
     #[arg(short = 'i', long = "identity", value_name = "ID")]
     pub identities: Vec<PathBuf>,
-    /// A file of share texts, one per line ("-" for stdin).
-    #[arg(long = "text", value_name = "FILE")]
-    pub texts: Vec<PathBuf>,
-    /// A scan or photo (PNG or JPEG) of a paper sheet's QR code; may be repeated.
-    #[arg(long = "qr", value_name = "IMAGE")]
-    pub qr: Vec<PathBuf>,
-    /// Type shares from paper sheets at the terminal, each line checked as it is entered.
-    #[arg(long = "type")]
-    pub type_shares: bool,
+    #[command(flatten)]
+    pub unsealed: UnsealedShareArgs,
     /// Give the key to this program's stdin (split into words without a shell).
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,

@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::args::{CombineArgs, FormatArg, ShareSourceArgs, VerifyArgs};
+use super::args::{CombineArgs, ShareSourceArgs, UnsealedShareArgs, VerifyArgs};
 use super::{check_airgap, note, print_json, warn};
 
 /// The checked share sources of combine and verify.
@@ -24,9 +24,7 @@ struct ShareSettings {
     manifest: Option<Manifest>,
     stated: Option<Fingerprint>,
     sealed: Vec<PathBuf>,
-    texts: Vec<PathBuf>,
-    qr: Vec<PathBuf>,
-    type_shares: bool,
+    unsealed: UnsealedShareArgs,
     identities: Vec<PathBuf>,
     prompts: Prompts,
 }
@@ -50,8 +48,7 @@ impl ShareSettings {
             None => (None, None),
         };
         let mut sealed = args.shares;
-        let no_paper = args.qr.is_empty() && !args.type_shares;
-        if sealed.is_empty() && args.texts.is_empty() && no_paper {
+        if sealed.is_empty() && args.unsealed.is_empty() {
             if let (Some(manifest), Some(folder)) = (&manifest, &folder) {
                 sealed = manifest
                     .shares
@@ -61,7 +58,7 @@ impl ShareSettings {
                     .collect();
             }
         }
-        if sealed.is_empty() && args.texts.is_empty() && no_paper {
+        if sealed.is_empty() && args.unsealed.is_empty() {
             return Err(Error::Usage(
                 "no shares given: name sealed files, --text FILE, --qr IMAGE, --type, or -m SET_DIR"
                     .into(),
@@ -76,9 +73,7 @@ impl ShareSettings {
             manifest,
             stated,
             sealed,
-            texts: args.texts,
-            qr: args.qr,
-            type_shares: args.type_shares,
+            unsealed: args.unsealed,
             identities: args.identities,
             prompts,
         })
@@ -88,30 +83,13 @@ impl ShareSettings {
     fn recover(self) -> (Result<Recovered, Error>, Report) {
         let mut report = Report::default();
         let mut inputs: Vec<ShareInput> = self.sealed.into_iter().map(ShareInput::Sealed).collect();
-        for source in &self.texts {
-            match read_share_texts(source) {
-                Ok(texts) => inputs.extend(texts),
-                Err(error) => return (Err(error), report),
-            }
-        }
-        // Paper: QR images (sealed sheets ask for their passphrase) and typed sheets.
-        let mut paper_aside = Vec::new();
-        match super::paper::qr_inputs(&self.qr, &self.prompts) {
-            Ok((texts, aside)) => {
-                inputs.extend(texts);
-                paper_aside.extend(aside);
+        let paper_aside = match super::paper::unsealed_inputs(&self.unsealed, &self.prompts) {
+            Ok((unsealed, aside)) => {
+                inputs.extend(unsealed);
+                aside
             }
             Err(error) => return (Err(error), report),
-        }
-        if self.type_shares {
-            match super::paper::typed_inputs() {
-                Ok((texts, aside)) => {
-                    inputs.extend(texts);
-                    paper_aside.extend(aside);
-                }
-                Err(error) => return (Err(error), report),
-            }
-        }
+        };
         let keyring = match Keyring::load(&self.identities, &self.prompts) {
             Ok(keyring) => keyring,
             Err(error) => return (Err(error), report),
@@ -226,11 +204,7 @@ pub fn run_combine(args: CombineArgs) -> Result<(), Error> {
         Some(exec) => exec,
         None => OutputTarget::check_stdout()?,
     };
-    let format = match args.format {
-        FormatArg::Hex => KeyFormat::Hex,
-        FormatArg::Base64 => KeyFormat::Base64,
-        FormatArg::Raw => KeyFormat::Raw,
-    };
+    let format = KeyFormat::from(args.format);
     let (result, report) = settings.recover();
     report.warn_about_bad_shares();
     let recovered = result?;

@@ -19,7 +19,7 @@ use custody::share::Share;
 use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::args::{PaperArgs, PaperSizeArg};
+use super::args::{PaperArgs, PaperSizeArg, UnsealedShareArgs};
 use super::{check_airgap, note, warn};
 
 impl From<PaperSizeArg> for PaperSize {
@@ -235,10 +235,30 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     Ok(())
 }
 
+/// The shares of `--text`, `--qr` and `--type`, and those of them set aside (unreadable scans,
+/// refused typing).
+pub fn unsealed_inputs(
+    args: &UnsealedShareArgs,
+    prompts: &Prompts,
+) -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
+    let mut inputs = Vec::new();
+    for source in &args.texts {
+        inputs.extend(super::combine::read_share_texts(source)?);
+    }
+    let (scanned, mut aside) = qr_inputs(&args.qr, prompts)?;
+    inputs.extend(scanned);
+    if args.type_shares {
+        let (typed, refused) = typed_inputs()?;
+        inputs.extend(typed);
+        aside.extend(refused);
+    }
+    Ok((inputs, aside))
+}
+
 /// Shares from QR code images (`--qr`): each image's codes become share texts named after the
 /// image; a sealed sheet's code is opened with a passphrase from `prompts`. Images without a
 /// readable code are set aside.
-pub fn qr_inputs(
+fn qr_inputs(
     images: &[PathBuf],
     prompts: &Prompts,
 ) -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
@@ -293,7 +313,7 @@ pub fn qr_inputs(
 
 /// Shares typed at the terminal (`--type`), checked line by line. Refused ones are set aside
 /// with the lines at fault named.
-pub fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
+fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
     let tty = open_tty()
         .ok_or_else(|| Error::Usage("--type needs a terminal to type the shares at".into()))?;
     let mut output = tty

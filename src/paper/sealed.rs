@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
-use crate::pgp_words::{EVEN_WORDS, ODD_WORDS};
+use crate::pgp_words::words_of;
 use crate::seal::age_backend::{MAX_SCRYPT_WORK_FACTOR, SCRYPT_WORK_FACTOR};
 use crate::share::Share;
 
@@ -38,19 +38,7 @@ pub fn generate_passphrase() -> Result<SecretString, Error> {
 
 /// The words for given bytes (exposed for test vectors).
 pub fn passphrase_from_bytes(bytes: &[u8]) -> SecretString {
-    let words: Vec<&str> = bytes
-        .iter()
-        .enumerate()
-        .map(|(position, &byte)| {
-            let list = if position % 2 == 0 {
-                &EVEN_WORDS
-            } else {
-                &ODD_WORDS
-            };
-            list[usize::from(byte)]
-        })
-        .collect();
-    SecretString::from(words.join(" "))
+    SecretString::from(words_of(bytes).join(" "))
 }
 
 /// A typed passphrase as the sealer wrote it: lower case, words separated by single spaces.
