@@ -32,10 +32,6 @@ use common::*;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 /// A custodian: name, identity file, recipient.
 struct Custodian {
     name: String,

@@ -64,10 +64,6 @@ impl Set {
     }
 }
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 /// Asserts that none of the secrets' encodings occur in `output`.
 fn assert_no_secret(output: &[u8], secrets: &[String], what: &str) {
     for secret in secrets {

@@ -20,10 +20,6 @@ use common::*;
 
 const ARMOR_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 /// Makes an SSH key pair with `ssh-keygen` in `dir/NAME` (and `NAME.pub`).
 fn ssh_keygen(dir: &Path, name: &str, kind: &[&str], passphrase: &str) -> (PathBuf, String) {
     let path = dir.join(name);

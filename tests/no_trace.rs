@@ -20,10 +20,6 @@ use secrecy::ExposeSecret;
 
 use common::*;
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 /// Every file under `root`, hidden ones included.
 fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();

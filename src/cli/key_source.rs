@@ -16,6 +16,9 @@ pub fn read(args: &KeySourceArgs) -> Result<MasterKey, Error> {
         let value =
             std::env::var_os(variable).ok_or_else(|| Error::Usage(format!("{name} is not set")))?;
         let value = Zeroizing::new(value.into_encoded_bytes());
+        // Children (age plugins, --exec jobs) inherit our environment: the key must not.
+        // This runs before any thread is started.
+        std::env::remove_var(variable);
         return parse_key(&value, &name);
     }
     if args.key_prompt {

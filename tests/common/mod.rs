@@ -425,3 +425,8 @@ pub fn share_text_in(transcript: &[u8]) -> Option<String> {
             .collect(),
     )
 }
+
+/// A path as a command-line argument (test paths are UTF-8).
+pub fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
