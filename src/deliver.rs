@@ -1,6 +1,6 @@
 //! The only ways a plaintext key leaves the process (SPEC §1.1), each checked before any
-//! share is opened: stdout when it is a pipe, a socket, a non-terminal character device or a
-//! file on tmpfs/ramfs; or the stdin of a child started with `--exec`.
+//! share is opened: stdout when it is a pipe, `/dev/null` or a regular file on tmpfs/ramfs;
+//! or the stdin of a child started with `--exec`.
 //!
 //! Check with [`OutputTarget::check_stdout`] / [`OutputTarget::check_exec`] first, then
 //! reconstruct, then [`OutputTarget::deliver`].
@@ -55,7 +55,7 @@ impl KeyFormat {
 /// A checked place to deliver a key to.
 #[derive(Debug)]
 pub enum OutputTarget {
-    /// Our stdout, already checked not to be a terminal or a disk file.
+    /// Our stdout, already checked to be a pipe, `/dev/null` or a file on tmpfs/ramfs.
     Stdout,
     /// A child process's stdin.
     Exec {
@@ -67,8 +67,8 @@ pub enum OutputTarget {
 }
 
 impl OutputTarget {
-    /// Accepts stdout if it is a pipe, socket, non-terminal character device or a file on a
-    /// RAM-backed filesystem; refuses (exit 5) a terminal or a file on persistent storage.
+    /// Accepts stdout if it is a pipe, `/dev/null` or a file on a RAM-backed filesystem;
+    /// refuses (exit 5) everything else (see [`check_fd_is_safe`]).
     pub fn check_stdout() -> Result<Self, Error> {
         check_fd_is_safe(io::stdout().as_fd(), "stdout")?;
         Ok(OutputTarget::Stdout)
@@ -106,28 +106,42 @@ impl OutputTarget {
     }
 }
 
-/// Refuses (exit 5) unless `fd` is a pipe, a socket, a character device that is not a
-/// terminal, or a file on tmpfs/ramfs.
+/// Refuses (exit 5) unless `fd` is a pipe, `/dev/null`, or a regular file on tmpfs/ramfs
+/// (SPEC §1.1). The one decision for every secret output on a descriptor.
+///
+/// Everything else is refused: a block device (its `fstatfs` reports the devtmpfs holding the
+/// device node, not the disk behind it), a socket (its far end is unknown), any other
+/// character device (`/dev/kmsg` is the kernel log), a terminal, a directory, a disk file.
 pub fn check_fd_is_safe(fd: impl AsFd, name: &str) -> Result<(), Error> {
     let fd = fd.as_fd();
     let stat = fstat(fd).map_err(|error| Error::io(name, error.into()))?;
+    let refuse = |what: &str| {
+        Err(Error::Refused(format!(
+            "{name} is {what}; secret output goes only to a pipe, /dev/null, a file under /dev/shm, or --exec"
+        )))
+    };
     match FileType::from_raw_mode(stat.st_mode) {
-        FileType::Fifo | FileType::Socket => Ok(()),
-        FileType::CharacterDevice if !rustix::termios::isatty(fd) => Ok(()),
-        FileType::CharacterDevice => Err(Error::Refused(format!(
-            "{name} is a terminal; pipe it to the program that needs the key, or use --exec"
-        ))),
-        _ => {
+        FileType::Fifo => Ok(()),
+        FileType::CharacterDevice if is_dev_null(stat.st_rdev) => Ok(()),
+        FileType::CharacterDevice if rustix::termios::isatty(fd) => refuse("a terminal"),
+        FileType::CharacterDevice => refuse("a character device other than /dev/null"),
+        FileType::BlockDevice => refuse("a block device"),
+        FileType::Socket => refuse("a socket"),
+        FileType::RegularFile => {
             let statfs = fstatfs(fd).map_err(|error| Error::io(name, error.into()))?;
             if is_ram_backed(statfs.f_type as i64) {
                 Ok(())
             } else {
-                Err(Error::Refused(format!(
-                    "{name} is a file on persistent storage; write to a pipe, --exec, or a file under /dev/shm"
-                )))
+                refuse("a file on persistent storage")
             }
         }
+        _ => refuse("neither a pipe nor a file"),
     }
+}
+
+/// Whether a character device number is `/dev/null`'s (major 1, minor 3 on Linux).
+fn is_dev_null(device: rustix::fs::Dev) -> bool {
+    rustix::fs::major(device) == 1 && rustix::fs::minor(device) == 3
 }
 
 /// Refuses (exit 5) unless `dir` is on tmpfs or ramfs.
@@ -206,6 +220,35 @@ mod tests {
         }
         let null = std::fs::File::open("/dev/null").unwrap();
         check_fd_is_safe(&null, "null").unwrap();
+    }
+
+    /// Block devices, sockets and character devices other than /dev/null are refused (exit
+    /// 5): a block device's fstatfs reports devtmpfs, which once let the key onto the disk.
+    #[test]
+    fn devices_and_sockets_are_refused() {
+        let refused = |file: &std::fs::File, what: &str| {
+            let error = check_fd_is_safe(file, what).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Refused, "{what}");
+        };
+        for device in ["/dev/zero", "/dev/full", "/dev/urandom"] {
+            refused(&std::fs::File::open(device).unwrap(), device);
+        }
+        let block = std::fs::read_dir("/dev")
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|entry| {
+                entry
+                    .file_type()
+                    .is_ok_and(|t| std::os::unix::fs::FileTypeExt::is_block_device(&t))
+            });
+        if let Some(block) = block {
+            if let Ok(file) = std::fs::File::open(block.path()) {
+                refused(&file, "block device");
+            }
+        }
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let error = check_fd_is_safe(&socket, "socket").unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Refused);
     }
 
     /// The three formats: hex and base64 end with a newline, raw does not.

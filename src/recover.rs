@@ -10,6 +10,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
@@ -430,11 +431,14 @@ fn expected_from_description(from: ExpectedFrom) -> &'static str {
 fn locate_bad_shares(shares: &[Candidate], k: usize) -> Option<Vec<usize>> {
     let xs: Vec<u8> = shares.iter().map(|c| c.share.header().index).collect();
     let interpolator = Interpolator::new(&xs[..k])?;
-    let column = |position: usize, range: &[Candidate]| -> Vec<u8> {
-        range
-            .iter()
-            .map(|c| c.share.point().expose_bytes()[position])
-            .collect()
+    // One key byte of each share: secret, so wiped when dropped.
+    let column = |position: usize, range: &[Candidate]| -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(
+            range
+                .iter()
+                .map(|c| c.share.point().expose_bytes()[position])
+                .collect(),
+        )
     };
     let consistent = shares[k..].iter().all(|candidate| {
         let basis = interpolator.basis_at(candidate.share.header().index);
@@ -448,9 +452,7 @@ fn locate_bad_shares(shares: &[Candidate], k: usize) -> Option<Vec<usize>> {
     }
     let mut bad: Vec<usize> = Vec::new();
     for position in 0..KEY_LEN {
-        let points: Vec<(u8, u8)> = xs.iter().copied().zip(column(position, shares)).collect();
-        let (_, wrong) = berlekamp_welch(&points, k)?;
-        bad.extend(wrong);
+        bad.extend(berlekamp_welch(&xs, &column(position, shares), k)?);
     }
     bad.sort_unstable();
     bad.dedup();

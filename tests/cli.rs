@@ -464,6 +464,76 @@ fn combine_to_a_disk_file_is_refused_before_anything_is_opened() {
     run_spawned(command, None).expect(6, "a passphrase is needed");
 }
 
+/// Combine and `paper -o -` refuse (5) every stdout that is not a pipe, /dev/null or a tmpfs
+/// file, before any share is opened: a block device (its fstatfs says devtmpfs, which once let
+/// the key onto the disk behind it), a character device other than /dev/null (/dev/kmsg would
+/// put the key in the kernel log) and a socket. Devices are opened read-only, so that a
+/// regression fails the write instead of putting the key anywhere.
+#[test]
+fn combine_refuses_devices_and_sockets_on_stdout() {
+    let set = Set::new(2, 3);
+    let block = fs::read_dir("/dev")
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|entry| {
+            entry
+                .file_type()
+                .is_ok_and(|kind| std::os::unix::fs::FileTypeExt::is_block_device(&kind))
+        })
+        .and_then(|entry| fs::File::open(entry.path()).ok());
+    let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut targets: Vec<(&str, Stdio, &str)> = vec![
+        (
+            "/dev/zero",
+            Stdio::from(fs::File::open("/dev/zero").unwrap()),
+            "a character device other than /dev/null",
+        ),
+        (
+            "/dev/full",
+            Stdio::from(fs::File::open("/dev/full").unwrap()),
+            "a character device other than /dev/null",
+        ),
+        (
+            "a socket",
+            Stdio::from(std::os::fd::OwnedFd::from(socket)),
+            "a socket",
+        ),
+    ];
+    if let Some(block) = block {
+        targets.push(("a block device", Stdio::from(block), "a block device"));
+    }
+    for (what, stdout, message) in targets {
+        let mut command = custody();
+        command
+            .args(["combine", "-i"])
+            .arg(&set.ids[0])
+            .arg("-i")
+            .arg(&set.ids[1])
+            .arg(set.share(1))
+            .arg(set.share(2))
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped());
+        let ran = run_spawned(command, None);
+        assert_eq!(ran.code, 5, "{what}: stderr {}", redacted(&ran.stderr));
+        assert!(
+            ran.stderr.contains(&format!("stdout is {message}")),
+            "{what}: stderr {}",
+            redacted(&ran.stderr)
+        );
+    }
+    let mut command = custody();
+    command
+        .args(["paper", "-i"])
+        .arg(&set.ids[0])
+        .args(["-o", "-"])
+        .arg(set.share(1))
+        .stdin(Stdio::null())
+        .stdout(fs::File::open("/dev/zero").unwrap())
+        .stderr(Stdio::piped());
+    run_spawned(command, None).expect(5, "stdout is a character device other than /dev/null");
+}
+
 /// Combine with a terminal on stdout is exit 5, and the key does not reach the terminal.
 #[test]
 fn combine_to_a_terminal_is_refused() {
