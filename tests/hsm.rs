@@ -530,6 +530,51 @@ fn unknown_token_or_object_is_exit_1() {
     .expect(1, "no secret key \"nosuch\"");
 }
 
+/// A plan custodian given as a URI with `pin-value` is sealed to, but the PIN is in no record:
+/// not the transcript (`ceremony-started` once held it verbatim), the manifest, the output, the
+/// `--json` report; every recorded URI is the public form without `pin-value`.
+#[test]
+fn genesis_records_no_pin_of_a_plan_custodian() {
+    let hsm = Hsm::new();
+    hsm.keygen(&format!("token={TOKEN};object={KEY_LABEL}"));
+    let mut plan = String::from("label = \"pin test\"\nthreshold = 2\n");
+    for name in ["alice", "bob"] {
+        let (_, recipient) = lib_identity(hsm.path(), name);
+        plan.push_str(&format!(
+            "[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
+        ));
+    }
+    plan.push_str(&format!(
+        "[[custodian]]\nname = \"vault\"\nrecipient = \"pkcs11:token={TOKEN};object={KEY_LABEL}?module-path={MODULE}&pin-value={PIN}\"\n"
+    ));
+    let plan_file = hsm.path().join("plan.toml");
+    fs::write(&plan_file, plan).unwrap();
+    let set = hsm.path().join("set");
+    let ran = hsm.run(
+        &[
+            "ceremony",
+            "genesis",
+            plan_file.to_str().unwrap(),
+            "-o",
+            set.to_str().unwrap(),
+            "--json",
+        ],
+        b"",
+    );
+    ran.expect(0, "");
+    no_pin(&ran);
+    assert!(!ran.stdout_text().contains("pin-value"));
+    for file in ["transcript.jsonl", "manifest.json"] {
+        let text = fs::read_to_string(set.join(file)).unwrap();
+        assert!(!text.contains(PIN), "the PIN is in {file}");
+        assert!(!text.contains("pin-value"), "pin-value is in {file}");
+        assert!(
+            text.contains(&format!("object={KEY_LABEL}?module-path=")),
+            "{file} lacks the public URI"
+        );
+    }
+}
+
 /// Malformed URIs are exit 2, before any token is touched, and never echo a PIN.
 #[test]
 fn malformed_uris_are_exit_2() {
@@ -561,6 +606,18 @@ fn malformed_uris_are_exit_2() {
             "no module-path attribute and CUSTODY_PKCS11_MODULE is not set",
         ),
         ("pkcs11:token=a?module-path=/x", "name the wrapping key"),
+        (
+            "pkcs11:token=custody&pin-value=sekrit-1;object=k?module-path=/x",
+            "pin-value and pin-source belong in the query",
+        ),
+        (
+            "pkcs11:token=a;pin-value%3Dsekrit-1",
+            "path attribute 2 has no '=' (write pin-value=",
+        ),
+        (
+            "pkcs11:token=a;object=k?module-path=/x&pin-value:sekrit-1",
+            "query attribute 2 has no '=' (write pin-value=",
+        ),
     ] {
         // (A token URI without a key is a fine identity, so only split is tried with it.)
         let (_, age) = lib_identity(hsm.path(), "x");
@@ -588,6 +645,16 @@ fn malformed_uris_are_exit_2() {
         assert_eq!(ran.code, 2, "{uri}: {}", ran.stderr);
         assert!(!ran.stderr.contains("sekrit"), "{}", ran.stderr);
     }
+    let ran = hsm.run(
+        &[
+            "hsm",
+            "list",
+            &format!("pkcs11:token={TOKEN}?module-path={MODULE}&pin-value:sekrit-1"),
+        ],
+        b"",
+    );
+    ran.expect(2, "has no '='");
+    assert!(!ran.stderr.contains("sekrit"), "{}", ran.stderr);
     hsm.run(
         &[
             "hsm",

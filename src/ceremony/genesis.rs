@@ -142,7 +142,7 @@ pub fn genesis(request: Genesis<'_>) -> Result<Ceremony, Error> {
             "plan_sha256": request.plan.sha256,
             "label": request.plan.label,
             "threshold": request.plan.threshold,
-            "custodians": request.plan.custodians.iter().map(|c| json!({"name": c.name, "recipient": c.recipient, "paper": c.paper})).collect::<Vec<_>>(),
+            "custodians": request.plan.custodians.iter().map(|c| json!({"name": c.name, "recipient": crate::seal::public_form(&c.recipient), "paper": c.paper})).collect::<Vec<_>>(),
         }),
     );
     transcript.append("preflight", request.preflight.to_json());

@@ -28,8 +28,9 @@ pub struct Plan {
     pub sha256: String,
 }
 
-/// One custodian in a plan.
-#[derive(Debug, Clone)]
+/// One custodian in a plan. `Debug` shows the recipient's public form: a PKCS#11 URI in a
+/// plan may carry its PIN.
+#[derive(Clone)]
 pub struct Custodian {
     /// A unique name.
     pub name: String,
@@ -39,6 +40,17 @@ pub struct Custodian {
     pub paper: bool,
     /// The plan line naming the recipient, for errors about it.
     pub line: usize,
+}
+
+impl std::fmt::Debug for Custodian {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Custodian")
+            .field("name", &self.name)
+            .field("recipient", &crate::seal::public_form(&self.recipient))
+            .field("paper", &self.paper)
+            .field("line", &self.line)
+            .finish()
+    }
 }
 
 #[derive(Deserialize)]

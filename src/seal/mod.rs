@@ -61,6 +61,18 @@ pub fn parse_recipient(
     age_backend::parse_recipient(text.trim(), position, prompts, passphrase)
 }
 
+/// A recipient as it may be recorded or shown (transcript, manifest, reports, `--json`): a
+/// PKCS#11 URI without `pin-value` or `pin-source`; other recipients are public as they are.
+/// Call only on recipients already parsed: a malformed URI is described, never repeated.
+pub fn public_form(text: &str) -> String {
+    let text = text.trim();
+    if pkcs11::is_uri(text) {
+        return pkcs11::Uri::parse(text, "recipient")
+            .map_or_else(|_| "a malformed PKCS#11 URI".into(), |uri| uri.public());
+    }
+    text.to_string()
+}
+
 /// Whether parsing this recipient touches a secret (a passphrase, a token PIN), so that a
 /// command should check everything it can refuse for first. Its syntax is checked here
 /// (exit 2) without touching anything.

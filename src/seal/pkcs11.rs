@@ -151,13 +151,23 @@ impl Uri {
             seen.push(name.to_string());
             Ok(())
         };
-        for attribute in path.split(';').filter(|a| !a.is_empty()) {
-            let (name, value) = attribute
-                .split_once('=')
-                .ok_or_else(|| malformed(format!("path attribute {attribute:?} has no '='")))?;
+        for (position, attribute) in path.split(';').filter(|a| !a.is_empty()).enumerate() {
+            let (name, value) = attribute.split_once('=').ok_or_else(|| {
+                malformed(format!(
+                    "path attribute {} has no '='{}",
+                    position + 1,
+                    pin_hint(attribute)
+                ))
+            })?;
             seen_once(name)?;
             let bytes =
                 percent_decode(value).map_err(|reason| malformed(format!("{name}: {reason}")))?;
+            if mentions_pin(name.as_bytes()) || mentions_pin(&bytes) {
+                return Err(malformed(format!(
+                    "path attribute {} holds a PIN attribute; pin-value and pin-source belong in the query, after '?'",
+                    position + 1
+                )));
+            }
             let text = || {
                 String::from_utf8(bytes.clone())
                     .map_err(|_| malformed(format!("{name} is not UTF-8 after decoding")))
@@ -194,19 +204,24 @@ impl Uri {
                     )))
                 }
                 other => {
-                    return Err(malformed(format!("unknown path attribute {other:?}")))
+                    return Err(malformed(format!(
+                        "unknown path attribute {}",
+                        safe_name(other)
+                    )))
                 }
             }
         }
-        for attribute in query
+        for (position, attribute) in query
             .into_iter()
             .flat_map(|q| q.split('&'))
             .filter(|a| !a.is_empty())
+            .enumerate()
         {
             let (name, value) = attribute.split_once('=').ok_or_else(|| {
                 malformed(format!(
-                    "query attribute {:?} has no '='",
-                    safe_name(attribute)
+                    "query attribute {} has no '='{}",
+                    position + 1,
+                    pin_hint(attribute)
                 ))
             })?;
             seen_once(name)?;
@@ -247,7 +262,7 @@ impl Uri {
                 }
                 other => {
                     return Err(malformed(format!(
-                        "unknown query attribute {:?}",
+                        "unknown query attribute {}",
                         safe_name(other)
                     )))
                 }
@@ -360,13 +375,37 @@ fn describe_key(label: Option<&str>, id: Option<&[u8]>) -> String {
     }
 }
 
-/// An attribute name for a message: printable ASCII only, short.
+/// An unknown attribute's name for a message: quoted when it is a short plain word that cannot
+/// be a PIN typed in the wrong place, else only described.
 fn safe_name(name: &str) -> String {
-    let name = name.split('=').next().unwrap_or_default();
-    name.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(32)
-        .collect()
+    let plain = name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if plain && !mentions_pin(name.as_bytes()) {
+        format!("{name:?}")
+    } else {
+        "(not shown: it may hold a PIN)".into()
+    }
+}
+
+/// Whether some bytes mention a PIN attribute (`pin-value`, `pin-source`, any case): a PIN
+/// written into the wrong part of a URI must be refused, not kept as a token label or echoed.
+fn mentions_pin(bytes: &[u8]) -> bool {
+    [&b"pin-value"[..], b"pin-source"].iter().any(|word| {
+        bytes
+            .windows(word.len())
+            .any(|window| window.eq_ignore_ascii_case(word))
+    })
+}
+
+/// A hint for an attribute with no '=': where a PIN attribute's '=' went missing.
+fn pin_hint(attribute: &str) -> &'static str {
+    if mentions_pin(attribute.as_bytes()) {
+        " (write pin-value=… or pin-source=…, after '?')"
+    } else {
+        ""
+    }
 }
 
 fn describe_char(c: char) -> String {
@@ -1654,6 +1693,14 @@ mod tests {
             "pkcs11:type=private;token=a?pin-value=secret99",
             "pkcs12:token=a",
             "pkcs11:slot-id=x",
+            // A PIN written into the path, where it would become part of a label, or with
+            // its '=' missing: refused, and not repeated in the message.
+            "pkcs11:token=custody&pin-value=secret99?module-path=/m",
+            "pkcs11:token=a;pin-value%3Dsecret99",
+            "pkcs11:token=a;object=pin-source%3Dsecret99",
+            "pkcs11:token=a?module-path=/m&pin-value:secret99",
+            "pkcs11:token=a?module-path=/m&PIN-VALUE%3Asecret99",
+            "pkcs11:token=a?secret99%3D=1",
         ] {
             let error = Uri::parse(bad, "test").unwrap_err();
             assert_eq!(error.kind(), crate::ErrorKind::Invalid, "{bad}");
