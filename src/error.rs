@@ -48,13 +48,12 @@ pub enum Error {
         /// Which rule it breaks.
         reason: &'static str,
     },
-    /// A recipient that does not parse or cannot be sealed to.
-    #[error("recipient {position} ({recipient}): {reason}")]
+    /// A recipient that does not parse or cannot be sealed to. Never echoes the text: what
+    /// was given by mistake may be an identity, a share or a PIN.
+    #[error("recipient {position}: {reason}")]
     Recipient {
         /// 1-based position among the recipients, i.e. the share index it would get.
         position: usize,
-        /// The recipient as given (public).
-        recipient: String,
         /// What is wrong with it.
         reason: String,
     },

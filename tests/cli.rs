@@ -321,10 +321,93 @@ fn unknown_recipient_is_named_by_position() {
     let output = dir.path().join("set");
     let key = format!("{COUNTING_KEY_HEX}\n");
     run_args(&split_args("2", &recipients, &output), key.as_bytes())
-        .expect(2, "recipient 2 (bogus-recipient)");
+        .expect(2, "recipient 2: not an age recipient");
     let mut recipients = three_recipients(dir.path());
     recipients.push("ssh-ed25519 AAAAnotakey".into());
     run_args(&split_args("2", &recipients, &output), key.as_bytes()).expect(2, "recipient 4");
+    assert!(!output.exists());
+}
+
+/// Secrets given where a recipient belongs (an age identity file as `-R`, an identity line, a
+/// share text, an SSH private key as `-R`) are exit 2 with a message that names the position
+/// and kind and says what to give instead, and never repeats the secret.
+#[test]
+fn secrets_given_as_recipients_are_not_echoed() {
+    let set = Set::new(2, 3);
+    let identity_line = fs::read_to_string(&set.ids[0])
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .to_string();
+    let share_text = set.text(1);
+    let ssh_key = set.root.join("ssh_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&ssh_key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let ssh_secret = fs::read_to_string(&ssh_key).unwrap();
+    let output = set.root.join("new-set");
+    let key = format!("{COUNTING_KEY_HEX}\n");
+    let secrets = [
+        identity_line.as_str(),
+        share_text.as_str(),
+        ssh_secret.as_str(),
+    ];
+    let check = |ran: Ran, needle: &str| {
+        ran.expect(2, needle);
+        for secret in secrets {
+            for line in secret.lines().filter(|line| line.len() > 20) {
+                assert!(
+                    !ran.stderr.contains(line.trim()),
+                    "a secret was echoed: {}",
+                    redacted(&ran.stderr)
+                );
+            }
+        }
+    };
+    let r = |recipient: &str| {
+        custody_run(
+            &[
+                "split",
+                "-t",
+                "2",
+                "-r",
+                &set.recipients[0],
+                "-r",
+                recipient,
+                "-o",
+                s(&output),
+            ],
+            key.as_bytes(),
+        )
+    };
+    check(r(&identity_line), "recipient 2: this is an age identity (a secret key), not a recipient; give its public half, from age-keygen -y");
+    check(r(&share_text), "recipient 2: this is a share text");
+    for (file, needle) in [
+        (&set.ids[1], "recipient 1: this is an age identity"),
+        (&ssh_key, "recipient 1: this is a private key"),
+    ] {
+        check(
+            custody_run(
+                &[
+                    "split",
+                    "-t",
+                    "2",
+                    "-R",
+                    s(file),
+                    "-r",
+                    &set.recipients[0],
+                    "-o",
+                    s(&output),
+                ],
+                key.as_bytes(),
+            ),
+            needle,
+        );
+    }
     assert!(!output.exists());
 }
 
@@ -391,9 +474,9 @@ fn malformed_input_wins_over_refusal() {
         &split_args("1", &with_bogus, &dir.path().join("new")),
         key.as_bytes(),
     )
-    .expect(2, "recipient 4 (bogus-recipient)");
+    .expect(2, "recipient 4: not an age recipient");
     run_args(&split_args("2", &with_bogus, &busy), key.as_bytes())
-        .expect(2, "recipient 4 (bogus-recipient)");
+        .expect(2, "recipient 4: not an age recipient");
 
     // combine: a malformed --fingerprint or manifest (2) with stdout on a disk file (5).
     let manifest = dir.path().join("manifest.json");

@@ -86,8 +86,7 @@ pub(super) fn parse_recipient(
 ) -> Result<Box<dyn Sealer>, Error> {
     let invalid = |reason: String| Error::Recipient {
         position,
-        recipient: text.to_string(),
-        reason,
+        reason: super::misplaced_secret(text).map_or(reason, String::from),
     };
     let is_plugin = text.starts_with("age1") && age::x25519::Recipient::from_str(text).is_err();
     let recipient: Box<dyn age::Recipient + Send + Sync> = if text == PASSPHRASE_RECIPIENT {
@@ -111,7 +110,7 @@ pub(super) fn parse_recipient(
         )
     } else {
         return Err(invalid(
-            "not an age recipient (age1…), an SSH public key (ssh-ed25519 …, ssh-rsa …) or \"passphrase\"".into(),
+            "not an age recipient (age1…), an SSH public key (ssh-ed25519 …, ssh-rsa …), a pkcs11: URI or \"passphrase\"".into(),
         ));
     };
     Ok(Box::new(AgeSealer {

@@ -73,6 +73,26 @@ pub fn public_form(text: &str) -> String {
     text.to_string()
 }
 
+/// What a secret given where a recipient belongs looks like, with what to give instead; `None`
+/// when it does not look like a secret. Messages use this instead of the text itself.
+pub fn misplaced_secret(text: &str) -> Option<&'static str> {
+    let upper = text.trim_start().to_ascii_uppercase();
+    if upper.starts_with("AGE-SECRET-KEY-") {
+        Some("this is an age identity (a secret key), not a recipient; give its public half, from age-keygen -y IDENTITY_FILE")
+    } else if upper.starts_with("AGE-PLUGIN-") {
+        Some("this is an age plugin identity, not a recipient; give the recipient the plugin printed (age1…)")
+    } else if upper.starts_with("-----BEGIN") || upper.contains("PRIVATE KEY") {
+        Some("this is a private key, not a recipient; give the public key (ssh-keygen -y -f KEY_FILE)")
+    } else if upper.starts_with(&format!(
+        "{}1",
+        crate::share::text::PREFIX.to_ascii_uppercase()
+    )) {
+        Some("this is a share text, not a recipient; a share must never be given as a recipient")
+    } else {
+        None
+    }
+}
+
 /// Whether parsing this recipient touches a secret (a passphrase, a token PIN), so that a
 /// command should check everything it can refuse for first. Its syntax is checked here
 /// (exit 2) without touching anything.
