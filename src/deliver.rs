@@ -15,12 +15,15 @@ use rustix::fs::{fstat, fstatfs, FileType};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::secret::MasterKey;
+use crate::secret::{MasterKey, KEY_LEN};
 
 /// `statfs` magic of tmpfs (linux/magic.h).
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 /// `statfs` magic of ramfs (linux/magic.h).
 const RAMFS_MAGIC: i64 = 0x8584_58f6;
+
+/// Characters of a 32-byte key in padded base64.
+const BASE64_KEY_LEN: usize = 44;
 
 /// How a delivered key is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,16 +38,29 @@ pub enum KeyFormat {
 }
 
 impl KeyFormat {
-    /// The key in this format.
+    /// The key in this format, in one buffer sized up front (a buffer that grows leaves
+    /// unwiped copies behind) and wiped when dropped.
     pub fn render(self, key: &MasterKey) -> Zeroizing<Vec<u8>> {
+        const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
         let bytes = key.expose_bytes();
-        let mut text = Zeroizing::new(match self {
-            KeyFormat::Hex => hex::encode(bytes).into_bytes(),
-            KeyFormat::Base64 => base64::engine::general_purpose::STANDARD
-                .encode(bytes)
-                .into_bytes(),
-            KeyFormat::Raw => bytes.to_vec(),
-        });
+        let mut text = Zeroizing::new(Vec::with_capacity(BASE64_KEY_LEN.max(2 * KEY_LEN) + 1));
+        match self {
+            KeyFormat::Hex => {
+                for byte in bytes {
+                    text.push(HEX_DIGITS[usize::from(byte >> 4)]);
+                    text.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
+                }
+            }
+            KeyFormat::Base64 => {
+                let mut encoded = Zeroizing::new([0u8; BASE64_KEY_LEN]);
+                // Exactly the padded length of 32 bytes, so encoding cannot run out of room.
+                let written = base64::engine::general_purpose::STANDARD
+                    .encode_slice(bytes, encoded.as_mut_slice())
+                    .unwrap_or_default();
+                text.extend_from_slice(&encoded[..written]);
+            }
+            KeyFormat::Raw => text.extend_from_slice(bytes),
+        }
         if self != KeyFormat::Raw {
             text.push(b'\n');
         }
@@ -259,7 +275,16 @@ mod tests {
             KeyFormat::Hex.render(&key).as_slice(),
             format!("{}\n", "ff".repeat(32)).as_bytes()
         );
-        assert!(KeyFormat::Base64.render(&key).ends_with(b"=\n"));
+        let counting: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let counting = MasterKey::from_bytes(counting);
+        assert_eq!(
+            KeyFormat::Base64.render(&counting).as_slice(),
+            b"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+        );
+        assert_eq!(
+            KeyFormat::Hex.render(&counting).as_slice(),
+            b"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+        );
         assert_eq!(KeyFormat::Raw.render(&key).as_slice(), &[0xff; 32]);
     }
 

@@ -10,7 +10,7 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::secret::{MasterKey, KEY_LEN};
+use crate::secret::{read_secret, MasterKey, KEY_LEN};
 
 /// The most bytes read from stdin for a key; more is refused without reading on.
 pub const MAX_KEY_INPUT: usize = 4096;
@@ -38,14 +38,13 @@ pub fn parse_key(input: &[u8], source_name: &str) -> Result<MasterKey, Error> {
 
 /// Reads and parses a key from `reader`, refusing more than [`MAX_KEY_INPUT`] bytes.
 pub fn read_key(reader: impl Read, source_name: &str) -> Result<MasterKey, Error> {
-    let mut buffer = Zeroizing::new(Vec::with_capacity(MAX_KEY_INPUT + 1));
-    reader
-        .take(MAX_KEY_INPUT as u64 + 1)
-        .read_to_end(&mut buffer)
-        .map_err(|error| Error::io(source_name, error))?;
-    if buffer.len() > MAX_KEY_INPUT {
-        return Err(Error::KeyTooLarge);
-    }
+    let buffer = read_secret(reader, MAX_KEY_INPUT).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::InvalidData {
+            Error::KeyTooLarge
+        } else {
+            Error::io(source_name, error)
+        }
+    })?;
     parse_key(&buffer, source_name)
 }
 

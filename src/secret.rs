@@ -17,12 +17,29 @@
 //! let key = custody::MasterKey::from_bytes([7u8; 32]);
 //! let _copy = key.clone();
 //! ```
+//! A share's point cannot be formatted:
+//! ```compile_fail
+//! let point = custody::secret::SharePoint::from_bytes([7u8; 32]);
+//! let _ = format!("{:?}", point);
+//! ```
+//! nor copied:
+//! ```compile_fail
+//! let point = custody::secret::SharePoint::from_bytes([7u8; 32]);
+//! let _copy = point.clone();
+//! ```
+//! The control, which compiles: the bytes are reachable only through the named method.
+//! ```
+//! let point = custody::secret::SharePoint::from_bytes([7u8; 32]);
+//! assert_eq!(point.expose_bytes()[0], 7);
+//! ```
 
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 use rand::TryRng;
 use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
-use zeroize::Zeroize;
+use std::io::Read;
+
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
@@ -97,6 +114,21 @@ impl SharePoint {
             .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         difference == 0
     }
+}
+
+/// Reads at most `limit` bytes of secret input into one buffer allocated up front: a buffer
+/// that grew while reading would leave unwiped copies of what it held behind. More than
+/// `limit` bytes is an error of kind `InvalidData`, and what was read is wiped.
+pub fn read_secret(reader: impl Read, limit: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buffer = Zeroizing::new(Vec::with_capacity(limit.saturating_add(1)));
+    reader.take(limit as u64 + 1).read_to_end(&mut buffer)?;
+    if buffer.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("more than {limit} bytes"),
+        ));
+    }
+    Ok(buffer)
 }
 
 /// Fills `buffer` from the operating system's CSPRNG.

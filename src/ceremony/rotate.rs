@@ -14,6 +14,7 @@ use super::genesis::{prepare_from_plan, record_set};
 use super::plan::Plan;
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
+use crate::deliver::KeyFormat;
 use crate::error::Error;
 use crate::recover::{reconstruct, recover_set, Candidate, SetAside};
 use crate::seal::{Keyring, Opened};
@@ -251,10 +252,9 @@ fn hand_off_and_retire(
     if let Some(hand_off) = hand_off {
         let mut payload = zeroize::Zeroizing::new(Vec::with_capacity(140));
         payload.extend_from_slice(b"old ");
-        payload.extend_from_slice(hex::encode(keys.old.expose_bytes()).as_bytes());
-        payload.extend_from_slice(b"\nnew ");
-        payload.extend_from_slice(hex::encode(keys.new.expose_bytes()).as_bytes());
-        payload.push(b'\n');
+        payload.extend_from_slice(&KeyFormat::Hex.render(keys.old));
+        payload.extend_from_slice(b"new ");
+        payload.extend_from_slice(&KeyFormat::Hex.render(keys.new));
         // Recorded before the job runs: if this process dies while it runs, the transcript
         // still says the platform may hold the new key.
         transcript.append("hand-off-started", json!({"to": "the re-encryption job"}));

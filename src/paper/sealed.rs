@@ -8,7 +8,7 @@
 //! sealed payload is an ordinary ASCII-armored age file (`age -d` opens it with the passphrase
 //! typed exactly as shown: lower case, single spaces).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::iter;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
@@ -108,12 +108,15 @@ pub fn open_sealed(
             })
         }
     };
-    let mut plaintext = Zeroizing::new(Vec::new());
-    if let Err(error) = (&mut reader).take(4097).read_to_end(&mut plaintext) {
-        return Ok(Err(format!("the sealed QR code is damaged: {error}")));
-    }
+    let plaintext = match crate::secret::read_secret(&mut reader, 4096) {
+        Ok(plaintext) => plaintext,
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+            return Ok(Err("the sealed QR code does not hold a share text".into()))
+        }
+        Err(error) => return Ok(Err(format!("the sealed QR code is damaged: {error}"))),
+    };
     match std::str::from_utf8(&plaintext) {
-        Ok(text) if plaintext.len() <= 4096 => Ok(Ok(Zeroizing::new(text.trim().to_string()))),
+        Ok(text) => Ok(Ok(Zeroizing::new(text.trim().to_string()))),
         _ => Ok(Err("the sealed QR code does not hold a share text".into())),
     }
 }

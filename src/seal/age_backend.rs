@@ -35,7 +35,7 @@ pub const MAX_SCRYPT_WORK_FACTOR: u8 = 22;
 pub const PASSPHRASE_RECIPIENT: &str = "passphrase";
 
 /// The limit on a sealed share's plaintext; a share text is 119 bytes and a newline.
-const MAX_PLAINTEXT: u64 = 4096;
+const MAX_PLAINTEXT: usize = 4096;
 
 struct AgeSealer {
     recipient_text: String,
@@ -353,16 +353,14 @@ fn decrypt_with_passphrase<R: Read>(
         })
 }
 
-fn read_bounded(reader: impl Read, limit: u64) -> Result<Zeroizing<Vec<u8>>, String> {
-    let mut plaintext = Zeroizing::new(Vec::new());
-    reader
-        .take(limit + 1)
-        .read_to_end(&mut plaintext)
-        .map_err(|error| format!("damaged: {error}"))?;
-    if plaintext.len() as u64 > limit {
-        return Err("the plaintext is too large to be a share".into());
-    }
-    Ok(plaintext)
+fn read_bounded(reader: impl Read, limit: usize) -> Result<Zeroizing<Vec<u8>>, String> {
+    crate::secret::read_secret(reader, limit).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::InvalidData {
+            "the plaintext is too large to be a share".to_string()
+        } else {
+            format!("damaged: {error}")
+        }
+    })
 }
 
 /// age's own messages, without anything read from the file.

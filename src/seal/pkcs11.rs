@@ -14,7 +14,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -57,7 +56,7 @@ const TAG_BITS: usize = 128;
 /// A sealed file is a few hundred bytes; anything this large is not one.
 const MAX_SEALED: usize = 64 * 1024;
 /// The largest PIN file read.
-const MAX_PIN: u64 = 4096;
+const MAX_PIN: usize = 4096;
 
 /// Whether a recipient or identity is a PKCS#11 URI (`pkcs11:`, any case).
 pub fn is_uri(text: &str) -> bool {
@@ -822,12 +821,9 @@ fn login(
 
 /// The first line of a PIN file, without its line ending.
 fn read_pin_file(path: &Path) -> Result<SecretString, String> {
-    let mut file =
+    let file =
         fs::File::open(path).map_err(|error| format!("pin-source {}: {error}", path.display()))?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    (&mut file)
-        .take(MAX_PIN)
-        .read_to_end(&mut bytes)
+    let bytes = crate::secret::read_secret(file, MAX_PIN)
         .map_err(|error| format!("pin-source {}: {error}", path.display()))?;
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);

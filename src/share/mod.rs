@@ -137,6 +137,22 @@ pub enum ShareFormatError {
 }
 
 /// One plaintext share. No `Debug`, `Clone` or `Serialize`: its point is secret.
+///
+/// ```compile_fail
+/// fn show(share: &custody::share::Share) -> String {
+///     format!("{share:?}")
+/// }
+/// ```
+/// ```compile_fail
+/// fn copy(share: &custody::share::Share) -> custody::share::Share {
+///     share.clone()
+/// }
+/// ```
+/// ```compile_fail
+/// fn record(share: &custody::share::Share) -> String {
+///     serde_json::to_string(share).unwrap()
+/// }
+/// ```
 pub struct Share {
     header: ShareHeader,
     point: SharePoint,
