@@ -38,7 +38,7 @@ fn names(dir: &Path) -> Vec<String> {
 /// Writes a plan for fresh X25519 custodians `people` (identities in `dir`), threshold 2,
 /// with `paper = true` for those in `paper`; returns the plan and the identity files.
 fn plan(dir: &Path, file: &str, people: &[&str], paper: &[&str]) -> (PathBuf, Vec<PathBuf>) {
-    let mut text = format!("label = \"outputs test\"\nthreshold = 2\n");
+    let mut text = String::from("label = \"outputs test\"\nthreshold = 2\n");
     let mut ids = Vec::new();
     for name in people {
         let (id, recipient) = lib_identity(dir, name);
