@@ -189,8 +189,9 @@ impl PreparedSet {
 
     /// [`PreparedSet::write`] together with staged paper sheets: the set folder is staged, the
     /// sheets renamed into place, then the set folder. If the set cannot be put in place the
-    /// sheets are removed again, so the command's outputs appear together or not at all.
-    /// Returns the sheets' paths.
+    /// sheets are removed again, so the command's outputs appear together or not at all (a run
+    /// killed between the two renames leaves sheets on tmpfs without a set, never a set
+    /// without its sheets). Returns the sheets' paths.
     pub fn write_with_sheets(
         &self,
         extra: &[(String, Vec<u8>)],
