@@ -18,9 +18,9 @@ use crate::ceremony::genesis::{genesis, Genesis};
 use crate::ceremony::plan::Plan;
 use crate::ceremony::preflight::Preflight;
 use crate::ceremony::rotate::{rotate, Rotation};
-use crate::deliver::check_dir_is_ram_backed;
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
+use crate::ram_dir::RamDir;
 use crate::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
 use crate::seal::{pkcs11, Keyring, Prompts};
 use crate::secret::MasterKey;
@@ -85,7 +85,7 @@ impl Workspace {
         let base = candidates
             .into_iter()
             .flatten()
-            .find(|dir| dir.is_dir() && check_dir_is_ram_backed(dir).is_ok())
+            .find(|dir| dir.is_dir() && RamDir::open(dir).is_ok())
             .ok_or_else(|| Error::Refused("no tmpfs folder found for the drill (tried $XDG_RUNTIME_DIR, /dev/shm, /run/shm)".into()))?;
         let mut tag = [0u8; 8];
         crate::secret::fill_random(&mut tag)?;
@@ -170,8 +170,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
 
     let plan = drill_plan("custody drill (throwaway)", &names, &recipients, Some(0))?;
     let set_dir = workspace.0.join("set");
-    let paper_dir = workspace.0.join("paper");
-    fs::create_dir(&paper_dir).map_err(|error| Error::io(&paper_dir, error))?;
+    let paper_dir = RamDir::open(&workspace.0.join("paper"))?;
     let ceremony = timer.step("genesis: split 3 of 5 with paper, prove, seal", || {
         let ceremony = genesis(Genesis {
             plan: &plan,
@@ -179,7 +178,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             key: None,
             output: set_dir.clone(),
             prompts: &prompts,
-            paper_dir: Some(paper_dir.clone()),
+            paper: Some(&paper_dir),
         })?;
         let detail = format!(
             "set {}, fingerprint {}, every 3-subset proven, {}'s paper sheet printed to tmpfs",
@@ -314,6 +313,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             hand_off: Some(&checker),
             preflight,
             prompts: &prompts,
+            paper: None,
         })?;
         let new_fingerprint = rotated.audit.manifest.fingerprint;
         match handed.take() {

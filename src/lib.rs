@@ -15,6 +15,7 @@
 //! - [`seal`]: sealing shares to custodians and opening them again.
 //! - [`set`]: a share set on disk (manifest and sealed files).
 //! - [`recover`]: turning a pile of possibly bad shares into a verified key.
+//! - [`ram_dir`]: the one way plaintext files are written: into a checked RAM-backed folder.
 //! - [`paper`]: printable sheets with a QR code, and reading shares back from scans and typing.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -28,6 +29,7 @@ pub mod harden;
 pub mod key_input;
 pub mod paper;
 mod pgp_words;
+pub mod ram_dir;
 pub mod recover;
 pub mod seal;
 pub mod secret;

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
+use crate::ram_dir::{Published, Staged};
 use crate::seal::Sealer;
 use crate::secret::MasterKey;
 use crate::share::shamir::{check_threshold, split};
@@ -183,10 +184,26 @@ impl PreparedSet {
     /// Writes sealed files, manifest and `extra` files (a transcript) into the output folder,
     /// all or nothing.
     pub fn write(&self, extra: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        self.write_with_sheets(extra, None).map(drop)
+    }
+
+    /// [`PreparedSet::write`] together with staged paper sheets: the set folder is staged, the
+    /// sheets renamed into place, then the set folder. If the set cannot be put in place the
+    /// sheets are removed again, so the command's outputs appear together or not at all (a run
+    /// killed between the two renames leaves sheets on tmpfs without a set, never a set
+    /// without its sheets). Returns the sheets' paths.
+    pub fn write_with_sheets(
+        &self,
+        extra: &[(String, Vec<u8>)],
+        sheets: Option<Staged<'_>>,
+    ) -> Result<Vec<PathBuf>, Error> {
         let mut files = self.sealed.clone();
         files.push((MANIFEST_FILE.into(), self.manifest_json()));
         files.extend_from_slice(extra);
-        write_folder_atomically(&self.output, &files)
+        let set = stage_folder(&self.output, &files)?;
+        let sheets = sheets.map(Staged::publish).transpose()?;
+        set.publish()?;
+        Ok(sheets.map(Published::keep).unwrap_or_default())
     }
 }
 
@@ -327,40 +344,67 @@ fn parent_of(path: &Path) -> PathBuf {
 /// Writes `files` into a hidden sibling of `output`, syncs everything, and renames it into
 /// place. `output` must not exist or be an empty folder; nothing existing is overwritten.
 pub fn write_folder_atomically(output: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
-    let parent = parent_of(output);
+    stage_folder(output, files)?.publish()
+}
+
+/// A folder written and synced under a hidden name beside its target; removed when dropped
+/// unless [`StagedFolder::publish`] put it in place.
+pub struct StagedFolder {
+    staging: PathBuf,
+    output: PathBuf,
+    published: bool,
+}
+
+/// Writes `files` into a hidden sibling of `output` and syncs them; see [`StagedFolder`].
+pub fn stage_folder(output: &Path, files: &[(String, Vec<u8>)]) -> Result<StagedFolder, Error> {
     let base = output
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "set".into());
     let mut tag = [0u8; 6];
     crate::secret::fill_random(&mut tag)?;
-    let staging = parent.join(format!(".{base}.custody-tmp-{}", hex::encode(tag)));
+    let staging = parent_of(output).join(format!(".{base}.custody-tmp-{}", hex::encode(tag)));
     fs::create_dir(&staging).map_err(|error| Error::io(&staging, error))?;
-    let result = (|| {
-        for (name, bytes) in files {
-            let path = staging.join(name);
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(|error| Error::io(&path, error))?;
-            file.write_all(bytes)
-                .map_err(|error| Error::io(&path, error))?;
-        }
-        // One syncfs flushes every file and the staging folder together, which the disk
-        // can batch; an fsync per file costs a journal commit each.
-        File::open(&staging)
-            .and_then(|folder| rustix::fs::syncfs(&folder).map_err(Into::into))
-            .map_err(|error| Error::io(&staging, error))?;
+    let staged = StagedFolder {
+        staging,
+        output: output.to_path_buf(),
+        published: false,
+    };
+    for (name, bytes) in files {
+        let path = staged.staging.join(name);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|error| Error::io(&path, error))?;
+        file.write_all(bytes)
+            .map_err(|error| Error::io(&path, error))?;
+    }
+    // One syncfs flushes every file and the staging folder together, which the disk can
+    // batch; an fsync per file costs a journal commit each.
+    File::open(&staged.staging)
+        .and_then(|folder| rustix::fs::syncfs(&folder).map_err(Into::into))
+        .map_err(|error| Error::io(&staged.staging, error))?;
+    Ok(staged)
+}
+
+impl StagedFolder {
+    /// Renames the folder into place and syncs its parent.
+    pub fn publish(mut self) -> Result<(), Error> {
         // rename(2) replaces an empty folder and fails on a non-empty one, so a folder that
         // gained files since the check is not overwritten.
-        fs::rename(&staging, output).map_err(|error| Error::io(output, error))?;
-        sync_dir(&parent)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
+        fs::rename(&self.staging, &self.output).map_err(|error| Error::io(&self.output, error))?;
+        self.published = true;
+        sync_dir(&parent_of(&self.output))
     }
-    result
+}
+
+impl Drop for StagedFolder {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {

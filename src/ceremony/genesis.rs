@@ -8,9 +8,9 @@ use serde_json::json;
 use super::plan::Plan;
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
-use crate::deliver::check_dir_is_ram_backed;
 use crate::error::Error;
-use crate::paper::{render_plain, sheet_file_name, write_sheet, PaperSize, SheetFacts};
+use crate::paper::{render_plain, sheet_file_name, PaperSize, SheetFacts};
+use crate::ram_dir::{RamDir, Staged};
 use crate::seal::{parse_recipient, Prompts, Sealer};
 use crate::secret::MasterKey;
 use crate::set::{check_output_folder, prepare_set, sha256_hex, PreparedSet, SplitRequest};
@@ -27,8 +27,8 @@ pub struct Genesis<'a> {
     pub output: PathBuf,
     /// Where passphrases and PINs for the plan's recipients come from.
     pub prompts: &'a Prompts,
-    /// A RAM-backed folder for the paper sheets of custodians with `paper = true`.
-    pub paper_dir: Option<PathBuf>,
+    /// The RAM-backed folder for the paper sheets of custodians with `paper = true`.
+    pub paper: Option<&'a RamDir>,
 }
 
 /// A written set, with what the witnesses need to record.
@@ -43,6 +43,50 @@ pub struct Ceremony {
 
 /// A sheet rendered in memory: its file name and the PDF.
 pub type RenderedSheet = (String, zeroize::Zeroizing<Vec<u8>>);
+
+/// The sheet file names of the plan's custodians who asked for paper.
+fn paper_sheet_names(plan: &Plan) -> Vec<String> {
+    let count = plan.custodians.len() as u8;
+    (1..=count)
+        .zip(&plan.custodians)
+        .filter(|(_, custodian)| custodian.paper)
+        .map(|(index, _)| sheet_file_name(index, count))
+        .collect()
+}
+
+/// Checks, before anything secret is touched, that the plan's paper sheets can be written:
+/// refused (2) when the plan asks for sheets and no folder is given, (5) when a sheet of the
+/// same name is already in the folder.
+pub fn check_paper(plan: &Plan, paper: Option<&RamDir>) -> Result<(), Error> {
+    match (paper, plan.custodians.iter().find(|custodian| custodian.paper)) {
+        (Some(dir), _) => dir.check_absent(paper_sheet_names(plan).iter().map(String::as_str)),
+        (None, Some(custodian)) => Err(Error::Usage(format!(
+            "plan line {}: custodian {:?} has paper = true: give --paper-dir TMPFS_DIR for the sheets",
+            custodian.paper_line.unwrap_or(custodian.line),
+            custodian.name
+        ))),
+        (None, None) => Ok(()),
+    }
+}
+
+/// Renders the plan's paper sheets into the paper folder under temporary names and records
+/// them; nothing appears under its own name until the set is written with them.
+pub fn stage_paper<'d>(
+    plan: &Plan,
+    set: &PreparedSet,
+    paper: Option<&'d RamDir>,
+    transcript: &mut Transcript,
+) -> Result<Option<Staged<'d>>, Error> {
+    let Some(dir) = paper else {
+        return Ok(None);
+    };
+    let sheets = render_paper(plan, set)?;
+    transcript.append(
+        "paper-rendered",
+        json!({"sheets": sheets.iter().map(|(name, _)| name).collect::<Vec<_>>()}),
+    );
+    dir.stage(&sheets).map(Some)
+}
 
 /// Renders the sheets of custodians who asked for paper: (file name, PDF), in memory.
 pub fn render_paper(plan: &Plan, set: &PreparedSet) -> Result<Vec<RenderedSheet>, Error> {
@@ -129,6 +173,7 @@ pub fn prepare_from_plan(
 /// Runs genesis: everything is made and proven in memory, then written at once.
 pub fn genesis(request: Genesis<'_>) -> Result<Ceremony, Error> {
     check_output_folder(&request.output)?;
+    check_paper(request.plan, request.paper)?;
     let (key, key_event) = match request.key {
         Some(key) => (key, "key-escrowed"),
         None => (MasterKey::generate()?, "key-generated"),
@@ -151,27 +196,12 @@ pub fn genesis(request: Genesis<'_>) -> Result<Ceremony, Error> {
         json!({"fingerprint": key.fingerprint().to_string()}),
     );
     record_set(&mut transcript, &set);
-    let sheets = match &request.paper_dir {
-        Some(dir) => {
-            check_dir_is_ram_backed(dir)?;
-            let sheets = render_paper(request.plan, &set)?;
-            transcript.append(
-                "paper-rendered",
-                json!({"sheets": sheets.iter().map(|(name, _)| name).collect::<Vec<_>>()}),
-            );
-            sheets
-        }
-        None => Vec::new(),
-    };
+    let staged_sheets = stage_paper(request.plan, &set, request.paper, &mut transcript)?;
     transcript.append("set-activated", json!({"reason": "genesis"}));
-    set.write(&[(TRANSCRIPT_FILE.into(), transcript.to_jsonl())])?;
-    let sheets = match &request.paper_dir {
-        Some(dir) => sheets
-            .iter()
-            .map(|(name, pdf)| write_sheet(dir, name, pdf))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
+    let sheets = set.write_with_sheets(
+        &[(TRANSCRIPT_FILE.into(), transcript.to_jsonl())],
+        staged_sheets,
+    )?;
     Ok(Ceremony {
         set,
         transcript,

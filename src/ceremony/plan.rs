@@ -38,6 +38,8 @@ pub struct Custodian {
     pub recipient: String,
     /// Also render a paper sheet of this custodian's share.
     pub paper: bool,
+    /// The plan line of `paper = true`, for refusals about it.
+    pub paper_line: Option<usize>,
     /// The plan line naming the recipient, for errors about it.
     pub line: usize,
 }
@@ -70,7 +72,7 @@ struct RawCustodian {
     name: Spanned<String>,
     recipient: Spanned<String>,
     #[serde(default)]
-    paper: bool,
+    paper: Option<Spanned<bool>>,
 }
 
 /// Checks that a recipient parses, without asking for a passphrase or a PIN.
@@ -138,10 +140,19 @@ impl Plan {
             let recipient = custodian.recipient.into_inner().trim().to_string();
             check_recipient(&recipient, custodians.len() + 1)
                 .map_err(|error| at(line, error.to_string()))?;
+            let paper = custodian
+                .paper
+                .as_ref()
+                .is_some_and(|paper| *paper.get_ref());
             custodians.push(Custodian {
                 name,
                 recipient,
-                paper: custodian.paper,
+                paper,
+                paper_line: paper.then(|| {
+                    custodian
+                        .paper
+                        .map_or(line, |paper| line_of(text, paper.span()))
+                }),
                 line,
             });
         }

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::audit::{audit, audit_for_recovery, state_of, Audit, SetState};
-use super::genesis::{prepare_from_plan, record_set};
+use super::genesis::{check_paper, prepare_from_plan, record_set, stage_paper};
 use super::plan::Plan;
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::deliver::KeyFormat;
 use crate::error::Error;
+use crate::ram_dir::RamDir;
 use crate::recover::{reconstruct, recover_set, Candidate, SetAside};
 use crate::seal::{Keyring, Opened};
 use crate::secret::MasterKey;
@@ -46,6 +47,8 @@ pub struct Rotation<'a> {
     pub preflight: &'a Preflight,
     /// Where passphrases and PINs for the new recipients come from.
     pub prompts: &'a crate::seal::Prompts,
+    /// The RAM-backed folder for the paper sheets of new custodians with `paper = true`.
+    pub paper: Option<&'a RamDir>,
 }
 
 /// How a rotation ended.
@@ -58,6 +61,8 @@ pub struct Rotated {
     pub handed_off: bool,
     /// Whether the old set's own transcript records the retirement (its folder was writable).
     pub old_transcript_updated: bool,
+    /// The paper sheets written for the new holders, if any.
+    pub sheets: Vec<PathBuf>,
 }
 
 /// Opens which of a set's sealed shares the keyring can open and whose commitment matches.
@@ -142,6 +147,7 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
         )));
     }
     crate::set::check_output_folder(&request.output)?;
+    check_paper(request.plan, request.paper)?;
     let recovery = recover_set(
         &old.manifest,
         &request.from,
@@ -191,19 +197,24 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
         json!({"fingerprint": new_key.fingerprint().to_string()}),
     );
     record_set(&mut transcript, &set);
+    let staged_sheets = stage_paper(request.plan, &set, request.paper, &mut transcript)?;
     transcript.append(
         "set-pending",
         json!({"reason": "new holders have not yet proven their shares"}),
     );
     let proven = confirmations(&set.manifest, &set.sealed, request.confirm_keyring)?;
     record_confirmations(&mut transcript, &set.manifest, &[], proven)?;
-    set.write(&[(TRANSCRIPT_FILE.into(), transcript.to_jsonl())])?;
+    let sheets = set.write_with_sheets(
+        &[(TRANSCRIPT_FILE.into(), transcript.to_jsonl())],
+        staged_sheets,
+    )?;
 
     let mut rotated = Rotated {
         audit: audit(&request.output, None)?,
         old_set_aside: recovery.set_aside,
         handed_off: false,
         old_transcript_updated: false,
+        sheets,
     };
     if rotated.audit.state != SetState::Active {
         return Ok(rotated);

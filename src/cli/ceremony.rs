@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use custody::ceremony::audit::{audit, audit_for_recovery, Audit, SetState};
 use custody::ceremony::extend::{extend, Extension};
-use custody::ceremony::genesis::{genesis, Genesis};
+use custody::ceremony::genesis::{check_paper, genesis, Genesis};
 use custody::ceremony::plan::Plan;
 use custody::ceremony::preflight::{preflight, Preflight, Severity};
 use custody::ceremony::recovery::{report, write_report};
@@ -14,6 +14,7 @@ use custody::ceremony::rotate::{confirm, hand_off_later, rotate, HandOff, Rotati
 use custody::ceremony::transcript::hash_words;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::harden::Hardening;
+use custody::ram_dir::RamDir;
 use custody::recover::recover_set;
 use custody::seal::{parse_recipient, Keyring, Prompts};
 use custody::{Error, Fingerprint};
@@ -79,14 +80,7 @@ fn run_genesis(args: GenesisArgs, hardening: &Hardening) -> Result<(), Error> {
     let plan = Plan::load(&args.plan)?;
     let report = run_preflight(hardening, args.require_airgap || plan.require_airgap)?;
     custody::set::check_output_folder(&args.output)?;
-    if plan.custodians.iter().any(|c| c.paper) && args.paper_dir.is_none() {
-        return Err(Error::Usage(
-            "the plan asks for paper sheets: give --paper-dir TMPFS_DIR".into(),
-        ));
-    }
-    if let Some(dir) = &args.paper_dir {
-        custody::deliver::check_dir_is_ram_backed(dir)?;
-    }
+    let paper = open_paper_dir(&plan, args.paper_dir.as_deref())?;
     let prompts = prompts(args.passphrase_fd)?;
     let key = if args.key_stdin || args.key.key_env.is_some() || args.key.key_prompt {
         Some(key_source::read(&args.key)?)
@@ -99,7 +93,7 @@ fn run_genesis(args: GenesisArgs, hardening: &Hardening) -> Result<(), Error> {
         key,
         output: args.output.clone(),
         prompts: &prompts,
-        paper_dir: args.paper_dir.clone(),
+        paper: paper.as_ref(),
     })?;
     for sheet in &ceremony.sheets {
         note(&format!("paper sheet {}", sheet.display()));
@@ -123,6 +117,14 @@ fn run_genesis(args: GenesisArgs, hardening: &Hardening) -> Result<(), Error> {
     ));
     print_record(&manifest.fingerprint, ceremony.transcript.final_hash());
     Ok(())
+}
+
+/// Opens and checks the paper folder of a plan-reading command (2 when the plan asks for
+/// sheets and there is none; 5 when it is not RAM-backed or a sheet is already there).
+fn open_paper_dir(plan: &Plan, dir: Option<&std::path::Path>) -> Result<Option<RamDir>, Error> {
+    let paper = dir.map(RamDir::open).transpose()?;
+    check_paper(plan, paper.as_ref())?;
+    Ok(paper)
 }
 
 fn run_verify(args: CeremonyVerifyArgs) -> Result<(), Error> {
@@ -168,6 +170,7 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
     let exec_given = exec.is_some();
     let report = run_preflight(hardening, args.require_airgap || plan.require_airgap)?;
     custody::set::check_output_folder(&output)?;
+    let paper = open_paper_dir(&plan, args.paper_dir.as_deref())?;
     let prompts = prompts(args.passphrase_fd)?;
     let old_keyring = Keyring::load(&args.identities, &prompts)?;
     let confirm_keyring = Keyring::load(&args.confirm_identities, &prompts)?;
@@ -184,7 +187,11 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
             .map(|deliver| deliver as HandOff<'_>),
         preflight: &report,
         prompts: &prompts,
+        paper: paper.as_ref(),
     })?;
+    for sheet in &rotated.sheets {
+        note(&format!("paper sheet {}", sheet.display()));
+    }
     for aside in &rotated.old_set_aside {
         warn(&format!(
             "old set: {} set aside: {}",

@@ -25,7 +25,8 @@ pub struct GenesisArgs {
     /// The set folder to create.
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
-    /// Where paper sheets of custodians with `paper = true` go (must be on tmpfs).
+    /// Where paper sheets of custodians with `paper = true` go (on tmpfs; created 0700 if
+    /// missing).
     #[arg(long, value_name = "TMPFS_DIR")]
     pub paper_dir: Option<PathBuf>,
     /// Escrow an existing key read from stdin instead of generating one.
@@ -82,6 +83,10 @@ pub struct RotateArgs {
     /// Keep the key: reshare it to the new plan's custodians.
     #[arg(long)]
     pub keep_key: bool,
+    /// Where paper sheets of new custodians with `paper = true` go (on tmpfs; created 0700
+    /// if missing).
+    #[arg(long, value_name = "TMPFS_DIR")]
+    pub paper_dir: Option<PathBuf>,
     /// The re-encryption job: gets `old <hex>` and `new <hex>` on its stdin once the new set
     /// is active; the old set is retired when it exits 0.
     #[arg(long, value_name = "CMD")]

@@ -6,12 +6,12 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use custody::deliver::{check_dir_is_ram_backed, check_fd_is_safe};
+use custody::ceremony::genesis::RenderedSheet;
+use custody::deliver::check_fd_is_safe;
 use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
 use custody::paper::typed::{type_share, Typed, CLEAR_SCREEN};
-use custody::paper::{
-    qr, render_plain, render_sealed, sheet_file_name, write_sheet, PaperSize, SheetFacts,
-};
+use custody::paper::{qr, render_plain, render_sealed, sheet_file_name, PaperSize, SheetFacts};
+use custody::ram_dir::{RamDir, Staged};
 use custody::recover::{gather, Gathered, SetAside, ShareInput};
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
@@ -33,8 +33,8 @@ impl From<PaperSizeArg> for PaperSize {
 
 /// Where sheets go, checked before any share is opened.
 pub enum SheetTarget {
-    /// A RAM-backed folder (created if missing).
-    Folder(PathBuf),
+    /// A RAM-backed folder (created 0700 when the first sheet is written).
+    Folder(RamDir),
     /// A pipe on stdout (one sheet).
     Stdout,
 }
@@ -54,27 +54,7 @@ impl PaperSettings {
             check_fd_is_safe(io::stdout().as_fd(), "stdout")?;
             SheetTarget::Stdout
         } else {
-            let probe = if output.exists() {
-                if !output.is_dir() {
-                    return Err(Error::Refused(format!(
-                        "{} exists and is not a folder",
-                        output.display()
-                    )));
-                }
-                output.to_path_buf()
-            } else {
-                match output.parent() {
-                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-                    _ => PathBuf::from("."),
-                }
-            };
-            check_dir_is_ram_backed(&probe).map_err(|_| {
-                Error::Refused(format!(
-                    "{} is on persistent storage, and a sheet holds a plaintext share; write sheets to a RAM-backed folder such as /dev/shm/sheets, or mount one: mount -t tmpfs -o size=16m,mode=0700 tmpfs /mnt/sheets",
-                    output.display()
-                ))
-            })?;
-            SheetTarget::Folder(output.to_path_buf())
+            SheetTarget::Folder(RamDir::open(output)?)
         };
         if sealed && open_tty().is_none() {
             return Err(Error::Refused(
@@ -90,65 +70,101 @@ impl PaperSettings {
     }
 
     /// [`PaperSettings::check`] for `split --paper DIR`, where DIR must be a folder (a set has
-    /// several sheets, and stdout carries the fingerprint).
-    pub fn check_for_split(dir: &Path, size: PaperSizeArg, sealed: bool) -> Result<Self, Error> {
+    /// several sheets, and stdout carries the fingerprint) and must not hold a sheet of any of
+    /// the set's `count` share names.
+    pub fn check_for_split(
+        dir: &Path,
+        size: PaperSizeArg,
+        sealed: bool,
+        count: usize,
+    ) -> Result<Self, Error> {
         if dir == Path::new("-") {
             return Err(Error::Usage(
                 "split --paper takes a folder: a set has a sheet per share".into(),
             ));
         }
-        Self::check(dir, size, sealed)
+        let settings = Self::check(dir, size, sealed)?;
+        if let SheetTarget::Folder(folder) = &settings.target {
+            let count = u8::try_from(count).unwrap_or(u8::MAX);
+            let names: Vec<String> = (1..=count).map(|i| sheet_file_name(i, count)).collect();
+            folder.check_absent(names.iter().map(String::as_str))?;
+        }
+        Ok(settings)
     }
 
-    /// Renders and writes one sheet per share. Returns the files written.
-    pub fn write(&self, shares: &[Share], manifest: &Manifest) -> Result<Vec<String>, Error> {
-        if matches!(self.target, SheetTarget::Stdout) && shares.len() != 1 {
-            return Err(Error::Usage(format!(
-                "-o - writes one sheet, and {} shares were given",
-                shares.len()
-            )));
-        }
+    /// Renders one sheet per share, in memory; a sealed sheet's passphrase is shown now.
+    fn render(&self, shares: &[Share], manifest: &Manifest) -> Result<Vec<RenderedSheet>, Error> {
         let facts = SheetFacts {
             label: &manifest.label,
             created: &manifest.created,
         };
-        let mut written = Vec::new();
-        for share in shares {
-            let header = share.header();
-            if header.set_id != manifest.set_id {
-                return Err(Error::Verification(format!(
-                    "share {} belongs to set {}, not to the manifest's set {}",
-                    header.index, header.set_id, manifest.set_id
-                )));
-            }
-            let pdf = if self.sealed {
-                let passphrase = generate_passphrase()?;
-                let pdf = render_sealed(share, &facts, self.size, &passphrase)?;
-                show_passphrase(header.index, header.count, &passphrase)?;
-                pdf
-            } else {
-                render_plain(share, &facts, self.size)?
-            };
-            match &self.target {
-                SheetTarget::Stdout => {
-                    let mut stdout = io::stdout().lock();
+        shares
+            .iter()
+            .map(|share| {
+                let header = share.header();
+                if header.set_id != manifest.set_id {
+                    return Err(Error::Verification(format!(
+                        "share {} belongs to set {}, not to the manifest's set {}",
+                        header.index, header.set_id, manifest.set_id
+                    )));
+                }
+                let pdf = if self.sealed {
+                    let passphrase = generate_passphrase()?;
+                    let pdf = render_sealed(share, &facts, self.size, &passphrase)?;
+                    show_passphrase(header.index, header.count, &passphrase)?;
+                    pdf
+                } else {
+                    render_plain(share, &facts, self.size)?
+                };
+                Ok((sheet_file_name(header.index, header.count), pdf))
+            })
+            .collect()
+    }
+
+    /// Renders one sheet per share and stages them in the folder for `split --paper`; they
+    /// appear when the set is written with them.
+    pub fn stage(&self, shares: &[Share], manifest: &Manifest) -> Result<Staged<'_>, Error> {
+        let SheetTarget::Folder(folder) = &self.target else {
+            return Err(Error::Usage(
+                "split --paper takes a folder: a set has a sheet per share".into(),
+            ));
+        };
+        folder.stage(&self.render(shares, manifest)?)
+    }
+
+    /// Renders and writes one sheet per share, all or none. Returns the files written.
+    pub fn write(&self, shares: &[Share], manifest: &Manifest) -> Result<Vec<String>, Error> {
+        match &self.target {
+            SheetTarget::Stdout => {
+                if shares.len() != 1 {
+                    return Err(Error::Usage(format!(
+                        "-o - writes one sheet, and {} shares were given",
+                        shares.len()
+                    )));
+                }
+                let sheets = self.render(shares, manifest)?;
+                let mut stdout = io::stdout().lock();
+                for (_, pdf) in &sheets {
                     stdout
-                        .write_all(&pdf)
+                        .write_all(pdf)
                         .and_then(|()| stdout.flush())
                         .map_err(|error| Error::io("stdout", error))?;
-                    written.push("stdout".to_string());
                 }
-                SheetTarget::Folder(dir) => {
-                    if !dir.exists() {
-                        fs::create_dir(dir).map_err(|error| Error::io(dir, error))?;
-                    }
-                    let path =
-                        write_sheet(dir, &sheet_file_name(header.index, header.count), &pdf)?;
-                    written.push(path.display().to_string());
-                }
+                Ok(vec!["stdout".to_string()])
+            }
+            SheetTarget::Folder(folder) => {
+                let names: Vec<String> = shares
+                    .iter()
+                    .map(|share| sheet_file_name(share.header().index, share.header().count))
+                    .collect();
+                folder.check_absent(names.iter().map(String::as_str))?;
+                let written = folder.write_all_new(&self.render(shares, manifest)?)?;
+                Ok(written
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect())
             }
         }
-        Ok(written)
     }
 }
 

@@ -55,6 +55,7 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
                 dir,
                 args.paper_size,
                 args.paper_passphrase,
+                recipients.len(),
             )
         })
         .transpose()?;
@@ -85,11 +86,13 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         output: args.output.clone(),
     })?;
     drop(key);
-    set.write(&[])?;
-    if let Some(paper) = &paper {
-        for file in paper.write(&set.shares, &set.manifest)? {
-            note(&format!("wrote sheet {file}"));
-        }
+    // The sheets and the set appear together or not at all.
+    let staged_sheets = paper
+        .as_ref()
+        .map(|paper| paper.stage(&set.shares, &set.manifest))
+        .transpose()?;
+    for sheet in set.write_with_sheets(&[], staged_sheets)? {
+        note(&format!("wrote sheet {}", sheet.display()));
     }
     let manifest = &set.manifest;
     if args.json {

@@ -2,7 +2,7 @@
 //!
 //! A sheet ([`sheet`]) is a one-page PDF holding one plaintext share (or, sealed, the share
 //! under a generated passphrase: [`sealed`]), so it is written only to RAM-backed folders or a
-//! pipe. [`qr`] encodes and decodes the code; [`lines`] cuts the share text into the sheet's
+//! pipe ([`crate::ram_dir`]). [`qr`] encodes and decodes the code; [`lines`] cuts the share text into the sheet's
 //! checked lines; [`typed`] takes a share typed from a sheet. The sheet format is specified in
 //! docs/formats.md ("Paper sheet").
 //!
@@ -16,11 +16,6 @@ pub mod sealed;
 pub mod sheet;
 pub mod typed;
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-
 use crate::error::Error;
 use crate::share::Share;
 
@@ -29,43 +24,6 @@ pub use sheet::{PaperSize, SheetFacts};
 /// The conventional file name of share `index` of `count`'s sheet.
 pub fn sheet_file_name(index: u8, count: u8) -> String {
     format!("sheet-{index}-of-{count}.pdf")
-}
-
-/// Writes `pdf` to `dir/name` under a temporary name, synced, then linked into place: an
-/// existing file is never overwritten (exit 5), and a failed run leaves no partial sheet.
-/// The caller has checked that `dir` is RAM-backed.
-pub fn write_sheet(dir: &Path, name: &str, pdf: &[u8]) -> Result<PathBuf, Error> {
-    let target = dir.join(name);
-    if target.exists() {
-        return Err(Error::Refused(format!(
-            "{} exists; sheets are never overwritten",
-            target.display()
-        )));
-    }
-    let mut tag = [0u8; 6];
-    crate::secret::fill_random(&mut tag)?;
-    let temporary = dir.join(format!(".{name}.custody-tmp-{}", hex::encode(tag)));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(|error| Error::io(&temporary, error))?;
-        file.write_all(pdf)
-            .and_then(|()| file.sync_all())
-            .map_err(|error| Error::io(&temporary, error))?;
-        // link(2) fails if the target appeared meanwhile: nothing is overwritten.
-        fs::hard_link(&temporary, &target).map_err(|error| match error.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::Refused(format!(
-                "{} exists; sheets are never overwritten",
-                target.display()
-            )),
-            _ => Error::io(&target, error),
-        })
-    })();
-    let _ = fs::remove_file(&temporary);
-    result.map(|()| target)
 }
 
 /// Renders a plain sheet; a convenience over [`sheet::render`].
@@ -122,16 +80,5 @@ mod tests {
         assert!(text.contains("/Courier"));
         let letter = render_plain(&share(), &facts, PaperSize::Letter).unwrap();
         assert!(String::from_utf8_lossy(&letter).contains("612"));
-    }
-
-    /// An existing sheet is never overwritten and no temporary file is left.
-    #[test]
-    fn sheets_are_not_overwritten() {
-        let dir = tempfile::tempdir().unwrap();
-        write_sheet(dir.path(), "s.pdf", b"one").unwrap();
-        let error = write_sheet(dir.path(), "s.pdf", b"two").unwrap_err();
-        assert_eq!(error.kind(), crate::ErrorKind::Refused);
-        assert_eq!(fs::read(dir.path().join("s.pdf")).unwrap(), b"one");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
