@@ -322,8 +322,19 @@ pub fn hand_off_later(
             old.state.name()
         )));
     }
-    let old_key = recover_set(&old.manifest, old_folder, old_keyring, Vec::new()).result?;
-    let new_key = recover_set(&new.manifest, new_folder, new_keyring, Vec::new()).result?;
+    let in_set = |which: &str, manifest: &Manifest, folder: &Path| {
+        let context = format!("{which} set {} ({})", manifest.set_id, folder.display());
+        move |error: Error| Error::InSet {
+            context,
+            source: Box::new(error),
+        }
+    };
+    let old_key = recover_set(&old.manifest, old_folder, old_keyring, Vec::new())
+        .result
+        .map_err(in_set("old", &old.manifest, old_folder))?;
+    let new_key = recover_set(&new.manifest, new_folder, new_keyring, Vec::new())
+        .result
+        .map_err(in_set("new", &new.manifest, new_folder))?;
     let keys = KeyPair {
         old: &old_key.key,
         new: &new_key.key,
