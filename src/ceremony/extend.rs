@@ -13,8 +13,8 @@ use crate::error::Error;
 use crate::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
 use crate::set::{
-    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest,
-    ManifestShare, MANIFEST_FILE,
+    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,
+    MANIFEST_FILE,
 };
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
 use crate::share::Share;
@@ -81,8 +81,11 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
         ));
     }
     let mut added_facts = Vec::new();
-    for (position, ((share, recipient), bytes)) in
-        grown.iter().zip(&request.recipients).zip(sealed).enumerate()
+    for (position, ((share, recipient), bytes)) in grown
+        .iter()
+        .zip(&request.recipients)
+        .zip(sealed)
+        .enumerate()
     {
         let entry = ManifestShare {
             index: share.header().index,

@@ -357,8 +357,13 @@ fn next_step_after_confirm(audit: &Audit, set: &std::path::Path) -> Option<Strin
     let rotation = audit
         .transcript
         .last_event("ceremony-started")
-        .is_some_and(|entry| entry.facts.get("ceremony").and_then(|c| c.as_str()) == Some("rotation"));
-    if audit.state != SetState::Active || !rotation || audit.transcript.last_event("handed-off").is_some() {
+        .is_some_and(|entry| {
+            entry.facts.get("ceremony").and_then(|c| c.as_str()) == Some("rotation")
+        });
+    if audit.state != SetState::Active
+        || !rotation
+        || audit.transcript.last_event("handed-off").is_some()
+    {
         return None;
     }
     Some(format!(

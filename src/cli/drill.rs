@@ -77,7 +77,9 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         return Ok(());
     }
     if state == Some(SetState::Retired) && args.log_dir.is_none() {
-        note("not logged: a retired set's transcript is closed; give -o LOG_DIR to keep a drill log");
+        note(
+            "not logged: a retired set's transcript is closed; give -o LOG_DIR to keep a drill log",
+        );
         return Ok(());
     }
     let took_part: Vec<u8> = report.good.iter().map(|(_, index)| *index).collect();
