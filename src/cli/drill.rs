@@ -171,7 +171,7 @@ fn render(
         }));
     }
     match state {
-        Some(state) => outln!("custody drill: {kind} of a set that is {}", state.name()),
+        Some(state) => outln!("custody drill: {kind} (state: {})", state.name()),
         None => outln!("custody drill: {kind}"),
     }
     for (number, step) in report.steps.iter().enumerate() {
