@@ -406,10 +406,12 @@ fn every_command_prints_the_one_json_envelope() {
     for (command, _, ran) in &ran_cases {
         let json = envelope(ran, command);
         let text = json.to_string().to_ascii_lowercase();
-        assert!(
-            !text.contains(COUNTING_KEY_HEX),
-            "{command} printed the key in its JSON"
-        );
+        for secret in [COUNTING_KEY_HEX, "age-secret-key-", "custody1"] {
+            assert!(
+                !text.contains(secret),
+                "{command} printed a key, an identity or a share in its JSON"
+            );
+        }
     }
     let field =
         |index: usize, name: &str| envelope(&ran_cases[index].2, ran_cases[index].0)[name].clone();
@@ -602,5 +604,40 @@ fn drill_names_holders_who_never_proved() {
         !ran.stderr.contains("not been exercised"),
         "{}",
         redacted(&ran.stderr)
+    );
+}
+
+/// A one-sitting rotation names the old set with its id when the old quorum is short, and names
+/// the new holders who never proved their shares when it retires the old set.
+#[test]
+fn one_sitting_rotation_names_the_short_set_and_unproven_holders() {
+    let world = World::new();
+    let plan = write_plan(world.path(), "rotate.toml", &["nina", "oscar", "pat"], 2);
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(world.set.join("manifest.json")).unwrap()).unwrap();
+    let old_id = manifest["set_id"].as_str().unwrap();
+    let new = world.path().join("new");
+    let mut args = strings(&[
+        "rotate",
+        "--from",
+        s(&world.set),
+        "--plan",
+        s(&plan),
+        "-o",
+        s(&new),
+        "--exec",
+        SINK,
+        "--confirm-identity",
+        s(&world.id("nina")),
+        "--confirm-identity",
+        s(&world.id("oscar")),
+    ]);
+    let mut short = args.clone();
+    short.extend(world.ids(&["alice"]));
+    run_args(&short).expect(4, &format!("old set {old_id} ("));
+    args.extend(world.ids(&["alice", "bob", "carol"]));
+    run_args(&args).expect(
+        0,
+        "the old set is retired while these new holders have never proven their shares: share 3 (pat)",
     );
 }

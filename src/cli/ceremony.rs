@@ -235,6 +235,12 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
             output.display(),
             from.display()
         ));
+        if !audit.unconfirmed().is_empty() {
+            warn(&format!(
+                "the old set is retired while these new holders have never proven their shares: {}; have them run `custody rotate confirm`",
+                unproven_names(audit)
+            ));
+        }
         if rotated.old_transcript_updated {
             if let Ok(old) = audit_for_recovery(&from) {
                 note(&format!(
@@ -309,11 +315,7 @@ fn check_unproven_holders(new_set: &Audit, require_all: bool) -> Result<(), Erro
     if unproven.is_empty() {
         return Ok(());
     }
-    let names = unproven
-        .iter()
-        .map(|index| format!("share {index} ({})", new_set.holder(*index)))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = unproven_names(new_set);
     if require_all {
         return Err(Error::Refused(format!(
             "--require-all: {} of {} new holders have not proven their shares: {names}; run `custody rotate confirm` with their identities first",
@@ -350,6 +352,15 @@ fn run_confirm(args: ConfirmArgs) -> Result<(), Error> {
         note(&next);
     }
     report_set(&audit, args.json)
+}
+
+/// "share 2 (oscar), share 3 (pat)": the holders of a set who have not proven their share.
+fn unproven_names(set: &Audit) -> String {
+    set.unconfirmed()
+        .iter()
+        .map(|index| format!("share {index} ({})", set.holder(*index)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What comes after `rotate confirm` once the rotated set is active but not handed off yet.
