@@ -505,18 +505,56 @@ pub fn drill_set(
         undecryptable: recovery.undecryptable,
         good: Vec::new(),
     };
-    let result = recovery.result.map(|recovered| {
-        report.steps.push(DrillStep {
-            name: "reconstruct and verify".into(),
-            detail: format!(
+    let (detail, result) = match recovery.result {
+        Ok(recovered) => {
+            let detail = format!(
                 "{} of {} shares opened; fingerprint {} matches the manifest",
                 recovered.good.len(),
                 manifest.count,
                 recovered.fingerprint
-            ),
-            elapsed: started.elapsed(),
-        });
-        report.good = recovered.good;
+            );
+            report.good = recovered.good;
+            (detail, Ok(()))
+        }
+        Err(error) => {
+            // Only an outcome of reconstruction accounts for every file; an abort (a wrong
+            // passphrase) leaves the lists empty and says nothing about the others.
+            if matches!(
+                error,
+                Error::NotEnoughShares { .. } | Error::Verification(_) | Error::NothingDecrypted
+            ) {
+                report.good = opened_without_fault(manifest, folder, &report);
+            }
+            let detail = format!(
+                "failed: {} of {} shares opened and matched their commitments; {error}",
+                report.good.len(),
+                manifest.count
+            );
+            (detail, Err(error))
+        }
+    };
+    report.steps.push(DrillStep {
+        name: "reconstruct and verify".into(),
+        detail,
+        elapsed: started.elapsed(),
     });
     (report, result)
+}
+
+/// The set's sealed files that opened and were not set aside, when the drill failed: the
+/// shares that took part although there were too few of them (or they did not verify).
+fn opened_without_fault(
+    manifest: &Manifest,
+    folder: &Path,
+    report: &DrillReport,
+) -> Vec<(String, u8)> {
+    manifest
+        .shares
+        .iter()
+        .map(|entry| (folder.join(&entry.file).display().to_string(), entry.index))
+        .filter(|(name, _)| {
+            !report.undecryptable.contains(name)
+                && !report.set_aside.iter().any(|aside| &aside.name == name)
+        })
+        .collect()
 }

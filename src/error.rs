@@ -155,6 +155,14 @@ pub enum Error {
         /// What went wrong (never the PIN).
         reason: String,
     },
+    /// An error in one of several sets, saying which (a hand-off's old or new set).
+    #[error("{context}: {source}")]
+    InSet {
+        /// Which set: "old set 0123… (OLD_DIR)".
+        context: String,
+        /// What went wrong there.
+        source: Box<Error>,
+    },
     /// A child process (`--exec`) failed.
     #[error("{program}: {reason}")]
     Exec {
@@ -195,6 +203,7 @@ impl Error {
             Error::Refused(_) => ErrorKind::Refused,
             Error::Verification(_) => ErrorKind::Verification,
             Error::NotEnoughShares { .. } => ErrorKind::NotEnoughShares,
+            Error::InSet { source, .. } => source.kind(),
             Error::Io { .. }
             | Error::Random(_)
             | Error::Seal { .. }

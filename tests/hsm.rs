@@ -787,3 +787,42 @@ fn drill_refuses_a_module_it_cannot_own() {
     ran.expect(0, "");
     assert!(!ran.stdout_text().contains("HSM"), "{}", ran.stdout_text());
 }
+
+/// A SoftHSM2 whose SOFTHSM2_CONF points nowhere is reported with the module's return code and
+/// what to check, not PKCS#11's "Some horrible, unrecoverable error".
+#[test]
+fn misconfigured_softhsm_says_what_to_check() {
+    let hsm = Hsm::new();
+    let mut command = hsm.custody();
+    command
+        .env("SOFTHSM2_CONF", hsm.path().join("no-such.conf"))
+        .args(["hsm", "list", MODULE]);
+    let ran = run(command, b"");
+    ran.expect(1, "CKR_GENERAL_ERROR").expect(
+        1,
+        "check that SOFTHSM2_CONF names a readable configuration file",
+    );
+    assert!(!ran.stderr.contains("horrible"), "{}", ran.stderr);
+}
+
+/// `hsm keygen --json` prints the envelope with the recipient on success, and the envelope
+/// with the error (and no PIN) on failure; exit_code is the process's.
+#[test]
+fn hsm_keygen_json_envelope() {
+    let hsm = Hsm::new();
+    let uri = hsm.uri(&format!("token={TOKEN};object={KEY_LABEL}"));
+    let ran = hsm.run(&["hsm", "keygen", "--json", &uri], b"");
+    ran.expect(0, "AES-256");
+    let json: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(json["command"], "hsm keygen");
+    assert_eq!(json["result"], "ok");
+    assert_eq!(json["exit_code"], 0);
+    assert!(json["recipient"].as_str().unwrap().starts_with("pkcs11:"));
+    // The same label again is refused (5).
+    let ran = hsm.run(&["hsm", "keygen", "--json", &uri], b"");
+    let json: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(json["result"], "failed");
+    assert_eq!(json["exit_code"], ran.code);
+    assert_eq!(json["error"]["kind"], "refused");
+    no_pin(&ran);
+}

@@ -19,6 +19,17 @@ pub const DRILL_LOG_FILE: &str = "drill-log.jsonl";
 /// How long a holder may go without proving a share before being named.
 pub const EXERCISE_WINDOW_DAYS: i64 = 90;
 
+/// A holder not exercised within the window, and when they last proved their share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unexercised {
+    /// The share index.
+    pub index: u8,
+    /// The holder's name (or recipient).
+    pub holder: String,
+    /// Their latest drill or confirmation; `None` when they never proved their share.
+    pub last_proved: Option<OffsetDateTime>,
+}
+
 /// Where a drill is recorded: the set's transcript, or a separate log folder.
 pub fn log_path(set_folder: &Path, log_folder: Option<&Path>) -> PathBuf {
     match log_folder {
@@ -27,15 +38,15 @@ pub fn log_path(set_folder: &Path, log_folder: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Appends a drill to the log and returns the holders (index, name) not exercised in the last
-/// 90 days — neither in a drill nor in a confirmation — counting this drill.
+/// Appends a drill to the log and returns the holders not exercised in the last 90 days —
+/// neither in a drill nor in a confirmation — counting this drill.
 pub fn record_drill(
     manifest: &Manifest,
     set_transcript: Option<&Transcript>,
     set_folder: &Path,
     log_folder: Option<&Path>,
     took_part: &[u8],
-) -> Result<(Transcript, Vec<(u8, String)>), Error> {
+) -> Result<(Transcript, Vec<Unexercised>), Error> {
     let path = log_path(set_folder, log_folder);
     if log_folder.is_none() && set_transcript.is_none() {
         return Err(Error::Usage(format!(
@@ -95,12 +106,12 @@ pub fn record_drill(
     let stale = manifest
         .shares
         .iter()
-        .filter(|entry| {
-            last_seen
-                .get(&entry.index)
-                .is_none_or(|when| *when < cutoff)
+        .map(|entry| Unexercised {
+            index: entry.index,
+            holder: manifest.holder_name(entry.index),
+            last_proved: last_seen.get(&entry.index).copied(),
         })
-        .map(|entry| (entry.index, manifest.holder_name(entry.index)))
+        .filter(|holder| holder.last_proved.is_none_or(|when| when < cutoff))
         .collect();
     Ok((log, stale))
 }

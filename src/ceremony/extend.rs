@@ -13,8 +13,8 @@ use crate::error::Error;
 use crate::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
 use crate::set::{
-    check_output_folder, seal_all, sealed_file_name, sha256_hex, write_folder_atomically, Manifest,
-    ManifestShare, MANIFEST_FILE,
+    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,
+    MANIFEST_FILE,
 };
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
 use crate::share::Share;
@@ -27,6 +27,9 @@ pub struct Extension<'a> {
     pub keyring: &'a Keyring,
     /// One recipient per new share.
     pub recipients: Vec<Box<dyn Sealer>>,
+    /// The new holders' names, in the order of the recipients (the caller checks there are
+    /// none or one per recipient; a share without a name is shown by its recipient).
+    pub names: Vec<String>,
     /// The folder for the whole extended set.
     pub output: PathBuf,
     /// The preflight, already run and checked.
@@ -78,16 +81,21 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
         ));
     }
     let mut added_facts = Vec::new();
-    for ((share, recipient), bytes) in grown.iter().zip(&request.recipients).zip(sealed) {
+    for (position, ((share, recipient), bytes)) in grown
+        .iter()
+        .zip(&request.recipients)
+        .zip(sealed)
+        .enumerate()
+    {
         let entry = ManifestShare {
             index: share.header().index,
             recipient: recipient.recipient(),
-            holder: None,
-            file: sealed_file_name(share.header().index, new_count as u8, recipient.extension()),
+            holder: request.names.get(position).cloned(),
+            file: extension_file_name(share.header().index, recipient.extension()),
             sha256: sha256_hex(&bytes),
             commitment: share.commitment(),
         };
-        added_facts.push(json!({"index": entry.index, "recipient": entry.recipient, "file": entry.file, "sha256": entry.sha256}));
+        added_facts.push(json!({"index": entry.index, "holder": entry.holder, "recipient": entry.recipient, "file": entry.file, "sha256": entry.sha256}));
         files.push((entry.file.clone(), bytes));
         manifest.shares.push(entry);
     }
@@ -112,4 +120,11 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
     files.push((TRANSCRIPT_FILE.into(), transcript.to_jsonl()));
     write_folder_atomically(&request.output, &files)?;
     Ok((manifest, transcript))
+}
+
+/// The sealed file name of a share added by an extension: `share-<index>.<ext>`. It carries no
+/// share count, unlike the `share-<index>-of-<n>` files made with the set: n grows with every
+/// extension, and `share-6-of-6` beside `share-1-of-5` reads as two different sets.
+fn extension_file_name(index: u8, extension: &str) -> String {
+    format!("share-{index}.{extension}")
 }

@@ -154,7 +154,9 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
         request.old_keyring,
         Vec::new(),
     );
-    let old_recovered = recovery.result?;
+    let old_recovered = recovery
+        .result
+        .map_err(in_set("old", &old.manifest, &request.from))?;
     let new_key = if request.keep_key {
         MasterKey::from_bytes(*old_recovered.key.expose_bytes())
     } else {
@@ -333,8 +335,12 @@ pub fn hand_off_later(
             old.state.name()
         )));
     }
-    let old_key = recover_set(&old.manifest, old_folder, old_keyring, Vec::new()).result?;
-    let new_key = recover_set(&new.manifest, new_folder, new_keyring, Vec::new()).result?;
+    let old_key = recover_set(&old.manifest, old_folder, old_keyring, Vec::new())
+        .result
+        .map_err(in_set("old", &old.manifest, old_folder))?;
+    let new_key = recover_set(&new.manifest, new_folder, new_keyring, Vec::new())
+        .result
+        .map_err(in_set("new", &new.manifest, new_folder))?;
     let keys = KeyPair {
         old: &old_key.key,
         new: &new_key.key,
@@ -348,6 +354,15 @@ pub fn hand_off_later(
         Some(hand_off),
     )?;
     Ok((audit(new_folder, None)?, old_transcript_updated))
+}
+
+/// Wraps an error of one of a rotation's two sets so that it says which: `old set ID (DIR): …`.
+fn in_set(which: &str, manifest: &Manifest, folder: &Path) -> impl FnOnce(Error) -> Error {
+    let context = format!("{which} set {} ({})", manifest.set_id, folder.display());
+    move |error| Error::InSet {
+        context,
+        source: Box::new(error),
+    }
 }
 
 /// Records the old set's retirement in its own transcript.

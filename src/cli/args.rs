@@ -88,6 +88,9 @@ pub struct PaperArgs {
     /// Sealed share files to print.
     #[arg(value_name = "SEALED_SHARE")]
     pub shares: Vec<PathBuf>,
+    /// Print JSON (not with -o -, where the sheet goes to stdout).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `custody hsm …`.
@@ -108,6 +111,9 @@ pub struct HsmKeygenArgs {
     /// Read the PIN from this file descriptor when the URI has no pin-source.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `custody hsm list`.

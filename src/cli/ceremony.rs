@@ -52,6 +52,35 @@ fn print_record(fingerprint: &Fingerprint, transcript_hash: &str) {
     outln!("spoken      {}", hash_words(transcript_hash));
 }
 
+/// A set's public facts for `--json`: its id, state, fingerprint, transcript hash, and who
+/// has and has not proven their share.
+fn set_fields(audit: &Audit) -> serde_json::Value {
+    json!({
+        "set_id": audit.manifest.set_id.to_string(),
+        "state": audit.state.name(),
+        "fingerprint": audit.manifest.fingerprint.to_string(),
+        "words": audit.manifest.fingerprint.words(),
+        "transcript_hash": audit.transcript.final_hash(),
+        "transcript_words": hash_words(audit.transcript.final_hash()),
+        "holders": audit.manifest.shares.iter().map(|entry| json!({
+            "index": entry.index,
+            "holder": audit.holder(entry.index),
+            "confirmed": audit.confirmed.get(&entry.index),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Reports a set after a ceremony step: its fields under `--json`, else who has proven their
+/// share and what the witnesses write down.
+fn report_set(audit: &Audit, as_json: bool) -> Result<(), Error> {
+    if as_json {
+        return print_json(&set_fields(audit));
+    }
+    print_holders(audit);
+    print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
+    Ok(())
+}
+
 /// Prints who has and has not proven their share.
 fn print_holders(audit: &Audit) {
     outln!("state       {}", audit.state.name());
@@ -213,6 +242,12 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
             output.display(),
             from.display()
         ));
+        if !audit.unconfirmed().is_empty() {
+            warn(&format!(
+                "the old set is retired while these new holders have never proven their shares: {}; have them run `custody rotate confirm`",
+                unproven_names(audit)
+            ));
+        }
         if rotated.old_transcript_updated {
             if let Ok(old) = audit_for_recovery(&from) {
                 note(&format!(
@@ -238,19 +273,25 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
             output.display()
         ));
     }
-    print_holders(audit);
-    print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
-    Ok(())
+    if args.json {
+        print_json(&json!({
+            "handed_off": rotated.handed_off,
+            "old_set_aside": rotated.old_set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+        }))?;
+    }
+    report_set(audit, args.json)
 }
 
 fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
     let target = OutputTarget::check_exec(&args.exec)?;
     run_preflight(hardening, args.require_airgap)?;
+    let before = audit(&args.set, None)?;
+    check_unproven_holders(&before, args.require_all)?;
     let prompts = prompts(args.passphrase_fd)?;
     let old_keyring = Keyring::load(&args.identities, &prompts)?;
     let new_keyring = Keyring::load(&args.confirm_identities, &prompts)?;
     let deliver = |payload: &[u8]| target.deliver(payload);
-    let unfinished = audit(&args.set, None)?
+    let unfinished = before
         .transcript
         .entries()
         .last()
@@ -268,8 +309,30 @@ fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
     if !old_transcript_updated {
         warn(&format!("{}'s transcript could not be updated (read-only?): the retirement is recorded in the new set's transcript", args.from.display()));
     }
-    print_holders(&audit);
-    print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
+    if args.json {
+        print_json(&json!({"handed_off": true, "old_transcript_updated": old_transcript_updated}))?;
+    }
+    report_set(&audit, args.json)
+}
+
+/// Names, before a hand-off retires the old set, every new holder who has not proven their
+/// share; with `--require-all`, refuses (5) while there is one.
+fn check_unproven_holders(new_set: &Audit, require_all: bool) -> Result<(), Error> {
+    let unproven = new_set.unconfirmed();
+    if unproven.is_empty() {
+        return Ok(());
+    }
+    let names = unproven_names(new_set);
+    if require_all {
+        return Err(Error::Refused(format!(
+            "--require-all: {} of {} new holders have not proven their shares: {names}; run `custody rotate confirm` with their identities first",
+            unproven.len(),
+            new_set.manifest.shares.len()
+        )));
+    }
+    warn(&format!(
+        "these new holders have never proven their shares: {names}; the hand-off retires the old set all the same (give --require-all to refuse until every holder has proven)"
+    ));
     Ok(())
 }
 
@@ -277,6 +340,9 @@ fn run_confirm(args: ConfirmArgs) -> Result<(), Error> {
     let prompts = prompts(args.passphrase_fd)?;
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (audit, newly) = confirm(&args.set, &keyring)?;
+    if args.json {
+        print_json(&json!({"newly_confirmed": newly}))?;
+    }
     if newly.is_empty() {
         note("no new confirmation: these holders had already proven their shares");
     } else {
@@ -289,12 +355,50 @@ fn run_confirm(args: ConfirmArgs) -> Result<(), Error> {
                 .join(", ")
         ));
     }
-    print_holders(&audit);
-    print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
-    Ok(())
+    if let Some(next) = next_step_after_confirm(&audit, &args.set) {
+        note(&next);
+    }
+    report_set(&audit, args.json)
+}
+
+/// "share 2 (oscar), share 3 (pat)": the holders of a set who have not proven their share.
+fn unproven_names(set: &Audit) -> String {
+    set.unconfirmed()
+        .iter()
+        .map(|index| format!("share {index} ({})", set.holder(*index)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What comes after `rotate confirm` once the rotated set is active but not handed off yet.
+fn next_step_after_confirm(audit: &Audit, set: &std::path::Path) -> Option<String> {
+    let rotation = audit
+        .transcript
+        .last_event("ceremony-started")
+        .is_some_and(|entry| {
+            entry.facts.get("ceremony").and_then(|c| c.as_str()) == Some("rotation")
+        });
+    if audit.state != SetState::Active
+        || !rotation
+        || audit.transcript.last_event("handed-off").is_some()
+    {
+        return None;
+    }
+    Some(format!(
+        "{} is active; next, hand it off and retire the old set: custody rotate handoff {} --from OLD_DIR -i OLD_ID… --confirm-identity NEW_ID… --exec CMD",
+        set.display(),
+        set.display()
+    ))
 }
 
 pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> {
+    if !args.names.is_empty() && args.names.len() != args.recipients.len() {
+        return Err(Error::Usage(format!(
+            "{} --name for {} -r: give one --name per new recipient, in the same order",
+            args.names.len(),
+            args.recipients.len()
+        )));
+    }
     let report = run_preflight(hardening, args.require_airgap)?;
     custody::set::check_output_folder(&args.output)?;
     let prompts = prompts(args.passphrase_fd)?;
@@ -314,15 +418,41 @@ pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> 
         from: args.set,
         keyring: &keyring,
         recipients,
+        names: args.names,
         output: args.output.clone(),
         preflight: &report,
     })?;
+    let added: Vec<_> = manifest.shares.iter().skip(existing).collect();
     note(&format!(
         "wrote {}: {} shares now, {} needed; the key and the existing shares are unchanged",
         args.output.display(),
         manifest.count,
         manifest.threshold
     ));
+    for entry in &added {
+        note(&format!(
+            "added share {} for {}: {}",
+            entry.index,
+            manifest.holder_name(entry.index),
+            entry.file
+        ));
+    }
+    if args.json {
+        return print_json(&json!({
+            "set_id": manifest.set_id.to_string(),
+            "fingerprint": manifest.fingerprint.to_string(),
+            "words": manifest.fingerprint.words(),
+            "threshold": manifest.threshold,
+            "count": manifest.count,
+            "added": added.iter().map(|entry| json!({
+                "index": entry.index,
+                "holder": manifest.holder_name(entry.index),
+                "file": entry.file,
+            })).collect::<Vec<_>>(),
+            "transcript_hash": transcript.final_hash(),
+            "transcript_words": hash_words(transcript.final_hash()),
+        }));
+    }
     print_record(&manifest.fingerprint, transcript.final_hash());
     Ok(())
 }
@@ -334,6 +464,11 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
         .as_deref()
         .map(OutputTarget::check_exec)
         .transpose()?;
+    if args.json && exec.is_none() {
+        return Err(Error::Usage(
+            "--json needs --exec: without it the key goes to stdout".into(),
+        ));
+    }
     run_preflight(hardening, args.require_airgap)?;
     let target = match exec {
         Some(exec) => exec,
@@ -377,8 +512,8 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
         let path = write_report(folder, &record)?;
         note(&format!("recovery report written to {}", path.display()));
     }
-    if matches!(target, OutputTarget::Exec { .. }) {
-        print_json(&record)?;
+    if args.json {
+        print_json(&json!({ "report": record }))?;
     }
     note(&format!(
         "key {} delivered, verified from {} shares: {}",

@@ -97,6 +97,9 @@ pub struct RotateArgs {
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `custody rotate confirm`.
@@ -127,12 +130,18 @@ pub struct HandoffArgs {
     /// The re-encryption job: gets `old <hex>` and `new <hex>` on its stdin.
     #[arg(long, value_name = "CMD")]
     pub exec: String,
+    /// Refuse (5) until every new holder has proven their share with `rotate confirm`.
+    #[arg(long)]
+    pub require_all: bool,
     /// Read passphrases and PINs from this file descriptor, one per line.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `custody rotate confirm`.
@@ -147,6 +156,9 @@ pub struct ConfirmArgs {
     /// Read passphrases and PINs from this file descriptor, one per line.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `custody extend`.
@@ -166,6 +178,9 @@ pub struct ExtendArgs {
         required = true
     )]
     pub recipients: Vec<String>,
+    /// The new custodians' names, in the order of the recipients (as `name` in a plan).
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
     /// The folder for the whole extended set.
     #[arg(short = 'o', long = "output", value_name = "NEW_DIR")]
     pub output: PathBuf,
@@ -175,6 +190,9 @@ pub struct ExtendArgs {
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `custody recover`.
@@ -203,4 +221,7 @@ pub struct RecoverArgs {
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

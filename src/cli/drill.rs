@@ -1,7 +1,7 @@
 //! `custody drill`: the rehearsal, or a drill of a real set with its custodians' identities.
 
-use custody::ceremony::audit::audit_for_recovery;
-use custody::ceremony::drill_log::{log_path, record_drill, EXERCISE_WINDOW_DAYS};
+use custody::ceremony::audit::{audit_for_recovery, SetState};
+use custody::ceremony::drill_log::{log_path, record_drill, Unexercised, EXERCISE_WINDOW_DAYS};
 use custody::ceremony::preflight::preflight;
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
 use custody::drill::{drill_set, rehearse, DrillReport};
@@ -26,7 +26,7 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
             args.hsm_module.as_deref(),
             &preflight(hardening, args.require_airgap),
         )?;
-        return render(&report, args.json, "rehearsal");
+        return render(&report, args.json, "rehearsal", None);
     };
     if args.identities.is_empty() {
         return Err(Error::Usage(
@@ -39,11 +39,21 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         None => Prompts::terminal(),
     };
     // A set made by a ceremony has a transcript: it is checked first, and the drill logged in it.
-    let set_transcript = if folder.join(TRANSCRIPT_FILE).is_file() {
-        Some(audit_for_recovery(&folder)?.transcript)
+    let (set_transcript, state) = if folder.join(TRANSCRIPT_FILE).is_file() {
+        let audit = audit_for_recovery(&folder)?;
+        (Some(audit.transcript), Some(audit.state))
     } else {
-        None
+        (None, None)
     };
+    if args.json {
+        print_json(&json!({"state": state.map(SetState::name)}))?;
+    }
+    if state == Some(SetState::Retired) {
+        warn(&format!(
+            "{} is RETIRED: it was replaced by a newer set and its shares should have been destroyed; this drill says nothing about the key in use",
+            set.display()
+        ));
+    }
     // An existing drill log must check out before the drill is run and logged in it.
     if let Some(log) = args
         .log_dir
@@ -57,13 +67,19 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (report, result) = drill_set(&manifest, &folder, &keyring);
     if args.json || result.is_ok() {
-        render(&report, args.json, "set drill")?;
+        render(&report, args.json, "set drill", state)?;
     } else {
         warn_about(&report);
     }
     result?;
     if set_transcript.is_none() && args.log_dir.is_none() {
         note("not logged: the set has no transcript; give -o LOG_DIR to keep a drill log");
+        return Ok(());
+    }
+    if state == Some(SetState::Retired) && args.log_dir.is_none() {
+        note(
+            "not logged: a retired set's transcript is closed; give -o LOG_DIR to keep a drill log",
+        );
         return Ok(());
     }
     let took_part: Vec<u8> = report.good.iter().map(|(_, index)| *index).collect();
@@ -74,15 +90,47 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         args.log_dir.as_deref(),
         &took_part,
     )?;
+    let logged_in = log_path(&folder, args.log_dir.as_deref());
     note(&format!(
         "drill logged in {} (final hash {})",
-        log_path(&folder, args.log_dir.as_deref()).display(),
+        logged_in.display(),
         log.final_hash()
     ));
-    for (index, holder) in stale {
-        warn(&format!("share {index} ({holder}) has not been exercised in the last {EXERCISE_WINDOW_DAYS} days"));
+    if state != Some(SetState::Retired) {
+        for holder in &stale {
+            warn(&unexercised_message(holder));
+        }
+    }
+    if args.json {
+        print_json(&json!({
+            "log": logged_in.display().to_string(),
+            "log_hash": log.final_hash(),
+            "unexercised": stale.iter().map(|holder| json!({
+                "index": holder.index,
+                "holder": holder.holder,
+                "last_proved": holder.last_proved.map(|when| when.date().to_string()),
+            })).collect::<Vec<_>>(),
+        }))?;
     }
     Ok(())
+}
+
+/// The warning for a holder not exercised lately, or never.
+fn unexercised_message(holder: &Unexercised) -> String {
+    let Unexercised {
+        index,
+        holder,
+        last_proved,
+    } = holder;
+    match last_proved {
+        None => format!(
+            "share {index} ({holder}) has never been proved: its holder has taken part in no drill and no confirmation"
+        ),
+        Some(when) => format!(
+            "share {index} ({holder}) has not been exercised in the last {EXERCISE_WINDOW_DAYS} days (last proved {})",
+            when.date()
+        ),
+    }
 }
 
 fn warn_about(report: &DrillReport) {
@@ -94,8 +142,18 @@ fn warn_about(report: &DrillReport) {
     }
 }
 
-fn render(report: &DrillReport, as_json: bool, kind: &str) -> Result<(), Error> {
-    let total: f64 = report.steps.iter().map(|s| s.elapsed.as_secs_f64()).sum();
+fn render(
+    report: &DrillReport,
+    as_json: bool,
+    kind: &str,
+    state: Option<SetState>,
+) -> Result<(), Error> {
+    let total = report
+        .steps
+        .iter()
+        .map(|step| step.elapsed)
+        .sum::<std::time::Duration>()
+        .as_secs_f64();
     if as_json {
         return print_json(&json!({
             "drill": kind,
@@ -112,7 +170,10 @@ fn render(report: &DrillReport, as_json: bool, kind: &str) -> Result<(), Error> 
             "total_milliseconds": total * 1000.0,
         }));
     }
-    outln!("custody drill: {kind}");
+    match state {
+        Some(state) => outln!("custody drill: {kind} (state: {})", state.name()),
+        None => outln!("custody drill: {kind}"),
+    }
     for (number, step) in report.steps.iter().enumerate() {
         outln!(
             "{:>2}. {:<56} {:>7.1} ms  {}",
@@ -125,9 +186,11 @@ fn render(report: &DrillReport, as_json: bool, kind: &str) -> Result<(), Error> 
     warn_about(report);
     outln!("fingerprint {}", report.fingerprint);
     outln!("spoken      {}", report.fingerprint.words());
-    outln!(
-        "drill passed in {:.1} ms; the key was never written or shown",
-        total * 1000.0
-    );
+    let took = format!("{:.1} ms", total * 1000.0);
+    match state {
+        Some(SetState::Retired) => outln!("RETIRED set drilled in {took}: its shares still give back its key, which is not the key in use; destroy them"),
+        Some(SetState::Pending) => outln!("PENDING set drilled in {took}: its shares give back its key, which is not in use until k holders confirm"),
+        _ => outln!("drill passed in {took}; the key was never written or shown"),
+    }
     Ok(())
 }

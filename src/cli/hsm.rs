@@ -35,6 +35,9 @@ fn keygen(args: HsmKeygenArgs) -> Result<(), Error> {
     };
     let recipient = pkcs11::keygen(&args.uri, &prompts)?;
     note("made an AES-256 key: on the token, sensitive, not extractable, private, encrypt/decrypt only");
+    if args.json {
+        return print_json(&json!({ "recipient": recipient }));
+    }
     outln!("{recipient}");
     Ok(())
 }

@@ -26,6 +26,7 @@ mod drill;
 mod fingerprint;
 mod hsm;
 mod inspect;
+mod json;
 mod key_source;
 mod paper;
 mod split;
@@ -44,18 +45,23 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Ok(matches) => matches,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+            if !error.use_stderr() {
+                return ExitCode::SUCCESS;
+            }
+            let invocation = Invocation::from_argv();
+            return invocation.finish(Err(Error::Usage(error.kind().to_string())));
         }
     };
+    let invocation = Invocation::from_matches(&matches);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(2);
+            return invocation.finish(Err(Error::Usage(error.kind().to_string())));
         }
     };
     if let Err(error) = check_hardening(&hardening, cli.require_mlock) {
-        return fail(&error);
+        return invocation.finish(Err(error));
     }
     hsm::warn_about_pins_in_argv();
     let result = match cli.command {
@@ -75,9 +81,64 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Extend(args) => ceremony::run_extend(args, &hardening),
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(&error),
+    invocation.finish(result)
+}
+
+/// Which command ran ("rotate confirm") and whether `--json` was given.
+struct Invocation {
+    command: String,
+    json: bool,
+}
+
+impl Invocation {
+    /// From parsed flags: the subcommand path, and the `--json` flag of the innermost one.
+    fn from_matches(matches: &clap::ArgMatches) -> Self {
+        let mut names = Vec::new();
+        let mut innermost = matches;
+        while let Some((name, sub)) = innermost.subcommand() {
+            names.push(name);
+            innermost = sub;
+        }
+        let json = matches!(innermost.try_get_one::<bool>("json"), Ok(Some(true)));
+        Self {
+            command: names.join(" "),
+            json,
+        }
+    }
+
+    /// From the raw arguments, for a command line that did not parse: the subcommand words
+    /// it names, and whether `--json` is among them.
+    fn from_argv() -> Self {
+        let words: Vec<String> = std::env::args().skip(1).collect();
+        let mut command = Cli::command();
+        let mut names = Vec::new();
+        for word in &words {
+            let Some(sub) = command.find_subcommand(word).cloned() else {
+                continue;
+            };
+            names.push(sub.get_name().to_string());
+            command = sub;
+        }
+        Self {
+            command: names.join(" "),
+            json: words.iter().any(|word| word == "--json"),
+        }
+    }
+
+    /// Reports the outcome (the error line on stderr, the envelope under `--json`) and
+    /// returns the exit code: the one place an outcome becomes an exit code.
+    fn finish(&self, result: Result<(), Error>) -> ExitCode {
+        let code = match &result {
+            Ok(()) => 0,
+            Err(error) => {
+                errln!("custody: error: {error}");
+                exit_code(error.kind())
+            }
+        };
+        if self.json {
+            json::print_envelope(&self.command, result.as_ref().err(), code);
+        }
+        ExitCode::from(code)
     }
 }
 
@@ -104,12 +165,6 @@ fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Err
         ));
     }
     Ok(())
-}
-
-/// Prints one line for an error and returns its exit code.
-fn fail(error: &Error) -> ExitCode {
-    errln!("custody: error: {error}");
-    ExitCode::from(exit_code(error.kind()))
 }
 
 /// SPEC §2's exit codes.
@@ -149,10 +204,8 @@ fn check_airgap(required: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// Prints JSON to stdout.
+/// Records a command's own fields for its `--json` envelope (see [`json`]).
 fn print_json(value: &serde_json::Value) -> Result<(), Error> {
-    let text =
-        serde_json::to_string_pretty(value).map_err(|error| Error::Usage(error.to_string()))?;
-    outln!("{text}");
+    json::fields(value.clone());
     Ok(())
 }

@@ -20,7 +20,7 @@ use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::args::{PaperArgs, PaperSizeArg, UnsealedShareArgs};
-use super::{check_airgap, note, warn};
+use super::{check_airgap, note, print_json, warn};
 
 impl From<PaperSizeArg> for PaperSize {
     fn from(size: PaperSizeArg) -> Self {
@@ -211,6 +211,11 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
             .map(|dir| dir.join(custody::set::MANIFEST_FILE))
             .unwrap_or_else(|| PathBuf::from(custody::set::MANIFEST_FILE)),
     };
+    if args.json && args.output.as_os_str() == "-" {
+        return Err(Error::Usage(
+            "--json cannot go with -o -: the sheet goes to stdout".into(),
+        ));
+    }
     let (manifest, _) = Manifest::load(&manifest_path)?;
     let settings = PaperSettings::check(&args.output, args.paper_size, args.paper_passphrase)?;
     check_airgap(args.require_airgap)?;
@@ -246,6 +251,14 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     let written = settings.write(&shares, &manifest)?;
     for file in &written {
         note(&format!("wrote sheet {file}"));
+    }
+    if args.json {
+        print_json(&serde_json::json!({
+            "set_id": manifest.set_id.to_string(),
+            "sheets": written,
+            "set_aside": set_aside.iter().map(|a| serde_json::json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+            "not_decryptable": undecryptable,
+        }))?;
     }
     note("print from this machine to a printer without storage, then power the printer off");
     Ok(())

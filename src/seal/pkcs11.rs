@@ -514,6 +514,41 @@ fn module_error(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
+/// A failed PKCS#11 call in words an operator can act on: the call, the module's return code
+/// (`CKR_GENERAL_ERROR`) and, for the common ones, what to check; not the specification's
+/// prose ("Some horrible, unrecoverable error has occurred").
+fn failure(call: &str, error: &CkError) -> String {
+    let CkError::Pkcs11(rv, _) = error else {
+        return format!("{call} failed: {error}");
+    };
+    let code = return_code_name(*rv);
+    let check = match rv {
+        RvError::GeneralError if call == "C_Initialize" => "the module could not start: for SoftHSM2, check that SOFTHSM2_CONF names a readable configuration file and that its directories.tokendir exists and is readable by this user",
+        RvError::GeneralError => "the module failed inside: check its configuration and its token store (for SoftHSM2, SOFTHSM2_CONF and directories.tokendir)",
+        RvError::TokenNotPresent => "no token is in the slot: check that the token is plugged in (custody hsm list MODULE shows the tokens present)",
+        RvError::TokenNotRecognized => "the module does not recognise the token: check that this is the module for this token",
+        RvError::SlotIdInvalid => "no such slot: slot ids change between runs; name the token with token=… or serial=… (custody hsm list MODULE)",
+        RvError::DeviceRemoved | RvError::DeviceError => "the token was removed or failed: reconnect it and try again",
+        RvError::PinIncorrect => "wrong PIN (not retried: tokens lock after a few wrong tries)",
+        RvError::PinLocked => "the user PIN is locked; the security officer must unlock it",
+        RvError::CryptokiNotInitialized => "the module was not initialised: check the module path",
+        _ => return format!("{call} failed with {code}"),
+    };
+    format!("{call} failed with {code}: {check}")
+}
+
+/// `GeneralError` as the specification writes it, `CKR_GENERAL_ERROR`.
+fn return_code_name(rv: RvError) -> String {
+    let mut name = String::from("CKR");
+    for character in format!("{rv:?}").chars() {
+        if character.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(character.to_ascii_uppercase());
+    }
+    name
+}
+
 /// The module at `path`, loaded and initialised now or shared with an earlier user.
 fn load_module(path: &Path) -> Result<Arc<Module>, Error> {
     let canonical = fs::canonicalize(path)
@@ -544,7 +579,7 @@ fn load_module(path: &Path) -> Result<Arc<Module>, Error> {
     match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) => {}
         Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(error) => return Err(module_error(path, format!("C_Initialize failed: {error}"))),
+        Err(error) => return Err(module_error(path, failure("C_Initialize", &error))),
     }
     let module = Arc::new(Module {
         path: canonical,
@@ -619,7 +654,7 @@ fn token_listing(module: &Module, slot: Slot) -> Result<TokenListing, Error> {
     let info = module
         .context
         .get_token_info(slot)
-        .map_err(|error| module_error(&module.path, format!("C_GetTokenInfo failed: {error}")))?;
+        .map_err(|error| module_error(&module.path, failure("C_GetTokenInfo", &error)))?;
     let mut flags = Vec::new();
     for (set, word) in [
         (info.token_initialized(), "initialized"),
@@ -652,7 +687,7 @@ fn list_tokens(module: &Module) -> Result<Vec<(Slot, TokenListing)>, Error> {
     let slots = module
         .context
         .get_slots_with_token()
-        .map_err(|error| module_error(&module.path, format!("C_GetSlotList failed: {error}")))?;
+        .map_err(|error| module_error(&module.path, failure("C_GetSlotList", &error)))?;
     slots
         .into_iter()
         .map(|slot| Ok((slot, token_listing(module, slot)?)))
@@ -735,7 +770,7 @@ fn open_token(
     }
     .map_err(|error| Error::Hsm {
         what: what(),
-        reason: format!("cannot open a session: {error}"),
+        reason: failure("C_OpenSession", &error),
     })?;
     let needs_login = listing.flags.contains(&"login-required") || uri.has_pin_source();
     let token_name = format!("{:?} (serial {})", listing.label, listing.serial);
@@ -814,7 +849,7 @@ fn login(
         }
         Err(error) => Err(Error::Hsm {
             what: format!("PKCS#11 token {token_name}"),
-            reason: format!("login failed: {error}"),
+            reason: failure("C_Login", &error),
         }),
     }
 }
