@@ -20,6 +20,7 @@ use crate::fingerprint::Fingerprint;
 use crate::ram_dir::{Published, Staged};
 use crate::seal::Sealer;
 use crate::secret::MasterKey;
+use crate::share::attest::AttestKey;
 use crate::share::shamir::{check_threshold, split};
 use crate::share::{Commitment, SetId, Share};
 
@@ -66,6 +67,10 @@ pub struct ManifestShare {
     pub sha256: String,
     /// The share's commitment, hex (see [`Share::commitment`]).
     pub commitment: Commitment,
+    /// The public key that checks this share's proofs of possession (see
+    /// [`crate::ceremony::attest`]); absent in sets made before attestation existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attest_key: Option<AttestKey>,
 }
 
 impl Manifest {
@@ -227,6 +232,7 @@ pub fn prepare_set(request: SplitRequest<'_>) -> Result<PreparedSet, Error> {
             file: sealed_file_name(share.header().index, n, recipient.extension()),
             sha256: sha256_hex(bytes),
             commitment: share.commitment(),
+            attest_key: Some(AttestKey::of(share)),
         })
         .collect::<Vec<_>>();
     let manifest = Manifest {

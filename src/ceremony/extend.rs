@@ -16,6 +16,7 @@ use crate::set::{
     check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,
     MANIFEST_FILE,
 };
+use crate::share::attest::AttestKey;
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
 use crate::share::Share;
 
@@ -94,6 +95,7 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
             file: extension_file_name(share.header().index, recipient.extension()),
             sha256: sha256_hex(&bytes),
             commitment: share.commitment(),
+            attest_key: Some(AttestKey::of(share)),
         };
         added_facts.push(json!({"index": entry.index, "holder": entry.holder, "recipient": entry.recipient, "file": entry.file, "sha256": entry.sha256}));
         files.push((entry.file.clone(), bytes));

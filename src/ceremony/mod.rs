@@ -2,6 +2,7 @@
 //! them — genesis, rotation, extension, recovery — each leaving a record a witness who was not
 //! in the room can check with `custody ceremony verify`.
 
+pub mod attest;
 pub mod audit;
 pub mod drill_log;
 pub mod extend;

@@ -47,6 +47,61 @@ pub enum Command {
     Extend(ExtendArgs),
     /// Quorum recovery: verify the set's transcript, reconstruct, deliver, report.
     Recover(RecoverArgs),
+    /// Proofs of possession from each holder's own machine: challenge, prove, check.
+    #[command(subcommand)]
+    Attest(AttestCommand),
+}
+
+/// `custody attest …`.
+#[derive(Subcommand, Debug)]
+pub enum AttestCommand {
+    /// Draw a fresh challenge for a set's holders, record it in the set's transcript, print it.
+    Challenge(AttestChallengeArgs),
+    /// Run by a holder: open your share and sign the challenge with a key derived from it.
+    Prove(AttestProveArgs),
+    /// Run by the coordinator: check attestation lines, record the good ones, list every holder.
+    Check(AttestCheckArgs),
+}
+
+/// `custody attest challenge`.
+#[derive(Args, Debug)]
+pub struct AttestChallengeArgs {
+    /// The set's folder.
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `custody attest prove`.
+#[derive(Args, Debug)]
+pub struct AttestProveArgs {
+    /// The challenge the coordinator sent (custodychallenge1…).
+    #[arg(long, value_name = "C")]
+    pub challenge: String,
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+}
+
+/// `custody attest check`.
+#[derive(Args, Debug)]
+pub struct AttestCheckArgs {
+    /// The set's folder (its manifest, and its transcript when it has one).
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    /// The challenge the lines must answer; needed for a set with no transcript.
+    #[arg(long, value_name = "C")]
+    pub challenge: Option<String>,
+    /// A file of attestation lines, one per line ("#" comments and blank lines skipped).
+    #[arg(long = "from", value_name = "FILE")]
+    pub from: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Attestation lines (custodyattest1…).
+    #[arg(value_name = "ATTESTATION")]
+    pub lines: Vec<String>,
 }
 
 /// Paper sizes for sheets.

@@ -19,8 +19,8 @@ use zeroize::Zeroizing;
 use super::args::{CombineArgs, ShareSourceArgs, UnsealedShareArgs, VerifyArgs};
 use super::{check_airgap, note, print_json, warn};
 
-/// The checked share sources of combine and verify.
-struct ShareSettings {
+/// The checked share sources of combine, verify and attest prove.
+pub(super) struct ShareSettings {
     manifest: Option<Manifest>,
     stated: Option<Fingerprint>,
     sealed: Vec<PathBuf>,
@@ -31,7 +31,7 @@ struct ShareSettings {
 
 impl ShareSettings {
     /// Checks the flags and reads the manifest; reads no share.
-    fn from_args(args: ShareSourceArgs) -> Result<Self, Error> {
+    pub(super) fn from_args(args: ShareSourceArgs) -> Result<Self, Error> {
         let stated = args
             .fingerprint
             .as_deref()
@@ -77,6 +77,33 @@ impl ShareSettings {
             identities: args.identities,
             prompts,
         })
+    }
+
+    /// The manifest given with -m.
+    pub(super) fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    /// The fingerprint given with --fingerprint.
+    pub(super) fn stated(&self) -> Option<Fingerprint> {
+        self.stated
+    }
+
+    /// Reads and opens the shares without reconstructing, for commands that use each share
+    /// on its own. Inputs that could not be used are in the result's `set_aside`.
+    pub(super) fn open(&self) -> Result<Gathered, Error> {
+        let mut inputs: Vec<ShareInput> = self
+            .sealed
+            .iter()
+            .cloned()
+            .map(ShareInput::Sealed)
+            .collect();
+        let (unsealed, paper_aside) = super::paper::unsealed_inputs(&self.unsealed, &self.prompts)?;
+        inputs.extend(unsealed);
+        let keyring = Keyring::load(&self.identities, &self.prompts)?;
+        let mut gathered = gather(inputs, &keyring, self.manifest.as_ref())?;
+        gathered.set_aside.extend(paper_aside);
+        Ok(gathered)
     }
 
     /// Reads and opens the shares, then reconstructs and verifies.

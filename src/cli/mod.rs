@@ -19,6 +19,7 @@ macro_rules! errln {
 }
 
 mod args;
+mod attest;
 mod ceremony;
 mod ceremony_args;
 mod combine;
@@ -80,6 +81,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
         Command::Extend(args) => ceremony::run_extend(args, &hardening),
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
+        Command::Attest(command) => attest::run(command),
     };
     invocation.finish(result)
 }

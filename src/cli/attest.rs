@@ -1,0 +1,277 @@
+//! `custody attest challenge|prove|check`: proofs of possession from each holder's own machine.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use custody::ceremony::attest::{
+    attested_facts, check_lines, last_proofs, LineOutcome, ATTESTED_EVENT, CHALLENGE_EVENT,
+};
+use custody::ceremony::audit::audit_for_recovery;
+use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
+use custody::recover::Gathered;
+use custody::set::Manifest;
+use custody::share::attest::{Attestation, Challenge};
+use custody::Error;
+use serde_json::json;
+
+use super::args::{AttestChallengeArgs, AttestCheckArgs, AttestCommand, AttestProveArgs};
+use super::combine::ShareSettings;
+use super::{note, print_json, warn};
+
+/// Runs one `attest` subcommand.
+pub fn run(command: AttestCommand) -> Result<(), Error> {
+    match command {
+        AttestCommand::Challenge(args) => challenge(args),
+        AttestCommand::Prove(args) => prove(args),
+        AttestCommand::Check(args) => check(args),
+    }
+}
+
+/// The set's manifest and, when the folder has one, its transcript checked against it.
+fn load_set(folder: &Path) -> Result<(Manifest, Option<Transcript>), Error> {
+    if folder.join(TRANSCRIPT_FILE).exists() {
+        let audit = audit_for_recovery(folder)?;
+        return Ok((audit.manifest, Some(audit.transcript)));
+    }
+    let (manifest, _) = Manifest::load(folder)?;
+    Ok((manifest, None))
+}
+
+fn parse_challenge(text: &str) -> Result<Challenge, Error> {
+    text.parse()
+        .map_err(|reason: String| Error::Usage(format!("--challenge: {reason}")))
+}
+
+fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
+    let (manifest, transcript) = load_set(&args.set)?;
+    let challenge = Challenge::generate(manifest.set_id)?;
+    let recorded = match transcript {
+        Some(mut transcript) => {
+            transcript.append(CHALLENGE_EVENT, json!({"challenge": challenge.to_string()}));
+            transcript.save(&args.set)?;
+            true
+        }
+        None => {
+            warn("the set has no transcript: the challenge is not recorded; give it to `attest check --challenge`");
+            false
+        }
+    };
+    if args.json {
+        return print_json(&json!({
+            "command": "attest challenge",
+            "result": "ok",
+            "exit_code": 0,
+            "set_id": manifest.set_id.to_string(),
+            "challenge": challenge.to_string(),
+            "recorded": recorded,
+        }));
+    }
+    outln!("{challenge}");
+    note(&format!(
+        "send this challenge to the holders of set {}; each runs `custody attest prove --challenge …` on their own machine",
+        manifest.set_id
+    ));
+    Ok(())
+}
+
+fn prove(args: AttestProveArgs) -> Result<(), Error> {
+    let challenge = parse_challenge(&args.challenge)?;
+    let settings = ShareSettings::from_args(args.shares)?;
+    let Gathered {
+        candidates,
+        undecryptable,
+        set_aside,
+        warnings,
+    } = settings.open()?;
+    for warning in &warnings {
+        warn(warning);
+    }
+    for aside in &set_aside {
+        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+    }
+    if candidates.is_empty() {
+        return Err(if undecryptable.is_empty() {
+            Error::NotEnoughShares {
+                valid: 0,
+                threshold: 0,
+            }
+        } else {
+            Error::NothingDecrypted
+        });
+    }
+    let time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let mut proved = 0;
+    for candidate in &candidates {
+        let header = candidate.share.header();
+        if let Some(manifest) = settings.manifest() {
+            let matches = header.set_id == manifest.set_id
+                && manifest
+                    .share(header.index)
+                    .is_some_and(|entry| entry.commitment == candidate.share.commitment());
+            if !matches {
+                warn(&format!(
+                    "{}: share {} does not match its commitment in the manifest; no proof made with it",
+                    candidate.name, header.index
+                ));
+                continue;
+            }
+        }
+        if let Some(stated) = settings.stated() {
+            if header.fingerprint != stated {
+                warn(&format!(
+                    "{}: share {} is for key {}, not {stated}; no proof made with it",
+                    candidate.name, header.index, header.fingerprint
+                ));
+                continue;
+            }
+        }
+        match Attestation::prove(&candidate.share, challenge, time) {
+            Ok(attestation) => {
+                outln!("{attestation}");
+                note(&format!(
+                    "{}: share {} of set {} proved; send the line above to the coordinator (it holds no secret)",
+                    candidate.name, header.index, header.set_id
+                ));
+                proved += 1;
+            }
+            Err(error) => warn(&format!("{}: {error}", candidate.name)),
+        }
+    }
+    if proved == 0 {
+        return Err(Error::Verification(
+            "no share opened here answers this challenge".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check(args: AttestCheckArgs) -> Result<(), Error> {
+    let stated = args.challenge.as_deref().map(parse_challenge).transpose()?;
+    let (manifest, mut transcript) = load_set(&args.set)?;
+    let mut lines: Vec<(String, String)> = args
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| (format!("argument {}", i + 1), line.clone()))
+        .collect();
+    for file in &args.from {
+        let bytes = std::fs::read(file).map_err(|error| Error::io(file, error))?;
+        let text = String::from_utf8_lossy(&bytes);
+        lines.extend(
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty() && !line.trim().starts_with('#'))
+                .map(|(number, line)| {
+                    (
+                        format!("{} line {}", file.display(), number + 1),
+                        line.to_string(),
+                    )
+                }),
+        );
+    }
+    if lines.is_empty() {
+        return Err(Error::Usage(
+            "no attestation lines given: pass them as arguments or with --from FILE".into(),
+        ));
+    }
+    if transcript.is_none() && stated.is_none() {
+        warn("the set has no transcript, so no challenge is on record: give the one you sent with --challenge");
+    }
+    let outcomes = check_lines(&manifest, transcript.as_ref(), stated, lines);
+    let accepted: Vec<&Attestation> = outcomes
+        .iter()
+        .filter_map(|outcome| outcome.result.as_ref().ok())
+        .collect();
+    match transcript.as_mut() {
+        Some(transcript) if !accepted.is_empty() => {
+            for attestation in &accepted {
+                transcript.append(ATTESTED_EVENT, attested_facts(&manifest, attestation));
+            }
+            transcript.save(&args.set)?;
+        }
+        Some(_) => {}
+        None if !accepted.is_empty() => {
+            warn("the set has no transcript: the verified proofs are not recorded");
+        }
+        None => {}
+    }
+    let failed = outcomes.len() - accepted.len();
+    let result = if failed == 0 {
+        Ok(())
+    } else {
+        Err(Error::Verification(format!(
+            "{failed} of {} attestation lines did not verify",
+            outcomes.len()
+        )))
+    };
+    report(&args, &manifest, transcript.as_ref(), &outcomes, &result)?;
+    result
+}
+
+fn report(
+    args: &AttestCheckArgs,
+    manifest: &Manifest,
+    transcript: Option<&Transcript>,
+    outcomes: &[LineOutcome],
+    result: &Result<(), Error>,
+) -> Result<(), Error> {
+    let proofs = transcript.map(last_proofs).unwrap_or_default();
+    if args.json {
+        return print_json(&json!({
+            "command": "attest check",
+            "result": if result.is_ok() { "ok" } else { "failed" },
+            "exit_code": if result.is_ok() { 0 } else { 3 },
+            "error": result.as_ref().err().map(|error| json!({"kind": "verification", "message": error.to_string()})),
+            "set_id": manifest.set_id.to_string(),
+            "lines": outcomes.iter().map(|outcome| json!({
+                "name": outcome.name,
+                "index": outcome.index,
+                "verified": outcome.result.is_ok(),
+                "code": outcome.result.as_ref().err().map(|rejection| rejection.code()),
+                "reason": outcome.result.as_ref().err().map(ToString::to_string),
+            })).collect::<Vec<_>>(),
+            "holders": manifest.shares.iter().map(|entry| {
+                let proof = proofs.get(&entry.index);
+                json!({
+                    "index": entry.index,
+                    "holder": manifest.holder_name(entry.index),
+                    "last_proof": proof.map(|proof| proof.time.clone()),
+                    "how": proof.map(|proof| proof.how),
+                })
+            }).collect::<Vec<_>>(),
+        }));
+    }
+    for outcome in outcomes {
+        match &outcome.result {
+            Ok(attestation) => outln!(
+                "verified  {}: share {} ({})",
+                outcome.name,
+                attestation.index,
+                manifest.holder_name(attestation.index)
+            ),
+            Err(rejection) => outln!(
+                "refused   {}: {rejection} [{}]",
+                outcome.name,
+                rejection.code()
+            ),
+        }
+    }
+    outln!(
+        "holders of set {} (last proof of possession):",
+        manifest.set_id
+    );
+    for entry in &manifest.shares {
+        let last = proofs.get(&entry.index).map_or_else(
+            || "never proved".to_string(),
+            |proof| format!("{} ({})", proof.time, proof.how),
+        );
+        outln!(
+            "  share {:>3}  {:<24} {last}",
+            entry.index,
+            manifest.holder_name(entry.index)
+        );
+    }
+    Ok(())
+}
