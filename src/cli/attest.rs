@@ -58,9 +58,6 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
     };
     if args.json {
         return print_json(&json!({
-            "command": "attest challenge",
-            "result": "ok",
-            "exit_code": 0,
             "set_id": manifest.set_id.to_string(),
             "challenge": challenge.to_string(),
             "recorded": recorded,
@@ -206,7 +203,7 @@ fn check(args: AttestCheckArgs) -> Result<(), Error> {
             outcomes.len()
         )))
     };
-    report(&args, &manifest, transcript.as_ref(), &outcomes, &result)?;
+    report(&args, &manifest, transcript.as_ref(), &outcomes)?;
     result
 }
 
@@ -215,15 +212,10 @@ fn report(
     manifest: &Manifest,
     transcript: Option<&Transcript>,
     outcomes: &[LineOutcome],
-    result: &Result<(), Error>,
 ) -> Result<(), Error> {
     let proofs = transcript.map(last_proofs).unwrap_or_default();
     if args.json {
         return print_json(&json!({
-            "command": "attest check",
-            "result": if result.is_ok() { "ok" } else { "failed" },
-            "exit_code": if result.is_ok() { 0 } else { 3 },
-            "error": result.as_ref().err().map(|error| json!({"kind": "verification", "message": error.to_string()})),
             "set_id": manifest.set_id.to_string(),
             "lines": outcomes.iter().map(|outcome| json!({
                 "name": outcome.name,
