@@ -297,6 +297,22 @@ fn sealed_sheets_open_with_their_passphrase() {
         png.to_str().unwrap(),
     ]);
     run(wrong, b"aardvark adroitness\n").expect(6, "wrong passphrase");
+
+    // An empty passphrase skips the sealed sheet, named, instead of aborting.
+    let skipped = common::custody_with_fd3(&[
+        "verify",
+        "-m",
+        set.set.to_str().unwrap(),
+        "--passphrase-fd",
+        "3",
+        "--qr",
+        png.to_str().unwrap(),
+    ]);
+    let ran = run(skipped, b"\n");
+    ran.expect(4, "");
+    assert!(ran
+        .stdout_text()
+        .contains("sealed-scan.png (QR): skipped: no passphrase was given"));
 }
 
 // Proves sheets are refused (exit 5) on persistent storage before any share is opened, for

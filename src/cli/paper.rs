@@ -273,7 +273,9 @@ fn qr_inputs(
                 continue;
             }
         };
-        let codes = qr::decode(&image);
+        let codes = prompts.while_working(&format!("looking for QR codes in {name}"), || {
+            qr::decode(&image)
+        });
         if codes.is_empty() {
             aside.push(SetAside {
                 name,
@@ -291,9 +293,22 @@ fn qr_inputs(
             };
             if code.trim_start().starts_with(ARMOR_BEGIN) {
                 let passphrase = prompts
-                    .passphrase(&format!("Passphrase of sealed sheet {name}"))
+                    .passphrase(&format!(
+                        "Passphrase of sealed sheet {name} (Enter alone skips it)"
+                    ))
                     .ok_or_else(|| Error::NoPassphrase { what: name.clone() })?;
-                match open_sealed(code, &passphrase, &name)? {
+                if passphrase.expose_secret().is_empty() {
+                    aside.push(SetAside {
+                        name,
+                        reason: "skipped: no passphrase was given".into(),
+                    });
+                    continue;
+                }
+                let opened = prompts.while_working(
+                    &format!("opening sealed sheet {name} with its passphrase (scrypt)"),
+                    || open_sealed(code, &passphrase, &name),
+                );
+                match opened? {
                     Ok(text) => inputs.push(ShareInput::Text {
                         name,
                         text: SecretString::from(text.to_string()),
