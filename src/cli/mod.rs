@@ -29,6 +29,7 @@ mod inspect;
 mod key_source;
 mod paper;
 mod split;
+mod typing;
 
 use std::process::ExitCode;
 

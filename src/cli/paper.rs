@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use custody::deliver::{check_dir_is_ram_backed, check_fd_is_safe};
 use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
-use custody::paper::typed::{type_share, Typed, CLEAR_SCREEN};
+use custody::paper::typed::{read_answer, type_share, Typed, CLEAR_SCREEN};
 use custody::paper::{
     qr, render_plain, render_sealed, sheet_file_name, write_sheet, PaperSize, SheetFacts,
 };
@@ -20,6 +20,7 @@ use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::args::{PaperArgs, PaperSizeArg, UnsealedShareArgs};
+use super::typing::TypingTerminal;
 use super::{check_airgap, note, warn};
 
 impl From<PaperSizeArg> for PaperSize {
@@ -329,12 +330,9 @@ fn qr_inputs(
 /// Shares typed at the terminal (`--type`), checked line by line. Refused ones are set aside
 /// with the lines at fault named.
 fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
-    let tty = open_tty()
+    let mut input = TypingTerminal::open()?
         .ok_or_else(|| Error::Usage("--type needs a terminal to type the shares at".into()))?;
-    let mut output = tty
-        .try_clone()
-        .map_err(|error| Error::io("/dev/tty", error))?;
-    let mut input = BufReader::new(tty);
+    let mut output = input.output()?;
     let mut inputs = Vec::new();
     let mut aside = Vec::new();
     for number in 1.. {
@@ -348,10 +346,9 @@ fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
         }
         let asked = write!(output, "Type another share? [y/N]: ").and_then(|()| output.flush());
         asked.map_err(|error| Error::io("/dev/tty", error))?;
-        let mut answer = String::new();
-        input
-            .read_line(&mut answer)
-            .map_err(|error| Error::io("/dev/tty", error))?;
+        let answer = read_answer(&mut input)
+            .map_err(|error| Error::io("/dev/tty", error))?
+            .unwrap_or_default();
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
             break;
         }
