@@ -527,16 +527,19 @@ fn type_prompt_on_a_pseudo_terminal() {
     );
 }
 
-/// A tmux server of its own, with one detached session running a command line, whose pane
-/// stays after the command exits; killed on drop.
+/// A tmux server of its own (its socket in a scratch folder), with one detached session
+/// running a command line, whose pane stays after the command exits; killed on drop.
 struct Tmux {
-    socket: String,
+    socket: PathBuf,
+    _folder: tempfile::TempDir,
 }
 
 impl Tmux {
-    fn start(name: &str, line: &str) -> Self {
+    fn start(line: &str) -> Self {
+        let folder = scratch();
         let tmux = Tmux {
-            socket: format!("custody-test-{}-{name}", std::process::id()),
+            socket: folder.path().join("tmux"),
+            _folder: folder,
         };
         let started = tmux
             .command(&["-f", "/dev/null", "start-server", ";"])
@@ -576,7 +579,7 @@ impl Tmux {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("tmux");
-        command.args(["-L", &self.socket]).args(args);
+        command.arg("-S").arg(&self.socket).args(args);
         command
     }
 
@@ -648,7 +651,7 @@ fn typed_prompt_names_the_share_and_reads_o_as_zero() {
                 .any(|line| line.contains('0'))
         })
         .expect("one of the three shares has a 0 in its lines");
-    let tmux = Tmux::start("place", &verify_typed_line(&set));
+    let tmux = Tmux::start(&verify_typed_line(&set));
     let place = format!("share {} of 3", index + 1);
     for (i, typed) in printed_lines(&texts[index]).iter().enumerate() {
         if i < 2 {
@@ -680,7 +683,7 @@ fn typed_prompt_names_the_share_and_reads_o_as_zero() {
 fn ctrl_c_while_typing_leaves_no_share_line_behind() {
     let set = Set::new(&[]);
     let texts = share_texts(&set);
-    let tmux = Tmux::start("ctrl-c", &verify_typed_line(&set));
+    let tmux = Tmux::start(&verify_typed_line(&set));
     let first = printed_lines(&texts[0]);
     for (i, typed) in first.iter().enumerate() {
         tmux.wait_for(&format!("line {}/7: ", i + 1));
