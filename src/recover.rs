@@ -66,7 +66,8 @@ pub struct Gathered {
 }
 
 /// Opens and parses every input. A wrong passphrase aborts (exit 6); everything else about a
-/// single input is recorded and the rest go on.
+/// single input, an empty passphrase included (the share is "skipped"), is recorded and the
+/// rest go on.
 pub fn gather(
     inputs: Vec<ShareInput>,
     keyring: &Keyring,
@@ -106,7 +107,7 @@ pub fn gather(
                         ));
                     }
                 }
-                match keyring.open(&bytes, &name, entry.map(|entry| entry.recipient.as_str()))? {
+                match keyring.open(&bytes, &name, entry)? {
                     Opened::Plaintext(plaintext) => {
                         let parsed = std::str::from_utf8(&plaintext)
                             .map_err(|_| "the sealed content is not a share text".to_string())
@@ -122,6 +123,10 @@ pub fn gather(
                     Opened::Unreadable(reason) => {
                         gathered.set_aside.push(SetAside { name, reason })
                     }
+                    Opened::Skipped => gathered.set_aside.push(SetAside {
+                        name,
+                        reason: "skipped: no passphrase was given (its holder is absent)".into(),
+                    }),
                 }
             }
         }

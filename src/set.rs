@@ -73,6 +73,17 @@ pub struct ManifestShare {
     pub attest_key: Option<AttestKey>,
 }
 
+impl ManifestShare {
+    /// The share as the people in the room know it: "alice's share 2", or "share 2" when the
+    /// set was not made from a plan.
+    pub fn described(&self) -> String {
+        match &self.holder {
+            Some(holder) => format!("{holder}'s share {}", self.index),
+            None => format!("share {}", self.index),
+        }
+    }
+}
+
 impl Manifest {
     /// The entry for share `index`.
     pub fn share(&self, index: u8) -> Option<&ManifestShare> {

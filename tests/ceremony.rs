@@ -1164,6 +1164,88 @@ fn recover_names_a_damaged_or_missing_sealed_file_and_goes_on() {
     );
 }
 
+/// A set of two passphrase custodians (alice, bob) and carol's X25519 key, threshold 2, made by
+/// genesis with the passphrases on `--passphrase-fd`. Returns the folder and carol's identity.
+fn passphrase_custodians_set(dir: &Path) -> (PathBuf, PathBuf) {
+    let (carol, carol_recipient) = lib_identity(dir, "carol");
+    let plan = write_plan(
+        dir,
+        "plan.toml",
+        &format!(
+            "label = \"absent holders\"\nthreshold = 2\n\
+             [[custodian]]\nname = \"alice\"\nrecipient = \"passphrase\"\n\
+             [[custodian]]\nname = \"bob\"\nrecipient = \"passphrase\"\n\
+             [[custodian]]\nname = \"carol\"\nrecipient = \"{carol_recipient}\"\n"
+        ),
+    );
+    let set = dir.join("set");
+    let ran = custody_run(
+        &[
+            "ceremony",
+            "genesis",
+            s(&plan),
+            "-o",
+            s(&set),
+            "--passphrase-fd",
+            "0",
+        ],
+        b"alice-pass\nbob-pass\n",
+    );
+    ran.expect(0, "");
+    (set, carol)
+}
+
+/// An absent passphrase holder (an empty line on --passphrase-fd) is skipped and named, the
+/// others still recover; a wrong passphrase still aborts with 6, naming the holder.
+#[test]
+fn an_absent_passphrase_holder_is_skipped_and_a_wrong_passphrase_is_fatal() {
+    let dir = scratch();
+    let (set, carol) = passphrase_custodians_set(dir.path());
+    let args = [
+        "combine",
+        "-m",
+        s(&set),
+        "-i",
+        s(&carol),
+        "--passphrase-fd",
+        "0",
+    ];
+    let ran = custody_run(&args, b"\nbob-pass\n");
+    ran.expect(0, "share-1-of-3.age set aside: skipped");
+    assert!(
+        ran.stderr.contains("verified from 2 shares"),
+        "{}",
+        redacted(&ran.stderr)
+    );
+    // Both absent: the share of carol alone is not enough (4), and no passphrase was fatal.
+    custody_run(&args, b"\n\n").expect(4, "1 valid, 2 needed");
+    let ran = custody_run(&args, b"\nwrong-pass\n");
+    ran.expect(6, "wrong passphrase for bob's share 2");
+    assert!(!ran.stderr.contains("wrong-pass") && !ran.stderr.contains("bob-pass"));
+    assert!(ran.stdout.is_empty());
+}
+
+/// At a terminal the passphrase prompt names the holder from the manifest, and Enter alone
+/// skips that holder's share.
+#[test]
+fn passphrase_prompts_name_the_holder() {
+    let dir = scratch();
+    let (set, carol) = passphrase_custodians_set(dir.path());
+    let line = format!("'{}' verify -m '{}' -i '{}'", BIN, s(&set), s(&carol));
+    let ran = drive_tty(
+        &line,
+        &[],
+        &[
+            ("Passphrase for alice's share 1", ""),
+            ("Passphrase for bob's share 2", "bob-pass"),
+        ],
+    );
+    let transcript = ran.stdout_text();
+    assert_eq!(ran.code, 0, "verify failed: {}", redacted(&transcript));
+    assert!(transcript.contains("share-1-of-3.age: skipped: no passphrase was given"));
+    assert!(!transcript.contains("bob-pass"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 7. The drill log
 

@@ -815,6 +815,39 @@ fn wrong_passphrase_for_identity_file_is_exit_6() {
     custody_run(&args, b"correct horse\n").expect(4, "1 valid, 2 needed");
 }
 
+/// A passphrase share slow to open (scrypt work factor 20) says on stderr that it is being
+/// opened when stderr is a terminal, and says nothing when it is not.
+#[test]
+fn slow_scrypt_shows_progress_only_on_a_terminal() {
+    let set = Set::new(2, 3);
+    let slow = set.root.join("slow.age");
+    fs::write(
+        &slow,
+        seal_with_passphrase(set.text(1).as_bytes(), "slow-pass", 20),
+    )
+    .unwrap();
+    let texts = set.root.join("texts.txt");
+    fs::write(&texts, format!("{}\n", set.text(2))).unwrap();
+    let args = format!(
+        "verify --passphrase-fd 0 --text '{}' '{}'",
+        s(&texts),
+        s(&slow)
+    );
+    let ran = drive_tty(&format!("echo slow-pass | '{BIN}' {args}"), &[], &[]);
+    let transcript = ran.stdout_text();
+    assert_eq!(ran.code, 0, "verify failed: {}", redacted(&transcript));
+    assert!(
+        transcript.contains("opening share file") && transcript.contains("(scrypt)... done"),
+        "no progress line: {}",
+        redacted(&transcript)
+    );
+    let mut command = Command::new("sh");
+    command.args(["-c", &format!("echo slow-pass | '{BIN}' {args}")]);
+    let ran = run(command, b"");
+    ran.expect(0, "");
+    assert!(!ran.stderr.contains("scrypt"), "{}", redacted(&ran.stderr));
+}
+
 /// Fewer than k valid shares is exit 4, and each bad, unopenable or malformed share is named.
 #[test]
 fn fewer_than_k_valid_shares_is_exit_4_naming_each() {

@@ -297,6 +297,22 @@ fn sealed_sheets_open_with_their_passphrase() {
         png.to_str().unwrap(),
     ]);
     run(wrong, b"aardvark adroitness\n").expect(6, "wrong passphrase");
+
+    // An empty passphrase skips the sealed sheet, named, instead of aborting.
+    let skipped = common::custody_with_fd3(&[
+        "verify",
+        "-m",
+        set.set.to_str().unwrap(),
+        "--passphrase-fd",
+        "3",
+        "--qr",
+        png.to_str().unwrap(),
+    ]);
+    let ran = run(skipped, b"\n");
+    ran.expect(4, "");
+    assert!(ran
+        .stdout_text()
+        .contains("sealed-scan.png (QR): skipped: no passphrase was given"));
 }
 
 // Proves sheets are refused (exit 5) on persistent storage before any share is opened, for
@@ -509,6 +525,202 @@ fn type_prompt_on_a_pseudo_terminal() {
         !transcript[cleared..].contains(&lines[6]),
         "the share is still on screen"
     );
+}
+
+/// A tmux server of its own (its socket in a scratch folder), with one detached session
+/// running a command line, whose pane stays after the command exits; killed on drop.
+struct Tmux {
+    socket: PathBuf,
+    _folder: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(line: &str) -> Self {
+        let folder = scratch();
+        let tmux = Tmux {
+            socket: folder.path().join("tmux"),
+            _folder: folder,
+        };
+        let started = tmux
+            .command(&["-f", "/dev/null", "start-server", ";"])
+            .args(["set-option", "-g", "remain-on-exit", "on", ";"])
+            .args(["new-session", "-d", "-x", "150", "-y", "50", line])
+            .status()
+            .expect("tmux runs");
+        assert!(started.success(), "tmux did not start");
+        tmux
+    }
+
+    /// Waits for the command to end; returns its exit status, or its signal.
+    fn wait_for_exit(&self) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let output = self
+                .command(&[
+                    "display-message",
+                    "-p",
+                    "-t",
+                    "0",
+                    "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}",
+                ])
+                .output()
+                .expect("tmux display-message");
+            let state = String::from_utf8_lossy(&output.stdout).trim().to_string();
+            if let Some(ended) = state.strip_prefix("1:") {
+                return ended.to_string();
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the command never ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("tmux");
+        command.arg("-S").arg(&self.socket).args(args);
+        command
+    }
+
+    /// The whole pane: its scrollback and the screen.
+    fn capture(&self) -> String {
+        let output = self
+            .command(&["capture-pane", "-p", "-J", "-S", "-", "-E", "-"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Waits until the pane shows `needle` (never printing the pane: it may hold a share).
+    fn wait_for(&self, needle: &str) {
+        let started = std::time::Instant::now();
+        while !self.capture().contains(needle) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the terminal never showed {needle:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn type_line(&self, text: &str) {
+        let typed = self.command(&["send-keys", "-t", "0", "-l", text]).status();
+        let entered = self.command(&["send-keys", "-t", "0", "Enter"]).status();
+        assert!(typed.unwrap().success() && entered.unwrap().success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command(&["kill-server"]).status();
+    }
+}
+
+/// The share texts of a [`Set`], opened with their holders' identities.
+fn share_texts(set: &Set) -> Vec<String> {
+    (1..=3)
+        .map(|i| {
+            common::open_with_library(
+                &set.identities[i - 1],
+                &set.set.join(format!("share-{i}-of-3.age")),
+            )
+            .trim()
+            .to_string()
+        })
+        .collect()
+}
+
+/// `verify -m SET --type`, for tmux.
+fn verify_typed_line(set: &Set) -> String {
+    format!("{} verify -m {} --type", common::BIN, set.set.display())
+}
+
+/// --type on a real terminal (tmux): the prompt names the share as its sheet does ("share i
+/// of 3") once two lines are in, and lines typed with the letter O for the digit 0 are accepted.
+#[test]
+fn typed_prompt_names_the_share_and_reads_o_as_zero() {
+    let set = Set::new(&[]);
+    let texts = share_texts(&set);
+    // A share whose lines hold a 0, to be typed with O instead (all three lack one with
+    // probability about 3 in 100,000).
+    let index = (0..3)
+        .find(|&i| {
+            printed_lines(&texts[i])
+                .iter()
+                .any(|line| line.contains('0'))
+        })
+        .expect("one of the three shares has a 0 in its lines");
+    let tmux = Tmux::start(&verify_typed_line(&set));
+    let place = format!("share {} of 3", index + 1);
+    for (i, typed) in printed_lines(&texts[index]).iter().enumerate() {
+        if i < 2 {
+            tmux.wait_for(&format!("line {}/7: ", i + 1));
+        } else {
+            tmux.wait_for(&format!("{place}, line {}/7: ", i + 1));
+        }
+        tmux.type_line(&typed.replace('0', "O"));
+    }
+    tmux.wait_for(&format!("Share {} of 3 accepted", index + 1));
+    tmux.wait_for("Type another share? [y/N]: ");
+    tmux.type_line("n");
+    let ended = tmux.wait_for_exit();
+    let pane = tmux.capture();
+    assert!(pane.contains(&format!(
+        "unverified      typed share 1 (share {})",
+        index + 1
+    )));
+    assert!(
+        ended.starts_with("4:"),
+        "one share of two is not exit 4: {ended}"
+    );
+}
+
+/// Ctrl-C in the middle of typing a share (--type on a real terminal, tmux) stops the run with
+/// exit 1 and leaves no typed share line on the screen or in the scrollback, of that share or
+/// of one accepted before it.
+#[test]
+fn ctrl_c_while_typing_leaves_no_share_line_behind() {
+    let set = Set::new(&[]);
+    let texts = share_texts(&set);
+    let tmux = Tmux::start(&verify_typed_line(&set));
+    let first = printed_lines(&texts[0]);
+    for (i, typed) in first.iter().enumerate() {
+        tmux.wait_for(&format!("line {}/7: ", i + 1));
+        tmux.type_line(typed);
+    }
+    tmux.wait_for("Type another share? [y/N]: ");
+    tmux.type_line("y");
+    let second = printed_lines(&texts[1]);
+    for (i, typed) in second.iter().take(3).enumerate() {
+        tmux.wait_for(&format!("line {}/7: ", i + 1));
+        tmux.type_line(typed);
+    }
+    tmux.wait_for("line 4/7: ");
+    // Ctrl-C with half a line typed.
+    let half_line = &second[3][..9];
+    let typed = tmux
+        .command(&["send-keys", "-t", "0", "-l", half_line])
+        .status();
+    let interrupted = tmux.command(&["send-keys", "-t", "0", "C-c"]).status();
+    assert!(typed.unwrap().success() && interrupted.unwrap().success());
+    let ended = tmux.wait_for_exit();
+    let pane = tmux.capture();
+    for (number, typed) in first.iter().chain(&second[..3]).enumerate() {
+        assert!(
+            !pane.contains(typed.as_str()) && !pane.contains(&typed.replace(' ', "")),
+            "typed line {number} is still on the screen or in the scrollback"
+        );
+    }
+    assert!(
+        !pane.contains(half_line),
+        "the half-typed line is still there"
+    );
+    assert!(
+        ended.starts_with("1:"),
+        "verify did not stop with exit 1: {ended}"
+    );
+    assert!(pane.contains("interrupted with Ctrl-C"));
 }
 
 // Proves the check-character vectors in docs/formats.md hold for the library.

@@ -73,7 +73,7 @@ pub fn confirmations(
 ) -> Result<Vec<Share>, Error> {
     let mut proven = Vec::new();
     for (entry, (name, bytes)) in manifest.shares.iter().zip(sealed) {
-        if let Opened::Plaintext(plaintext) = keyring.open(bytes, name, Some(&entry.recipient))? {
+        if let Opened::Plaintext(plaintext) = keyring.open(bytes, name, Some(entry))? {
             let share = std::str::from_utf8(&plaintext)
                 .ok()
                 .and_then(|text| Share::from_text(text).ok());

@@ -31,6 +31,7 @@ mod json;
 mod key_source;
 mod paper;
 mod split;
+mod typing;
 
 use std::process::ExitCode;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use custody::ceremony::genesis::RenderedSheet;
 use custody::deliver::check_fd_is_safe;
 use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
-use custody::paper::typed::{type_share, Typed, CLEAR_SCREEN};
+use custody::paper::typed::{read_answer, type_share, Typed, CLEAR_SCREEN};
 use custody::paper::{qr, render_plain, render_sealed, sheet_file_name, PaperSize, SheetFacts};
 use custody::ram_dir::{RamDir, Staged};
 use custody::recover::{gather, Gathered, SetAside, ShareInput};
@@ -20,6 +20,7 @@ use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::args::{PaperArgs, PaperSizeArg, UnsealedShareArgs};
+use super::typing::TypingTerminal;
 use super::{check_airgap, note, print_json, warn};
 
 impl From<PaperSizeArg> for PaperSize {
@@ -302,7 +303,9 @@ fn qr_inputs(
                 continue;
             }
         };
-        let codes = qr::decode(&image);
+        let codes = prompts.while_working(&format!("looking for QR codes in {name}"), || {
+            qr::decode(&image)
+        });
         if codes.is_empty() {
             aside.push(SetAside {
                 name,
@@ -320,9 +323,22 @@ fn qr_inputs(
             };
             if code.trim_start().starts_with(ARMOR_BEGIN) {
                 let passphrase = prompts
-                    .passphrase(&format!("Passphrase of sealed sheet {name}"))
+                    .passphrase(&format!(
+                        "Passphrase of sealed sheet {name} (Enter alone skips it)"
+                    ))
                     .ok_or_else(|| Error::NoPassphrase { what: name.clone() })?;
-                match open_sealed(code, &passphrase, &name)? {
+                if passphrase.expose_secret().is_empty() {
+                    aside.push(SetAside {
+                        name,
+                        reason: "skipped: no passphrase was given".into(),
+                    });
+                    continue;
+                }
+                let opened = prompts.while_working(
+                    &format!("opening sealed sheet {name} with its passphrase (scrypt)"),
+                    || open_sealed(code, &passphrase, &name),
+                );
+                match opened? {
                     Ok(text) => inputs.push(ShareInput::Text {
                         name,
                         text: SecretString::from(text.to_string()),
@@ -343,12 +359,9 @@ fn qr_inputs(
 /// Shares typed at the terminal (`--type`), checked line by line. Refused ones are set aside
 /// with the lines at fault named.
 fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
-    let tty = open_tty()
+    let mut input = TypingTerminal::open()?
         .ok_or_else(|| Error::Usage("--type needs a terminal to type the shares at".into()))?;
-    let mut output = tty
-        .try_clone()
-        .map_err(|error| Error::io("/dev/tty", error))?;
-    let mut input = BufReader::new(tty);
+    let mut output = input.output()?;
     let mut inputs = Vec::new();
     let mut aside = Vec::new();
     for number in 1.. {
@@ -362,10 +375,9 @@ fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
         }
         let asked = write!(output, "Type another share? [y/N]: ").and_then(|()| output.flush());
         asked.map_err(|error| Error::io("/dev/tty", error))?;
-        let mut answer = String::new();
-        input
-            .read_line(&mut answer)
-            .map_err(|error| Error::io("/dev/tty", error))?;
+        let answer = read_answer(&mut input)
+            .map_err(|error| Error::io("/dev/tty", error))?
+            .unwrap_or_default();
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
             break;
         }

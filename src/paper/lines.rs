@@ -148,7 +148,7 @@ impl std::fmt::Display for LineProblem {
         match self {
             LineProblem::NotInAlphabet(position) => write!(
                 f,
-                "character {position} is not in the share alphabet (there is no 1, B, I or O)"
+                "character {position} is not in the share alphabet (there is no 1, B or I; O is read as 0)"
             ),
             LineProblem::Length { found, expected } => write!(
                 f,
@@ -162,13 +162,18 @@ impl std::fmt::Display for LineProblem {
     }
 }
 
-/// A typed line, normalised: spaces and dashes dropped, upper case.
+/// A typed line, normalised: spaces and dashes dropped, upper case, and the letter O read as
+/// the digit 0 (the alphabet has no O, and the two look alike on paper; the line's check
+/// character and the share's checksum still catch a 0 that was not meant).
 pub fn normalise(typed: &str) -> Zeroizing<String> {
     Zeroizing::new(
         typed
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
-            .map(|c| c.to_ascii_uppercase())
+            .map(|c| match c.to_ascii_uppercase() {
+                'O' => '0',
+                upper => upper,
+            })
             .collect(),
     )
 }
@@ -263,6 +268,23 @@ mod tests {
                     assert_ne!(check_character(number, &original), Some(line.check));
                 }
             }
+        }
+    }
+
+    /// The letter O, which the alphabet lacks, is read as the digit 0 it looks like.
+    #[test]
+    fn letter_o_is_read_as_zero() {
+        let lines = sheet_lines(&format!("CUSTODY1{BODY}")).unwrap();
+        let line = lines.iter().find(|line| line.text.contains('0')).unwrap();
+        let typed = format!("{} {}", line.grouped().as_str(), line.check);
+        for o in ["O", "o"] {
+            let typed = typed.replace('0', o);
+            assert_eq!(
+                check_typed_line(line.number, &normalise(&typed))
+                    .unwrap()
+                    .as_str(),
+                line.text.as_str()
+            );
         }
     }
 

@@ -5,8 +5,11 @@
 //! [`type_share`] takes a line reader and a prompt sink, so it runs the same against a terminal
 //! (`--type`) and in tests. It never guesses silently: a share whose checksum fails and whose
 //! proposed correction is not confirmed is refused, naming the lines at fault; the caller sets
-//! it aside. Once a share is accepted or refused, the screen is cleared of it.
+//! it aside. However typing a share ends — accepted, refused, input ended, Ctrl-C, an error —
+//! the screen and its scrollback are cleared of it. The prompts name the share as its sheet
+//! does ("share 3 of 5") as soon as the first two lines give that away.
 
+use std::fmt;
 use std::io::{self, BufRead, Write};
 
 use bech32::primitives::correction::CorrectableError;
@@ -16,14 +19,72 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::lines::{
-    check_character, check_typed_line, group, normalise, LineProblem, BODY_LEN, GROUP_LEN,
-    LINE_COUNT, LINE_LEN, TEXT_PREFIX,
+    check_character, check_typed_line, group, normalise, value_of, LineProblem, BODY_LEN,
+    GROUP_LEN, LINE_COUNT, LINE_LEN, TEXT_PREFIX,
 };
 use crate::share::text::ShareChecksum;
-use crate::share::Share;
+use crate::share::{Share, FORMAT_VERSION};
 
 /// The terminal sequence that clears the screen and its scrollback.
 pub const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J\x1b[3J";
+
+/// Ctrl-C as a byte. While a share is typed at a terminal, the terminal's interrupt signal is
+/// off and Ctrl-C ends the line instead (see `custody`'s `cli::typing`), so that it reaches
+/// [`read_answer`] and the screen can be cleared before the program stops.
+pub const CTRL_C: char = '\u{3}';
+
+/// A share's own place in its set, as the title of its sheet gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// The share's index.
+    pub index: u8,
+    /// n.
+    pub count: u8,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "share {} of {}", self.index, self.count)
+    }
+}
+
+/// The share's place, read from the start of its typed lines (the version, set id, k, n and
+/// index come first: 12 bytes, the first 20 characters). `None` before those are typed or when
+/// they do not make a valid header.
+fn place_of(lines: &[Zeroizing<String>]) -> Option<Place> {
+    const HEADER_CHARS: usize = 20;
+    let start = Zeroizing::new(lines.iter().map(|line| line.as_str()).collect::<String>());
+    if start.len() < HEADER_CHARS {
+        return None;
+    }
+    let mut bits: u128 = 0;
+    for character in start.bytes().take(HEADER_CHARS) {
+        bits = bits << 5 | u128::from(value_of(character)?);
+    }
+    // 100 bits: the 12 header bytes and 4 bits more.
+    let header = (bits >> 4).to_be_bytes();
+    let (version, threshold, count, index) = (header[4], header[13], header[14], header[15]);
+    let valid = version == FORMAT_VERSION
+        && (2..=count).contains(&threshold)
+        && (1..=count).contains(&index);
+    valid.then_some(Place { index, count })
+}
+
+/// Reads one answer. `None` when the input has ended; an [`io::ErrorKind::Interrupted`] error
+/// when Ctrl-C was typed.
+pub fn read_answer(input: &mut dyn BufRead) -> io::Result<Option<Zeroizing<String>>> {
+    let mut answer = Zeroizing::new(String::new());
+    if input.read_line(&mut answer)? == 0 {
+        return Ok(None);
+    }
+    if answer.contains(CTRL_C) {
+        return Err(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "typing was interrupted with Ctrl-C; the typed lines were cleared from the screen",
+        ));
+    }
+    Ok(Some(answer))
+}
 
 /// The most characters a proposed correction may change (the code corrects up to 4).
 pub const MAX_CORRECTIONS: usize = 4;
@@ -79,15 +140,48 @@ pub fn propose_correction(body: &str) -> Option<Vec<Change>> {
     Some(changes)
 }
 
-/// Asks for share `number`'s seven lines on `output`, reading answers from `input`.
+/// Asks for the seven lines of the `number`th share typed on `output`, reading answers from
+/// `input`, and clears the screen of them however it ends.
 pub fn type_share(
     input: &mut dyn BufRead,
     output: &mut dyn Write,
     number: usize,
 ) -> io::Result<Typed> {
+    let mut place = None;
+    let typed = read_share(input, output, &mut place);
+    let cleared = write!(output, "{CLEAR_SCREEN}").and_then(|()| output.flush());
+    let typed = typed?;
+    cleared?;
+    if let Typed::Accepted(text) = &typed {
+        place = Share::from_text(text.expose_secret())
+            .ok()
+            .map(|share| Place {
+                index: share.header().index,
+                count: share.header().count,
+            });
+    }
+    let name = match place {
+        Some(place) => format!("Share {} of {}", place.index, place.count),
+        None => format!("Typed share {number}"),
+    };
+    match &typed {
+        Typed::Accepted(_) => writeln!(output, "{name} accepted; the screen was cleared.")?,
+        Typed::Refused(reason) => writeln!(output, "{name} refused: {reason}.")?,
+        Typed::Ended => {}
+    }
+    output.flush()?;
+    Ok(typed)
+}
+
+/// Reads and judges one share's lines; `place` is set once the lines give it away.
+fn read_share(
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    place: &mut Option<Place>,
+) -> io::Result<Typed> {
     writeln!(
         output,
-        "Share {number}: type the {LINE_COUNT} lines below \"start {TEXT_PREFIX}\" on the sheet, one at a time,"
+        "Type the {LINE_COUNT} lines below \"start {TEXT_PREFIX}\" on the sheet, one at a time,"
     )?;
     writeln!(
         output,
@@ -99,6 +193,9 @@ pub fn type_share(
     for line_number in 1..=LINE_COUNT {
         let mut pending: Option<(Zeroizing<String>, char)> = None;
         loop {
+            if let Some(place) = place {
+                write!(output, "{place}, ")?;
+            }
             if pending.is_some() {
                 write!(
                     output,
@@ -108,13 +205,12 @@ pub fn type_share(
                 write!(output, "line {line_number}/{LINE_COUNT}: ")?;
             }
             output.flush()?;
-            let mut answer = Zeroizing::new(String::new());
-            if input.read_line(&mut answer)? == 0 {
+            let Some(answer) = read_answer(input)? else {
                 return Ok(Typed::Ended);
-            }
+            };
             let mut typed = normalise(&answer);
             if line_number == 1 && typed.len() > TEXT_PREFIX.len() + LINE_LEN {
-                if let Some(rest) = typed.strip_prefix(TEXT_PREFIX) {
+                if let Some(rest) = typed.strip_prefix(normalise(TEXT_PREFIX).as_str()) {
                     typed = Zeroizing::new(rest.to_string());
                 }
             }
@@ -132,6 +228,12 @@ pub fn type_share(
                 Ok(text) => {
                     lines.push(text);
                     checks.push(check);
+                    if place.is_none() && flagged.is_empty() {
+                        *place = place_of(&lines);
+                        if let Some(place) = place {
+                            writeln!(output, "This is {place}: check that its sheet says so.")?;
+                        }
+                    }
                     break;
                 }
                 Err((LineProblem::Check, Some(text))) => {
@@ -148,15 +250,7 @@ pub fn type_share(
         }
     }
     let body = Zeroizing::new(lines.iter().map(|line| line.as_str()).collect::<String>());
-    let outcome = finish(input, output, &body, &checks, &flagged)?;
-    write!(output, "{CLEAR_SCREEN}")?;
-    match &outcome {
-        Typed::Accepted(_) => writeln!(output, "Share {number} accepted; the screen was cleared.")?,
-        Typed::Refused(reason) => writeln!(output, "Share {number} refused: {reason}.")?,
-        Typed::Ended => {}
-    }
-    output.flush()?;
-    Ok(outcome)
+    finish(input, output, &body, &checks, &flagged)
 }
 
 /// Judges the assembled text: accepted, corrected with the person's consent, or refused.
@@ -248,8 +342,7 @@ fn finish(
         "Check each against the sheet. Does the sheet say so? [y/N]: "
     )?;
     output.flush()?;
-    let mut answer = String::new();
-    input.read_line(&mut answer)?;
+    let answer = read_answer(input)?.unwrap_or_default();
     if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         return Ok(Typed::Refused(format!(
             "the share's checksum does not match and the correction was declined; {at_fault}"
@@ -368,10 +461,53 @@ mod tests {
         assert_eq!(propose_correction(body), Some(Vec::new()));
     }
 
-    /// Input that ends early is reported as ended, not as a share.
+    /// Input that ends early is reported as ended, not as a share, and the screen is cleared.
     #[test]
     fn early_end() {
-        let (typed, _) = run(&typed_lines(TEXT)[..3]);
+        let (typed, shown) = run(&typed_lines(TEXT)[..3]);
         assert!(matches!(typed, Typed::Ended));
+        assert!(shown.ends_with(CLEAR_SCREEN));
+    }
+
+    /// Ctrl-C (a line ending in 0x03) stops typing with an interruption, after clearing the
+    /// screen of the lines typed so far.
+    #[test]
+    fn ctrl_c_clears_and_interrupts() {
+        let mut answers = typed_lines(TEXT)[..3].to_vec();
+        answers.push(format!("{}{CTRL_C}", &answers[2][..6]));
+        let mut input = io::Cursor::new(answers.join("\n") + "\n");
+        let mut output = Vec::new();
+        let error = type_share(&mut input, &mut output, 1).err().unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::Interrupted);
+        let shown = String::from_utf8(output).unwrap();
+        assert!(
+            shown.ends_with(CLEAR_SCREEN),
+            "the screen was not cleared last"
+        );
+    }
+
+    /// Once the first two lines are in, the prompts name the share as its sheet does.
+    #[test]
+    fn prompts_name_the_share_once_known() {
+        let header = *Share::from_text(TEXT).unwrap().header();
+        let place = format!("share {} of {}", header.index, header.count);
+        let (typed, shown) = run(&typed_lines(TEXT));
+        assert!(accepted_text(&typed).is_some());
+        assert!(shown.contains(&format!("{place}, line 3/7: ")));
+        assert!(!shown.contains(&format!("{place}, line 2/7: ")));
+        assert!(shown.contains(&format!("S{} accepted", &place[1..])));
+    }
+
+    /// Lines typed with the letter O for the digit 0, and with the prefix, are accepted.
+    #[test]
+    fn letter_o_for_zero_is_accepted() {
+        let mut answers: Vec<String> = typed_lines(TEXT)
+            .iter()
+            .map(|line| line.replace('0', "o"))
+            .collect();
+        answers[0] = format!("custody1 {}", answers[0]);
+        assert!(answers.iter().any(|line| line.contains('o')));
+        let (typed, _) = run(&answers);
+        assert_eq!(accepted_text(&typed), Some(TEXT));
     }
 }

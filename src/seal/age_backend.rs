@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::{DecryptError, Decryptor, Encryptor};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::{Opened, Prompts, Sealer};
@@ -41,6 +41,8 @@ struct AgeSealer {
     recipient_text: String,
     recipient: Box<dyn age::Recipient + Send + Sync>,
     is_plugin: bool,
+    /// For a passphrase (scrypt) recipient, where to say that sealing takes a while.
+    slow: Option<Prompts>,
 }
 
 impl Sealer for AgeSealer {
@@ -56,7 +58,19 @@ impl Sealer for AgeSealer {
         self.is_plugin
     }
 
-    fn seal(&self, plaintext: &[u8], _share: &ShareHeader) -> Result<Vec<u8>, String> {
+    fn seal(&self, plaintext: &[u8], share: &ShareHeader) -> Result<Vec<u8>, String> {
+        match &self.slow {
+            Some(prompts) => prompts.while_working(
+                &format!("sealing share {} with its passphrase (scrypt)", share.index),
+                || self.seal_now(plaintext),
+            ),
+            None => self.seal_now(plaintext),
+        }
+    }
+}
+
+impl AgeSealer {
+    fn seal_now(&self, plaintext: &[u8]) -> Result<Vec<u8>, String> {
         let encryptor =
             Encryptor::with_recipients(iter::once(self.recipient.as_ref() as &dyn age::Recipient))
                 .map_err(|error| error.to_string())?;
@@ -117,6 +131,7 @@ pub(super) fn parse_recipient(
         recipient_text: text.to_string(),
         recipient,
         is_plugin,
+        slow: (text == PASSPHRASE_RECIPIENT).then(|| prompts.clone()),
     }))
 }
 
@@ -192,7 +207,7 @@ impl AgeKeyring {
             .prompts
             .passphrase(&format!("Passphrase for identity file {what}"))
             .ok_or_else(|| Error::NoPassphrase { what: what.clone() })?;
-        let reader = decrypt_with_passphrase(decryptor, passphrase, &what)?;
+        let reader = decrypt_with_passphrase(decryptor, passphrase, &what, &self.prompts)?;
         read_bounded(reader, 1 << 20).map_err(unusable)
     }
 
@@ -211,10 +226,12 @@ impl AgeKeyring {
                     .prompts
                     .passphrase(&format!("Passphrase for SSH key {name}"))
                     .ok_or_else(|| Error::NoPassphrase { what: name.clone() })?;
+                let decrypted = self.prompts.while_working(
+                    &format!("opening SSH key {name} with its passphrase"),
+                    || encrypted.decrypt(passphrase),
+                );
                 age::ssh::Identity::Unencrypted(
-                    encrypted
-                        .decrypt(passphrase)
-                        .map_err(|_| Error::WrongPassphrase { what: name.clone() })?,
+                    decrypted.map_err(|_| Error::WrongPassphrase { what: name.clone() })?,
                 )
             }
             age::ssh::Identity::Unsupported(_) => {
@@ -283,12 +300,14 @@ impl AgeKeyring {
         Ok(())
     }
 
-    /// Opens one sealed share file.
+    /// Opens one sealed share file. `described` names the share by its holder, from the
+    /// manifest, for the passphrase prompt. An empty passphrase skips the share.
     pub(super) fn open(
         &self,
         sealed: &[u8],
         name: &str,
         recipient_hint: Option<&str>,
+        described: Option<&str>,
     ) -> Result<Opened, Error> {
         let decryptor = match Decryptor::new_buffered(ArmoredReader::new(sealed)) {
             Ok(decryptor) => decryptor,
@@ -300,13 +319,20 @@ impl AgeKeyring {
             }
         };
         let reader = if decryptor.is_scrypt() {
+            let what = match described {
+                Some(described) => format!("{described} ({name})"),
+                None => format!("share file {name}"),
+            };
             let passphrase = self
                 .prompts
-                .passphrase(&format!("Passphrase for share file {name}"))
-                .ok_or_else(|| Error::NoPassphrase {
-                    what: name.to_string(),
-                })?;
-            decrypt_with_passphrase(decryptor, passphrase, name)?
+                .passphrase(&format!(
+                    "Passphrase for {what} (Enter alone skips it if its holder is absent)"
+                ))
+                .ok_or_else(|| Error::NoPassphrase { what: what.clone() })?;
+            if passphrase.expose_secret().is_empty() {
+                return Ok(Opened::Skipped);
+            }
+            decrypt_with_passphrase(decryptor, passphrase, &what, &self.prompts)?
         } else {
             let hint = recipient_hint.map(normalise_recipient);
             let is_hinted = |loaded: &&LoadedIdentity| {
@@ -335,11 +361,15 @@ fn decrypt_with_passphrase<R: Read>(
     decryptor: Decryptor<R>,
     passphrase: SecretString,
     what: &str,
+    prompts: &Prompts,
 ) -> Result<age::stream::StreamReader<R>, Error> {
     let mut identity = age::scrypt::Identity::new(passphrase);
     identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
-    decryptor
-        .decrypt(iter::once(&identity as &dyn age::Identity))
+    prompts
+        .while_working(
+            &format!("opening {what} with its passphrase (scrypt)"),
+            || decryptor.decrypt(iter::once(&identity as &dyn age::Identity)),
+        )
         .map_err(|error| match error {
             DecryptError::ExcessiveWork { required, .. } => Error::Identity {
                 path: what.into(),

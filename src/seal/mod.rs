@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 pub use prompts::Prompts;
 
 use crate::error::Error;
+use crate::set::ManifestShare;
 use crate::share::ShareHeader;
 
 /// A recipient one share is sealed to.
@@ -44,6 +45,8 @@ pub enum Opened {
     NoMatchingIdentity,
     /// The file is damaged or not a sealed share; the reason names no content.
     Unreadable(String),
+    /// Its passphrase was answered with nothing: the holder is absent, the share is skipped.
+    Skipped,
 }
 
 /// Parses one recipient as `-r` takes it. `passphrase` is asked for only when the recipient
@@ -141,19 +144,24 @@ impl Keyring {
         Ok(Self { age, pkcs11 })
     }
 
-    /// Opens one sealed file. `recipient_hint` is the manifest's recipient for the file, which
-    /// lets the matching identity be tried first instead of every identity.
+    /// Opens one sealed file. `entry` is the manifest's entry for the file: its recipient lets
+    /// the matching identity be tried first instead of every identity, and its holder is named
+    /// when a passphrase is asked for.
     ///
-    /// A wrong passphrase for a passphrase-sealed share is an error (exit 6, never retried).
+    /// A wrong passphrase for a passphrase-sealed share is an error (exit 6, never retried); an
+    /// empty one skips the share ([`Opened::Skipped`]).
     pub fn open(
         &self,
         sealed: &[u8],
         name: &str,
-        recipient_hint: Option<&str>,
+        entry: Option<&ManifestShare>,
     ) -> Result<Opened, Error> {
         if pkcs11::is_sealed_file(sealed, name) {
             return self.pkcs11.open(sealed, name);
         }
-        self.age.open(sealed, name, recipient_hint)
+        let recipient_hint = entry.map(|entry| entry.recipient.as_str());
+        let described = entry.map(ManifestShare::described);
+        self.age
+            .open(sealed, name, recipient_hint, described.as_deref())
     }
 }

@@ -2,16 +2,23 @@
 //! from a file descriptor (`--passphrase-fd N`) for automation.
 //!
 //! Prompts go to the controlling terminal (`/dev/tty`), never to stdout, so they cannot mix
-//! with delivered data.
+//! with delivered data. Slow steps (scrypt) say that work is going on, on stderr when it is a
+//! terminal.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+
+/// How long a step runs before [`Prompts::while_working`] says that it is under way.
+const SLOW_STEP: Duration = Duration::from_secs(1);
 
 /// Where passphrases come from: lines of a file descriptor, else the terminal.
 #[derive(Clone, Default)]
@@ -78,6 +85,32 @@ impl Prompts {
             }
         }
         Ok(first)
+    }
+
+    /// Runs `step`; if it is still running after about a second and stderr is a terminal, says
+    /// on one line of stderr that `what` is under way, and ends the line when it is done. Runs
+    /// silently for scripts and logs, and for quick steps.
+    pub fn while_working<T>(&self, what: &str, step: impl FnOnce() -> T) -> T {
+        if !io::stderr().is_terminal() {
+            return step();
+        }
+        let (finished, waiting) = mpsc::channel::<()>();
+        let what = what.to_string();
+        let reporter = thread::spawn(move || {
+            if let Err(RecvTimeoutError::Timeout) = waiting.recv_timeout(SLOW_STEP) {
+                let mut stderr = io::stderr().lock();
+                let _ = write!(stderr, "custody: {what}...");
+                let _ = stderr.flush();
+                drop(stderr);
+                // Returns when `finished` is dropped: the step is over.
+                let _ = waiting.recv();
+                let _ = writeln!(io::stderr(), " done");
+            }
+        });
+        let result = step();
+        drop(finished);
+        let _ = reporter.join();
+        result
     }
 
     /// Shows a message on the terminal, if there is one (plugins ask people to touch keys).
