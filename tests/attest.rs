@@ -238,6 +238,104 @@ fn sets_without_keys_or_transcript() {
     );
 }
 
+/// Attestations count wherever proof of possession counts: a rotated set made pending
+/// becomes active once k new holders have attested from their own folders, and `rotate
+/// handoff --require-all` accepts attested holders as proven.
+#[test]
+fn attestations_activate_a_pending_rotation() {
+    let dir = scratch();
+    let (old, old_holders) = genesis(dir.path());
+    let mut plan = String::from("label = \"attest rotation\"\nthreshold = 2\n");
+    let mut new_identities = Vec::new();
+    for name in ["dave", "erin", "fay"] {
+        let folder = dir.path().join(name);
+        fs::create_dir(&folder).unwrap();
+        let (identity, recipient) = lib_identity(&folder, name);
+        plan.push_str(&format!(
+            "[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
+        ));
+        new_identities.push((folder, identity));
+    }
+    let plan_file = dir.path().join("coordinator/plan-2.toml");
+    fs::write(&plan_file, plan).unwrap();
+    let new = dir.path().join("coordinator/new");
+    custody_run(
+        &[
+            "rotate",
+            "--from",
+            s(&old),
+            "--plan",
+            s(&plan_file),
+            "-o",
+            s(&new),
+            "-i",
+            s(&old_holders[0].identity),
+            "-i",
+            s(&old_holders[1].identity),
+        ],
+        b"",
+    )
+    .expect(0, "is PENDING");
+    let holders: Vec<Holder> = new_identities
+        .into_iter()
+        .enumerate()
+        .map(|(i, (folder, identity))| {
+            let name = format!("share-{}-of-3.age", i + 1);
+            fs::copy(new.join(&name), folder.join(&name)).unwrap();
+            fs::copy(new.join("manifest.json"), folder.join("manifest.json")).unwrap();
+            Holder {
+                share: folder.join(&name),
+                folder,
+                identity,
+            }
+        })
+        .collect();
+    let issued = challenge(&new);
+    let dave = prove(&holders[0], &issued);
+    custody_run(&["attest", "check", s(&new), &dave], b"").expect(0, "");
+    let state = |set: &Path| -> String {
+        let ran = custody_run(&["ceremony", "verify", "--json", s(set)], b"");
+        let report: Value = serde_json::from_slice(&ran.stdout).unwrap();
+        report["state"].as_str().unwrap().to_string()
+    };
+    assert_eq!(state(&new), "pending");
+    let erin = prove(&holders[1], &issued);
+    custody_run(&["attest", "check", s(&new), &erin], b"").expect(0, "is now active");
+    assert_eq!(state(&new), "active");
+
+    let handoff = |ran_ok: i32| {
+        let ran = custody_run(
+            &[
+                "rotate",
+                "handoff",
+                s(&new),
+                "--from",
+                s(&old),
+                "-i",
+                s(&old_holders[0].identity),
+                "-i",
+                s(&old_holders[1].identity),
+                "--exec",
+                "sh -c 'cat >/dev/null'",
+                "--require-all",
+                // The hand-off sitting: two new holders bring their keys to open the new key.
+                "--confirm-identity",
+                s(&holders[0].identity),
+                "--confirm-identity",
+                s(&holders[1].identity),
+            ],
+            b"",
+        );
+        assert_eq!(ran.code, ran_ok, "{}", redacted(&ran.stderr));
+        ran
+    };
+    assert!(handoff(5).stderr.contains("fay"));
+    let fay = prove(&holders[2], &issued);
+    custody_run(&["attest", "check", s(&new), &fay], b"").expect(0, "");
+    handoff(0);
+    assert_eq!(state(&old), "retired");
+}
+
 fn copy_folder(from: &Path, to: &Path) {
     fs::create_dir(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {

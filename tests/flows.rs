@@ -390,6 +390,32 @@ fn every_command_prints_the_one_json_envelope() {
     ran_cases.push(("rotate handoff", 5, handoff(&["--require-all"])));
     ran_cases.push(("rotate handoff", 0, handoff(&[])));
     ran_cases.push(("rotate", 5, rotate(w, Path::new(&new2), &["--json"])));
+    // After the cases above, whose positions the field checks below rely on.
+    let attest_cases: Vec<(&str, Vec<String>, i32)> = vec![
+        (
+            "attest challenge",
+            strings(&["attest", "challenge", "--json", &set]),
+            0,
+        ),
+        (
+            "attest challenge",
+            strings(&["attest", "challenge", "--json", &out("nothing")]),
+            1,
+        ),
+        (
+            "attest check",
+            strings(&["attest", "check", "--json", &set, "custodyattest1qqqq"]),
+            3,
+        ),
+        (
+            "attest check",
+            strings(&["attest", "check", "--json", &set]),
+            2,
+        ),
+    ];
+    for (command, args, code) in attest_cases {
+        ran_cases.push((command, code, run_args(&args)));
+    }
 
     let unexpected: Vec<String> = ran_cases
         .iter()

@@ -82,17 +82,29 @@ pub fn state_of(transcript: &Transcript) -> SetState {
         .unwrap_or(SetState::Active)
 }
 
-/// Holders who proved their share, by index, with the time of their latest confirmation.
+/// Holders who proved their share, in the room or by attestation, by index, with the time of
+/// their latest proof (see [`super::attest::last_proofs`]).
 pub fn confirmations_of(transcript: &Transcript) -> BTreeMap<u8, String> {
-    transcript
-        .events("holder-confirmed")
-        .filter_map(|entry| {
-            Some((
-                entry.facts.get("index")?.as_u64()? as u8,
-                entry.time.clone(),
-            ))
-        })
+    super::attest::last_proofs(transcript)
+        .into_iter()
+        .map(|(index, proof)| (index, proof.time))
         .collect()
+}
+
+/// Marks a pending set active (`set-activated`) once k of its holders have proved their
+/// shares, in the room or by attestation. Each proof matched the share dealt at split time
+/// (its commitment or its attestation key), and the split was proven, so k proofs mean a
+/// quorum that gives back the key. Returns whether the set was activated now.
+pub fn activate_when_proven(transcript: &mut Transcript, manifest: &Manifest) -> bool {
+    let proven: Vec<u8> = confirmations_of(transcript).into_keys().collect();
+    if state_of(transcript) != SetState::Pending || proven.len() < usize::from(manifest.threshold) {
+        return false;
+    }
+    transcript.append(
+        "set-activated",
+        serde_json::json!({"reason": "k holders proved their shares", "confirmed": proven}),
+    );
+    true
 }
 
 /// Checks a set folder: the transcript's chain, the witnessed final hash if given, the

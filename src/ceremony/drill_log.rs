@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use super::audit::confirmations_of;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
 use crate::set::Manifest;
@@ -98,10 +99,8 @@ pub fn record_drill(
             }
         }
     }
-    for entry in set_transcript.events("holder-confirmed") {
-        if let Some(index) = entry.facts.get("index").and_then(Value::as_u64) {
-            note(index, &entry.time);
-        }
+    for (index, time) in confirmations_of(set_transcript) {
+        note(u64::from(index), &time);
     }
     let stale = manifest
         .shares

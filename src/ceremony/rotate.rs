@@ -4,12 +4,13 @@
 //! re-encryption job and the old set retired. And `rotate confirm`, which records holders who
 //! prove their shares later.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::audit::{audit, audit_for_recovery, state_of, Audit, SetState};
+use super::audit::{
+    activate_when_proven, audit, audit_for_recovery, confirmations_of, state_of, Audit, SetState,
+};
 use super::genesis::{check_paper, prepare_from_plan, record_set, stage_paper};
 use super::plan::Plan;
 use super::preflight::Preflight;
@@ -107,17 +108,11 @@ fn record_confirmations(
             newly.push(index);
         }
     }
-    let confirmed: BTreeSet<u8> = transcript
-        .events("holder-confirmed")
-        .filter_map(|entry| entry.facts.get("index")?.as_u64())
-        .map(|index| index as u8)
-        .collect();
     let threshold = usize::from(manifest.threshold);
-    if state_of(transcript) != SetState::Pending || confirmed.len() < threshold {
+    if state_of(transcript) != SetState::Pending || confirmations_of(transcript).len() < threshold {
         return Ok(newly);
     }
-    // Each confirmation matched its commitment, so it is the share dealt and proven at split
-    // time; when k are in hand now, they must also give back the fingerprint.
+    // When k shares are in hand now, they must also give back the fingerprint.
     if proven.len() >= threshold {
         let candidates = proven
             .into_iter()
@@ -128,10 +123,7 @@ fn record_confirmations(
             .collect();
         reconstruct(candidates, Some(manifest), None, &mut Vec::new())?;
     }
-    transcript.append(
-        "set-activated",
-        json!({"reason": "k holders proved their shares", "confirmed": confirmed}),
-    );
+    activate_when_proven(transcript, manifest);
     Ok(newly)
 }
 

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use custody::ceremony::attest::{
     attested_facts, check_lines, last_proofs, LineOutcome, ATTESTED_EVENT, CHALLENGE_EVENT,
 };
-use custody::ceremony::audit::audit_for_recovery;
+use custody::ceremony::audit::{activate_when_proven, audit_for_recovery};
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
 use custody::recover::Gathered;
 use custody::set::Manifest;
@@ -185,6 +185,12 @@ fn check(args: AttestCheckArgs) -> Result<(), Error> {
         Some(transcript) if !accepted.is_empty() => {
             for attestation in &accepted {
                 transcript.append(ATTESTED_EVENT, attested_facts(&manifest, attestation));
+            }
+            if activate_when_proven(transcript, &manifest) {
+                note(&format!(
+                    "set {} is now active: {} of its holders have proved their shares; next: rotate handoff",
+                    manifest.set_id, manifest.threshold
+                ));
             }
             transcript.save(&args.set)?;
         }

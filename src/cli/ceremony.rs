@@ -267,9 +267,10 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
         ));
     } else {
         note(&format!(
-            "{} is PENDING: {} of {k} needed holders have proven their shares; nothing was handed off. Run `custody rotate confirm {} -i …` as holders prove theirs.",
+            "{} is PENDING: {} of {k} needed holders have proven their shares; nothing was handed off. Run `custody rotate confirm {} -i …` as holders prove theirs in the room, or `custody attest challenge {}` for holders who prove from their own machines.",
             output.display(),
             audit.confirmed.len(),
+            output.display(),
             output.display()
         ));
     }
