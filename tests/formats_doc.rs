@@ -1,0 +1,272 @@
+//! docs/formats.md as a stranger reads it: the definitions it gives in prose (the checksum, the
+//! check character, the ignored characters, the error names) are computed here from the page
+//! itself and compared with custody, so what the page says cannot drift from what custody does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use custody::paper::lines::{check_character, ALPHABET};
+use custody::share::Share;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn formats_md() -> String {
+    fs::read_to_string(Path::new(ROOT).join("docs/formats.md")).unwrap()
+}
+
+/// The body of the fenced block that follows `marker` (an HTML comment line) in `doc`.
+fn block_after<'a>(doc: &'a str, marker: &str) -> &'a str {
+    let at = doc
+        .find(&format!("{marker}\n```"))
+        .unwrap_or_else(|| panic!("{marker} is not in docs/formats.md"));
+    let body = &doc[at + marker.len() + 1..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    &body[..body.find("\n```").expect("the block is closed")]
+}
+
+/// Every `CUSTODY1…` text of 119 characters on the page that custody accepts.
+fn valid_texts(doc: &str) -> Vec<String> {
+    let mut texts: Vec<String> = doc
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| word.len() == 119 && word.starts_with("CUSTODY1"))
+        .filter(|word| Share::from_text(word).is_ok())
+        .map(String::from)
+        .collect();
+    texts.dedup();
+    texts
+}
+
+// ---------------------------------------------------------------------------------------------
+// GF(32) as §5 defines it: five-bit values, multiplication modulo α^5 + α^3 + 1.
+
+fn gf32_mul(a: u8, b: u8) -> u8 {
+    let mut product = 0u16;
+    for bit in 0..5 {
+        if (b >> bit) & 1 == 1 {
+            product ^= u16::from(a) << bit;
+        }
+    }
+    for bit in (5..10).rev() {
+        if (product >> bit) & 1 == 1 {
+            product ^= 0b10_1001 << (bit - 5);
+        }
+    }
+    u8::try_from(product).unwrap()
+}
+
+fn alphabet_value(c: char) -> u8 {
+    let at = ALPHABET
+        .iter()
+        .position(|&a| char::from(a) == c.to_ascii_uppercase())
+        .unwrap_or_else(|| panic!("{c:?} is not in the alphabet"));
+    u8::try_from(at).unwrap()
+}
+
+/// The values of a string of alphabet characters written in the page between backquotes after
+/// `lead`, e.g. "(its coefficients below x^15, x^14 first, are the characters `…`".
+fn characters_after(doc: &str, lead: &str) -> Vec<u8> {
+    let at = doc.find(lead).unwrap_or_else(|| panic!("{lead:?} not found")) + lead.len();
+    let rest = &doc[at..];
+    let start = rest.find('`').unwrap() + 1;
+    let end = start + rest[start..].find('`').unwrap();
+    rest[start..end].chars().map(alphabet_value).collect()
+}
+
+/// U(x) mod g(x) over GF(32), by long division: U's coefficients highest first, g monic with
+/// `low` its coefficients below the leading one, highest first.
+fn remainder(u: &[u8], low: &[u8]) -> Vec<u8> {
+    let degree = low.len();
+    let mut rest = u.to_vec();
+    for i in 0..rest.len() - degree {
+        let lead = rest[i];
+        if lead != 0 {
+            for (j, &c) in low.iter().enumerate() {
+                rest[i + 1 + j] ^= gf32_mul(lead, c);
+            }
+            rest[i] = 0;
+        }
+    }
+    rest[rest.len() - degree..].to_vec()
+}
+
+/// Whether `text` is valid by §5's definition read from the page: U(x) mod g(x) = T(x).
+fn valid_by_the_definition(doc: &str, text: &str) -> bool {
+    let generator = characters_after(doc, "its coefficients below x^15, x^14 first, are");
+    let target = characters_after(doc, "target residue is the polynomial");
+    let expansion: Vec<u8> = {
+        let at = doc.find("This gives the 15 values\n\n").unwrap() + 26;
+        doc[at..doc[at..].find('\n').unwrap() + at]
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let lower = text.to_ascii_lowercase();
+    let Some(data) = lower.strip_prefix("custody1") else {
+        return false;
+    };
+    let mut u = vec![1u8];
+    u.extend(&expansion);
+    u.extend(data.chars().map(alphabet_value));
+    remainder(&u, &generator) == target
+}
+
+// Proves §5's mathematical checksum definition (generator, target, prefix expansion, read from
+// the page) accepts every share text on the page and refuses exactly what custody refuses.
+#[test]
+fn checksum_definition_agrees_with_custody() {
+    let doc = formats_md();
+    assert!(doc.contains("3 3 3 3 3 3 3 0 3 21 19 20 15 4 25"));
+    let texts = valid_texts(&doc);
+    assert!(texts.len() >= 10, "found {} share texts", texts.len());
+    let mut changed = 0;
+    for text in &texts {
+        assert!(valid_by_the_definition(&doc, text), "{text}");
+        // Every single substitution after the separator: custody and the definition agree.
+        for position in (8..text.len()).step_by(7) {
+            for &replacement in ALPHABET.iter().step_by(5) {
+                let mut edited = text.clone().into_bytes();
+                if edited[position] == replacement {
+                    continue;
+                }
+                edited[position] = replacement;
+                let edited = String::from_utf8(edited).unwrap();
+                assert!(!valid_by_the_definition(&doc, &edited), "{edited}");
+                assert!(Share::from_text(&edited).is_err());
+                changed += 1;
+            }
+        }
+    }
+    assert!(changed > 1000);
+    // The writer's rule: the checksum values are R(x) + T(x), R computed with zeros in place.
+    let generator = characters_after(&doc, "its coefficients below x^15, x^14 first, are");
+    let target = characters_after(&doc, "target residue is the polynomial");
+    let text = &texts[0].to_ascii_lowercase();
+    let mut u = vec![1, 3, 3, 3, 3, 3, 3, 3, 0, 3, 21, 19, 20, 15, 4, 25];
+    u.extend(text[8..8 + 96].chars().map(alphabet_value));
+    u.extend([0; 15]);
+    let checksum: String = remainder(&u, &generator)
+        .iter()
+        .zip(&target)
+        .map(|(r, t)| char::from(ALPHABET[usize::from(r ^ t)]))
+        .collect();
+    assert_eq!(checksum, texts[0][8 + 96..]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// §13: the check character.
+
+/// x^power in GF(32), x being the element 2.
+fn x_to_the(power: usize) -> u8 {
+    (0..power).fold(1, |acc, _| gf32_mul(acc, 2))
+}
+
+// Proves §13's formula c = number·x^(L+1) + Σ v_i·x^(L+1−i), evaluated term by term, gives the
+// page's check characters and custody's for every line of every share text on the page.
+#[test]
+fn check_character_formula_gives_the_printed_characters() {
+    let doc = formats_md();
+    assert!(
+        doc.contains("    c = number·x^(L+1) + Σ_{i=1..L} v_i·x^(L+1−i)\n"),
+        "the formula is not in §13 as tested here"
+    );
+    let formula = |number: usize, line: &str| -> char {
+        let values: Vec<u8> = line.chars().map(alphabet_value).collect();
+        let l = values.len();
+        let mut c = gf32_mul(u8::try_from(number).unwrap(), x_to_the(l + 1));
+        for (i, &v) in values.iter().enumerate() {
+            c ^= gf32_mul(v, x_to_the(l + 1 - (i + 1)));
+        }
+        char::from(ALPHABET[usize::from(c)])
+    };
+    let vectors = block_after(&doc, "<!-- paper-vector: line-check -->");
+    for row in vectors.lines() {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        let number: usize = fields[1].trim_end_matches(':').parse().unwrap();
+        let line = fields[2..fields.len() - 1].concat();
+        let printed = fields[fields.len() - 1].chars().next().unwrap();
+        assert_eq!(formula(number, &line), printed, "{row}");
+    }
+    for text in valid_texts(&doc) {
+        for (n, line) in text[8..].as_bytes().chunks(16).enumerate() {
+            let line = std::str::from_utf8(line).unwrap();
+            assert_eq!(
+                Some(formula(n + 1, line)),
+                check_character(n + 1, line.as_bytes())
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// §5: the characters a reader ignores, and the reference program.
+
+fn python() -> Option<PathBuf> {
+    ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// The reference program of §5 saved as `custody_ref.py` in `dir`.
+fn save_reference_program(dir: &Path) -> PathBuf {
+    let doc = formats_md();
+    let program = block_after(&doc, "<!-- reference: python -->");
+    let path = dir.join("custody_ref.py");
+    fs::write(&path, program).unwrap();
+    path
+}
+
+/// Runs python3 on `script` (a program using custody_ref from `dir`); returns stdout.
+fn run_python(dir: &Path, script: &str, args: &[&str]) -> String {
+    let python = python().expect("python3 is installed here");
+    let output = Command::new(python)
+        .current_dir(dir)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "python: {}",
+        common::redacted(&String::from_utf8_lossy(&output.stderr))
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+// Proves the characters §5 says a reader ignores are exactly those custody and the reference
+// program ignore (CR, no-break spaces and the rest), over every code point up to U+FFFF.
+#[test]
+fn ignored_characters_are_the_documented_ones() {
+    let doc = formats_md();
+    let documented: BTreeSet<u32> = block_after(&doc, "<!-- ignored-characters -->")
+        .split_whitespace()
+        .map(|hex| u32::from_str_radix(hex, 16).unwrap())
+        .collect();
+    let text = &valid_texts(&doc)[0];
+    let with = |c: char, at: usize| format!("{}{c}{}", &text[..at], &text[at..]);
+    let by_custody: BTreeSet<u32> = (0..=0xffff_u32)
+        .filter_map(char::from_u32)
+        .filter(|&c| Share::from_text(&with(c, 3)).is_ok() && Share::from_text(&with(c, 50)).is_ok())
+        .map(u32::from)
+        .collect();
+    assert_eq!(by_custody, documented, "custody ignores other characters");
+
+    let dir = tempfile::tempdir().unwrap();
+    save_reference_program(dir.path());
+    let script = "import sys, custody_ref\n\
+        t = sys.argv[1]\n\
+        def ok(s):\n    try:\n        custody_ref.decode(s)\n        return True\n    except ValueError:\n        return False\n\
+        print(' '.join('%04x' % c for c in range(0x10000) if 0xd800 > c or c > 0xdfff\n\
+            if ok(t[:3] + chr(c) + t[3:]) and ok(t[:50] + chr(c) + t[50:])))\n";
+    let by_reference: BTreeSet<u32> = run_python(dir.path(), script, &[text])
+        .split_whitespace()
+        .map(|hex| u32::from_str_radix(hex, 16).unwrap())
+        .collect();
+    assert_eq!(by_reference, documented, "the reference program ignores others");
+}
