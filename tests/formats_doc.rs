@@ -270,3 +270,132 @@ fn ignored_characters_are_the_documented_ones() {
         .collect();
     assert_eq!(by_reference, documented, "the reference program ignores others");
 }
+
+// ---------------------------------------------------------------------------------------------
+// §4, §11.5: extended sets.
+
+/// The `name: value` lines of the vector block after `marker`.
+fn vector_fields(doc: &str, marker: &str) -> Vec<(String, String)> {
+    block_after(doc, marker)
+        .lines()
+        .map(|line| {
+            let (name, value) = line.split_once(": ").expect("a `name: value` line");
+            (name.to_string(), value.to_string())
+        })
+        .collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    &fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no {name} in the vector"))
+        .1
+}
+
+/// Runs the reference program's `combine` on `texts`; returns its first line (the key).
+fn reference_combine(texts: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let program = save_reference_program(dir.path());
+    let output = Command::new(python().expect("python3 is installed here"))
+        .arg(program)
+        .arg("combine")
+        .args(texts)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the reference program refused: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+// Proves the extended-set vector of §11.5 holds: old shares carry n = 3, the added one n = 4,
+// one set id, and every pair gives the key with the library and with the reference program.
+#[test]
+fn extended_set_vector_recovers_with_library_and_reference() {
+    let doc = formats_md();
+    let fields = vector_fields(&doc, "<!-- vector: extended-split -->");
+    let key = field(&fields, "key");
+    let threshold: u8 = field(&fields, "threshold").parse().unwrap();
+    let shares: Vec<(&str, Share)> = fields
+        .iter()
+        .filter_map(|(name, value)| {
+            let rest = name.strip_prefix("share ")?;
+            let (index, count) = rest.split_once(" of ").unwrap();
+            let share = Share::from_text(value).unwrap();
+            let header = share.header();
+            assert_eq!(header.index.to_string(), index);
+            assert_eq!(header.count.to_string(), count);
+            assert_eq!(header.threshold, threshold);
+            assert_eq!(header.set_id.to_string(), field(&fields, "set_id"));
+            Some((value.as_str(), share))
+        })
+        .collect();
+    assert_eq!(shares.len(), 4);
+    let counts: BTreeSet<u8> = shares.iter().map(|(_, s)| s.header().count).collect();
+    assert_eq!(counts.len(), 2, "the vector mixes two counts");
+    for a in 0..shares.len() {
+        for b in a + 1..shares.len() {
+            let combined = custody::share::shamir::combine(&[&shares[a].1, &shares[b].1]).unwrap();
+            assert_eq!(hex::encode(combined.expose_bytes()), key);
+            assert_eq!(reference_combine(&[shares[a].0, shares[b].0]), key);
+        }
+    }
+}
+
+// Proves what §4 says custody does: after `ceremony genesis` and `extend`, an old share keeps
+// its n, the added one carries the new count, and the reference program combines the two.
+#[test]
+fn reference_program_recovers_a_freshly_extended_set() {
+    let dir = common::scratch();
+    let ids: Vec<(PathBuf, String)> = ["alice", "bob", "carol", "dave"]
+        .iter()
+        .map(|name| common::lib_identity(dir.path(), name))
+        .collect();
+    let mut plan = String::from("label = \"extended\"\nthreshold = 2\n");
+    for (name, (_, recipient)) in ["alice", "bob", "carol"].iter().zip(&ids) {
+        plan.push_str(&format!(
+            "\n[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
+        ));
+    }
+    let plan_file = dir.path().join("plan.toml");
+    fs::write(&plan_file, plan).unwrap();
+    let set = dir.path().join("set");
+    let extended = dir.path().join("extended");
+    common::custody_run(
+        &["ceremony", "genesis", common::s(&plan_file), "-o", common::s(&set), "--key-stdin"],
+        format!("{}\n", common::COUNTING_KEY_HEX).as_bytes(),
+    )
+    .expect(0, "");
+    common::custody_run(
+        &[
+            "extend",
+            common::s(&set),
+            "-i",
+            common::s(&ids[0].0),
+            "-i",
+            common::s(&ids[1].0),
+            "-r",
+            &ids[3].1,
+            "-o",
+            common::s(&extended),
+        ],
+        b"",
+    )
+    .expect(0, "4 shares now");
+    let old = common::open_with_library(&ids[2].0, &extended.join("share-3-of-3.age"));
+    let added = common::open_with_library(&ids[3].0, &extended.join("share-4-of-4.age"));
+    assert_eq!(Share::from_text(&old).unwrap().header().count, 3);
+    assert_eq!(Share::from_text(&added).unwrap().header().count, 4);
+    assert_eq!(
+        reference_combine(&[old.trim(), added.trim()]),
+        common::COUNTING_KEY_HEX
+    );
+}
