@@ -398,4 +398,73 @@ fn reference_program_recovers_a_freshly_extended_set() {
         reference_combine(&[old.trim(), added.trim()]),
         common::COUNTING_KEY_HEX
     );
+    // §9's table lists every field of this manifest (holders included).
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(extended.join("manifest.json")).unwrap()).unwrap();
+    let fields = manifest_fields(&manifest);
+    assert!(fields.contains("shares[].holder"));
+    let table = manifest_table_fields(&formats_md());
+    let missing: Vec<&String> = fields.difference(&table).collect();
+    assert!(missing.is_empty(), "§9 does not list {missing:?}");
+}
+
+/// The field names in the first column of §9's manifest table.
+fn manifest_table_fields(doc: &str) -> BTreeSet<String> {
+    let start = doc.find("## 9. The manifest").unwrap();
+    let end = start + doc[start..].find("```json").unwrap();
+    doc[start..end]
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .map(|rest| rest[..rest.find('`').unwrap()].to_string())
+        .collect()
+}
+
+/// Every field name in a manifest, array members as `shares[].NAME`.
+fn manifest_fields(manifest: &serde_json::Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (name, value) in manifest.as_object().unwrap() {
+        names.insert(name.clone());
+        for entry in value.as_array().into_iter().flatten() {
+            for inner in entry.as_object().unwrap().keys() {
+                names.insert(format!("{name}[].{inner}"));
+            }
+        }
+    }
+    names
+}
+
+// Proves §11.6 names every error and outcome the vectors use: the `error:` lines of §11.4 and
+// the `expect:` lines of tests/vectors/, and nothing else.
+#[test]
+fn vector_outcome_names_are_defined() {
+    let doc = formats_md();
+    let start = doc.find("### 11.6 Error and outcome names").unwrap();
+    let end = start + doc[start..].find("\n## ").unwrap();
+    let defined: BTreeSet<String> = doc[start..end]
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .flat_map(|line| {
+            let names = line.split(" | ").next().unwrap();
+            names
+                .split(", ")
+                .map(|name| name.trim_start_matches("| ").trim_matches('`'))
+                .map(|name| name.split(' ').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut used: BTreeSet<String> = doc
+        .lines()
+        .filter_map(|line| line.strip_prefix("error: "))
+        .map(|value| value.split(' ').next().unwrap().to_string())
+        .collect();
+    for entry in fs::read_dir(Path::new(ROOT).join("tests/vectors")).unwrap() {
+        let text = fs::read_to_string(entry.unwrap().path()).unwrap();
+        let expect = text.lines().find_map(|l| l.strip_prefix("expect: ")).unwrap();
+        used.insert(expect.to_string());
+    }
+    let undefined: Vec<&String> = used.difference(&defined).collect();
+    assert!(undefined.is_empty(), "§11.6 does not define {undefined:?}");
+    // No stale entries: `length` is the one §11.4's checker knows that no vector uses yet.
+    used.insert("length".into());
+    assert_eq!(defined, used);
 }
