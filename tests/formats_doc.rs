@@ -468,3 +468,180 @@ fn vector_outcome_names_are_defined() {
     used.insert("length".into());
     assert_eq!(defined, used);
 }
+
+// ---------------------------------------------------------------------------------------------
+// §8 and §14: the age layer.
+
+/// The values of every `name:` line of a vector, in order.
+fn all_of<'a>(fields: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    fields
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// The sealed file of §8's vector, its identity line and its plaintext.
+fn age_vector() -> (Vec<u8>, String, Vec<u8>) {
+    let fields = vector_fields(&formats_md(), "<!-- vector: sealed-age -->");
+    let file: String = all_of(&fields, "file")
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let plaintext = format!("{}\n", field(&fields, "plaintext"));
+    (
+        file.into_bytes(),
+        field(&fields, "identity").to_string(),
+        plaintext.into_bytes(),
+    )
+}
+
+/// HKDF-SHA-256 to 32 bytes.
+fn hkdf32(ikm: &[u8], salt: &[u8], info: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), ikm)
+        .expand(info, &mut out)
+        .unwrap();
+    out
+}
+
+fn chacha_open(key: &[u8; 32], nonce: [u8; 12], ciphertext: &[u8]) -> Option<Vec<u8>> {
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    chacha20poly1305::ChaCha20Poly1305::new(key.into())
+        .decrypt(&nonce.into(), ciphertext)
+        .ok()
+}
+
+/// Opens an armored X25519 age file following §14 step by step, with no age library.
+fn open_by_the_appendix(armored: &[u8], identity: &str) -> Vec<u8> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    use base64::Engine;
+    use hmac::Mac;
+    // 1. Armor.
+    let text = std::str::from_utf8(armored).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "-----BEGIN AGE ENCRYPTED FILE-----");
+    assert_eq!(lines[lines.len() - 1], "-----END AGE ENCRYPTED FILE-----");
+    let binary = STANDARD.decode(lines[1..lines.len() - 1].concat()).unwrap();
+    // 3. The identity: bech32 of the scalar; the recipient is X25519(scalar, 9).
+    let (hrp, scalar) = bech32::decode(identity).unwrap();
+    assert_eq!(hrp.as_str().to_ascii_lowercase(), "age-secret-key-");
+    let scalar: [u8; 32] = scalar.try_into().unwrap();
+    let secret = x25519_dalek::StaticSecret::from(scalar);
+    let recipient = x25519_dalek::PublicKey::from(&secret);
+    // 2. Header lines up to `---`.
+    let mac_line = binary
+        .windows(4)
+        .position(|w| w == b"\n---")
+        .expect("a --- line")
+        + 1;
+    let header = std::str::from_utf8(&binary[..mac_line]).unwrap();
+    let rest = &binary[mac_line..];
+    let end_of_mac_line = rest.iter().position(|&b| b == b'\n').unwrap();
+    let mac = STANDARD_NO_PAD
+        .decode(&rest[4..end_of_mac_line])
+        .unwrap();
+    let payload = &rest[end_of_mac_line + 1..];
+    let mut header_lines = header.lines();
+    assert_eq!(header_lines.next(), Some("age-encryption.org/v1"));
+    let mut file_key = None;
+    let mut stanza_line = header_lines.next();
+    while let Some(line) = stanza_line {
+        let args: Vec<&str> = line.strip_prefix("-> ").unwrap().split(' ').collect();
+        let mut body = String::new();
+        stanza_line = None;
+        for body_line in header_lines.by_ref() {
+            body.push_str(body_line);
+            if body_line.len() < 64 {
+                stanza_line = header_lines.next();
+                break;
+            }
+        }
+        if args[0] != "X25519" {
+            continue;
+        }
+        // 4. The file key.
+        let share: [u8; 32] = STANDARD_NO_PAD.decode(args[1]).unwrap().try_into().unwrap();
+        let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(share));
+        assert!(shared.as_bytes().iter().any(|&b| b != 0));
+        let salt = [share.as_slice(), recipient.as_bytes()].concat();
+        let wrap_key = hkdf32(shared.as_bytes(), &salt, b"age-encryption.org/v1/X25519");
+        let body = STANDARD_NO_PAD.decode(&body).unwrap();
+        if let Some(key) = chacha_open(&wrap_key, [0; 12], &body) {
+            file_key = Some(key);
+        }
+    }
+    let file_key = file_key.expect("no stanza opened with the identity");
+    assert_eq!(file_key.len(), 16);
+    // 5. The header MAC over the header through `---`.
+    let mac_key = hkdf32(&file_key, &[], b"header");
+    let mut hmac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&mac_key).unwrap();
+    hmac.update(&binary[..mac_line + 3]);
+    hmac.verify_slice(&mac).expect("the header MAC matches");
+    // 6. The payload, in chunks of 65 552 bytes.
+    let payload_key = hkdf32(&file_key, &payload[..16], b"payload");
+    let chunks: Vec<&[u8]> = payload[16..].chunks(65_552).collect();
+    let mut plaintext = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut nonce = [0u8; 12];
+        nonce[3..11].copy_from_slice(&(i as u64).to_be_bytes());
+        nonce[11] = u8::from(i + 1 == chunks.len());
+        plaintext.extend(chacha_open(&payload_key, nonce, chunk).expect("a chunk opens"));
+    }
+    plaintext
+}
+
+// Proves §14 is enough to open an age file: a decoder written from it alone opens §8's vector
+// to its plaintext, and refuses it when a header byte is changed (the MAC).
+#[test]
+fn age_vector_opens_by_the_appendix() {
+    let (file, identity, plaintext) = age_vector();
+    assert!(open_by_the_appendix(&file, &identity) == plaintext);
+    let fields = vector_fields(&formats_md(), "<!-- vector: sealed-age -->");
+    let (_, public) = bech32::decode(field(&fields, "recipient")).unwrap();
+    let (_, scalar) = bech32::decode(&identity).unwrap();
+    let scalar: [u8; 32] = scalar.try_into().unwrap();
+    let derived = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(scalar));
+    assert_eq!(public, derived.as_bytes());
+    // The grease stanza's argument, one letter changed (pUV57 to pUW57), is under the MAC.
+    let text = String::from_utf8(file).unwrap();
+    assert!(text.contains("UgcHVWNTcK"));
+    let edited = text.replacen("UgcHVWNTcK", "UgcHVXNTcK", 1);
+    let result = std::panic::catch_unwind(|| open_by_the_appendix(edited.as_bytes(), &identity));
+    let message = format!("{:?}", result.expect_err("an altered header opened").downcast_ref::<String>());
+    assert!(message.contains("the header MAC matches"), "{message}");
+}
+
+// Proves §8's vector is what it says: Go `age -d` and custody open it, and it holds share 1 of
+// §11.5's extended set.
+#[test]
+fn age_vector_opens_with_go_age_and_custody() {
+    let (file, identity, plaintext) = age_vector();
+    let dir = common::scratch();
+    let identity_file = dir.path().join("identity.txt");
+    let sealed = dir.path().join("share-1-of-3.age");
+    fs::write(&identity_file, format!("{identity}\n")).unwrap();
+    fs::write(&sealed, &file).unwrap();
+    let by_go = common::open_with_go(&identity_file, &sealed).expect("Go age opens the vector");
+    assert!(by_go == plaintext, "Go age gives another plaintext");
+    // custody opens it and, with share 4 of §11.5, gives back the key.
+    let fields = vector_fields(&formats_md(), "<!-- vector: extended-split -->");
+    let texts = dir.path().join("share-4.txt");
+    fs::write(&texts, format!("{}\n", field(&fields, "share 4 of 4"))).unwrap();
+    let ran = common::custody_run(
+        &[
+            "combine",
+            "-i",
+            common::s(&identity_file),
+            "--text",
+            common::s(&texts),
+            "--fingerprint",
+            common::COUNTING_FINGERPRINT,
+            common::s(&sealed),
+        ],
+        b"",
+    );
+    ran.expect(0, "");
+    assert_eq!(ran.stdout_text().trim(), field(&fields, "key"));
+    assert!(plaintext.starts_with(field(&fields, "share 1 of 3").as_bytes()));
+}
