@@ -70,7 +70,10 @@ fn alphabet_value(c: char) -> u8 {
 /// The values of a string of alphabet characters written in the page between backquotes after
 /// `lead`, e.g. "(its coefficients below x^15, x^14 first, are the characters `…`".
 fn characters_after(doc: &str, lead: &str) -> Vec<u8> {
-    let at = doc.find(lead).unwrap_or_else(|| panic!("{lead:?} not found")) + lead.len();
+    let at = doc
+        .find(lead)
+        .unwrap_or_else(|| panic!("{lead:?} not found"))
+        + lead.len();
     let rest = &doc[at..];
     let start = rest.find('`').unwrap() + 1;
     let end = start + rest[start..].find('`').unwrap();
@@ -252,7 +255,9 @@ fn ignored_characters_are_the_documented_ones() {
     let with = |c: char, at: usize| format!("{}{c}{}", &text[..at], &text[at..]);
     let by_custody: BTreeSet<u32> = (0..=0xffff_u32)
         .filter_map(char::from_u32)
-        .filter(|&c| Share::from_text(&with(c, 3)).is_ok() && Share::from_text(&with(c, 50)).is_ok())
+        .filter(|&c| {
+            Share::from_text(&with(c, 3)).is_ok() && Share::from_text(&with(c, 50)).is_ok()
+        })
         .map(u32::from)
         .collect();
     assert_eq!(by_custody, documented, "custody ignores other characters");
@@ -268,7 +273,10 @@ fn ignored_characters_are_the_documented_ones() {
         .split_whitespace()
         .map(|hex| u32::from_str_radix(hex, 16).unwrap())
         .collect();
-    assert_eq!(by_reference, documented, "the reference program ignores others");
+    assert_eq!(
+        by_reference, documented,
+        "the reference program ignores others"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +378,14 @@ fn reference_program_recovers_a_freshly_extended_set() {
     let set = dir.path().join("set");
     let extended = dir.path().join("extended");
     common::custody_run(
-        &["ceremony", "genesis", common::s(&plan_file), "-o", common::s(&set), "--key-stdin"],
+        &[
+            "ceremony",
+            "genesis",
+            common::s(&plan_file),
+            "-o",
+            common::s(&set),
+            "--key-stdin",
+        ],
         format!("{}\n", common::COUNTING_KEY_HEX).as_bytes(),
     )
     .expect(0, "");
@@ -459,7 +474,10 @@ fn vector_outcome_names_are_defined() {
         .collect();
     for entry in fs::read_dir(Path::new(ROOT).join("tests/vectors")).unwrap() {
         let text = fs::read_to_string(entry.unwrap().path()).unwrap();
-        let expect = text.lines().find_map(|l| l.strip_prefix("expect: ")).unwrap();
+        let expect = text
+            .lines()
+            .find_map(|l| l.strip_prefix("expect: "))
+            .unwrap();
         used.insert(expect.to_string());
     }
     let undefined: Vec<&String> = used.difference(&defined).collect();
@@ -538,9 +556,7 @@ fn open_by_the_appendix(armored: &[u8], identity: &str) -> Vec<u8> {
     let header = std::str::from_utf8(&binary[..mac_line]).unwrap();
     let rest = &binary[mac_line..];
     let end_of_mac_line = rest.iter().position(|&b| b == b'\n').unwrap();
-    let mac = STANDARD_NO_PAD
-        .decode(&rest[4..end_of_mac_line])
-        .unwrap();
+    let mac = STANDARD_NO_PAD.decode(&rest[4..end_of_mac_line]).unwrap();
     let payload = &rest[end_of_mac_line + 1..];
     let mut header_lines = header.lines();
     assert_eq!(header_lines.next(), Some("age-encryption.org/v1"));
@@ -608,7 +624,12 @@ fn age_vector_opens_by_the_appendix() {
     assert!(text.contains("UgcHVWNTcK"));
     let edited = text.replacen("UgcHVWNTcK", "UgcHVXNTcK", 1);
     let result = std::panic::catch_unwind(|| open_by_the_appendix(edited.as_bytes(), &identity));
-    let message = format!("{:?}", result.expect_err("an altered header opened").downcast_ref::<String>());
+    let message = format!(
+        "{:?}",
+        result
+            .expect_err("an altered header opened")
+            .downcast_ref::<String>()
+    );
     assert!(message.contains("the header MAC matches"), "{message}");
 }
 
@@ -644,4 +665,174 @@ fn age_vector_opens_with_go_age_and_custody() {
     ran.expect(0, "");
     assert_eq!(ran.stdout_text().trim(), field(&fields, "key"));
     assert!(plaintext.starts_with(field(&fields, "share 1 of 3").as_bytes()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// §8.1: PKCS#11 shares.
+
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+fn pkcs11_vector() -> Vec<(String, String)> {
+    vector_fields(&formats_md(), "<!-- vector: sealed-pkcs11 -->")
+}
+
+/// Opens a `.p11` file's lines with the §8.1 parameters: AES-256-GCM, the 12-byte `nonce`, a
+/// 16-byte tag at the end of `ciphertext`, the first six lines as associated data.
+fn open_p11(lines: &[&str], key: &[u8]) -> Option<Vec<u8>> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let value = |name: &str| {
+        lines
+            .iter()
+            .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+            .unwrap()
+    };
+    let nonce = STANDARD.decode(value("nonce")).unwrap();
+    assert_eq!(nonce.len(), 12);
+    let sealed = STANDARD.decode(value("ciphertext")).unwrap();
+    assert_eq!(sealed.len(), 120 + 16);
+    let associated: String = lines[..6].iter().map(|line| format!("{line}\n")).collect();
+    aes_gcm::Aes256Gcm::new_from_slice(key)
+        .unwrap()
+        .decrypt(
+            aes_gcm::Nonce::from_slice(&nonce),
+            Payload {
+                msg: &sealed,
+                aad: associated.as_bytes(),
+            },
+        )
+        .ok()
+}
+
+// Proves §8.1's parameters open the PKCS#11 vector without a token, to a share whose header is
+// the file's, and that the associated data is exactly the first six lines (an edited index or a
+// seventh line taken in fails).
+#[test]
+fn pkcs11_vector_opens_with_the_documented_parameters() {
+    let fields = pkcs11_vector();
+    let key = hex::decode(field(&fields, "wrapping key")).unwrap();
+    let lines = all_of(&fields, "file");
+    let plaintext = open_p11(&lines, &key).expect("the vector opens");
+    assert!(plaintext == format!("{}\n", field(&fields, "plaintext")).into_bytes());
+    let share = Share::from_text(field(&fields, "plaintext")).unwrap();
+    let header = share.header();
+    assert_eq!(lines[1], format!("set-id: {}", header.set_id));
+    assert_eq!(lines[4], format!("index: {}", header.index));
+    let mut edited = lines.clone();
+    edited[4] = "index: 2";
+    assert!(open_p11(&edited, &key).is_none(), "the index is not bound");
+    let mut wrong_key = key.clone();
+    wrong_key[0] ^= 1;
+    assert!(open_p11(&lines, &wrong_key).is_none());
+    // The other share of the vector and this one give back its key.
+    let other = Share::from_text(field(&fields, "other share")).unwrap();
+    let combined = custody::share::shamir::combine(&[&share, &other]).unwrap();
+    assert_eq!(hex::encode(combined.expose_bytes()), field(&fields, "key"));
+}
+
+// Proves the PKCS#11 vector is a file custody opens: the wrapping key's bytes imported into a
+// fresh SoftHSM2 token (as §8.1 says the vector was made), custody combines it with the other
+// share to the vector's key.
+#[test]
+fn pkcs11_vector_opens_with_custody_on_a_token_holding_the_key() {
+    assert!(
+        Path::new(SOFTHSM).exists(),
+        "install softhsm2 (.ci/run does)"
+    );
+    let fields = pkcs11_vector();
+    let dir = common::scratch();
+    let tokens = dir.path().join("tokens");
+    fs::create_dir(&tokens).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let pin = dir.path().join("pin");
+    fs::write(&pin, "4711-vector\n").unwrap();
+    let key_file = dir.path().join("wrap.key");
+    fs::write(
+        &key_file,
+        hex::decode(field(&fields, "wrapping key")).unwrap(),
+    )
+    .unwrap();
+    let tool = |program: &str, args: &[&str]| {
+        let output = Command::new(program)
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    tool(
+        "softhsm2-util",
+        &[
+            "--init-token",
+            "--free",
+            "--label",
+            "custody",
+            "--so-pin",
+            "so-4711-vector",
+            "--pin",
+            "4711-vector",
+        ],
+    );
+    tool(
+        "pkcs11-tool",
+        &[
+            "--module",
+            SOFTHSM,
+            "--token-label",
+            "custody",
+            "--login",
+            "--pin",
+            "4711-vector",
+            "--write-object",
+            common::s(&key_file),
+            "--type",
+            "secrkey",
+            "--key-type",
+            "AES:32",
+            "--label",
+            "share-wrap",
+            "--id",
+            "c0ffee",
+            "--usage-decrypt",
+            "--sensitive",
+        ],
+    );
+    let sealed = dir.path().join("share-3-of-3.p11");
+    let file: String = all_of(&fields, "file")
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&sealed, file).unwrap();
+    let other = dir.path().join("other.txt");
+    fs::write(&other, format!("{}\n", field(&fields, "other share"))).unwrap();
+    let identity = format!(
+        "pkcs11:token=custody;object=share-wrap?module-path={SOFTHSM}&pin-source={}",
+        pin.display()
+    );
+    let mut command = common::custody();
+    command
+        .args(["combine", "-i", &identity, "--text", common::s(&other)])
+        .args([
+            "--fingerprint",
+            common::COUNTING_FINGERPRINT,
+            common::s(&sealed),
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .env_remove("CUSTODY_PKCS11_MODULE");
+    let ran = common::run(command, b"");
+    ran.expect(0, "verified");
+    assert_eq!(ran.stdout_text().trim(), field(&fields, "key"));
 }
