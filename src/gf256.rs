@@ -9,7 +9,7 @@
 //! values, so run it only on the air-gapped machine, as everything else here.
 
 /// The field's reduction polynomial, x^8 + x^4 + x^3 + x^2 + 1.
-const REDUCTION: u16 = 0x11d;
+pub const REDUCTION: u16 = 0x11d;
 
 /// Powers of the generator 2, twice over so that `EXP[log a + log b]` needs no reduction.
 const EXP: [u8; 512] = {

@@ -836,3 +836,239 @@ fn pkcs11_vector_opens_with_custody_on_a_token_holding_the_key() {
     ran.expect(0, "verified");
     assert_eq!(ran.stdout_text().trim(), field(&fields, "key"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// §13: what a sheet says, as pdftotext gives it.
+
+/// A 2-of-3 split of the counting key with plain sheets in a RAM folder; returns both folders.
+fn sheets() -> (tempfile::TempDir, tempfile::TempDir) {
+    let disk = common::scratch();
+    let ram = tempfile::Builder::new()
+        .prefix("custody-formats-doc-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    let mut command = common::custody();
+    command
+        .args(["split", "-t", "2", "--label", "formats doc", "-o"])
+        .arg(disk.path().join("set"))
+        .arg("--paper")
+        .arg(ram.path().join("sheets"));
+    for name in ["alice", "bob", "carol"] {
+        command
+            .arg("-r")
+            .arg(common::lib_identity(disk.path(), name).1);
+    }
+    common::run(
+        command,
+        format!("{}\n", common::COUNTING_KEY_HEX).as_bytes(),
+    )
+    .expect(0, "wrote");
+    (disk, ram)
+}
+
+fn pdftotext(pdf: &Path, layout: bool) -> String {
+    let mut command = Command::new("pdftotext");
+    if layout {
+        command.arg("-layout");
+    }
+    let output = command.arg(pdf).arg("-").output().expect("pdftotext runs");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The text between `start` and the next `end` in `text`.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let at = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} is not on the sheet"))
+        + start.len();
+    &text[at..at + text[at..].find(end).unwrap()]
+}
+
+// Proves the summary printed on each sheet is enough and true: from two sheets' pdftotext text
+// alone (alphabet, share layout, field polynomial, fingerprint message, all read off the page)
+// a decoder recovers the key and the fingerprint printed on the sheet.
+#[test]
+fn a_key_is_recovered_from_the_sheets_text_alone() {
+    use hmac::Mac;
+    let (_disk, ram) = sheets();
+    let pages: Vec<String> = (1..=2)
+        .map(|i| pdftotext(&ram.path().join(format!("sheets/sheet-{i}-of-3.pdf")), true))
+        .collect();
+    let summary = |page: &str| -> String {
+        let from = page
+            .find("Recovery without custody.")
+            .expect("the summary is printed");
+        page[from..]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let notes = summary(&pages[0]);
+    assert!(notes.contains("docs/formats.md"), "where the documents are");
+    let alphabet: Vec<char> = between(&notes, "its position in ", ";").chars().collect();
+    assert_eq!(alphabet.len(), 32);
+    let polynomial = u16::from_str_radix(between(&notes, "(0x", ")"), 16).unwrap();
+    let message = between(&notes, "message = \"", "\"");
+    // "version 01 (1 byte), set id (8), …, point (32)": field sizes in order.
+    let layout: Vec<(String, usize)> = between(&notes, "-byte share: ", ". ")
+        .split(", ")
+        .map(|item| {
+            let (name, size) = item.split_once(" (").unwrap();
+            let size = size.split([' ', ')']).next().unwrap().parse().unwrap();
+            (name.to_string(), size)
+        })
+        .collect();
+    let offset = |wanted: &str| -> (usize, usize) {
+        let mut at = 0;
+        for (name, size) in &layout {
+            if name.starts_with(wanted) {
+                return (at, *size);
+            }
+            at += size;
+        }
+        panic!("{wanted} is not in the printed layout");
+    };
+    let gf_mul = |mut a: u16, mut b: u16| -> u16 {
+        let mut product = 0;
+        while b != 0 {
+            if b & 1 == 1 {
+                product ^= a;
+            }
+            a <<= 1;
+            if a & 0x100 != 0 {
+                a ^= polynomial;
+            }
+            b >>= 1;
+        }
+        product
+    };
+    let gf_inv = |a: u16| (0..254).fold(1, |r, _| gf_mul(r, a));
+    // Each sheet's printed lines, check characters dropped, after CUSTODY1; values to bytes.
+    let shares: Vec<Vec<u8>> = pages
+        .iter()
+        .map(|page| {
+            let body: String = page
+                .lines()
+                .filter_map(|line| line.trim_start().strip_prefix("line "))
+                .map(|row| {
+                    let fields: Vec<&str> = row.split_whitespace().collect();
+                    fields[1..5].concat()
+                })
+                .collect();
+            let values: Vec<u32> = body
+                .to_lowercase()
+                .chars()
+                .map(|c| alphabet.iter().position(|&a| a == c).unwrap() as u32)
+                .collect();
+            let (mut acc, mut bits, mut bytes) = (0u32, 0, Vec::new());
+            for v in &values[..values.len() - 15] {
+                acc = (acc << 5 | v) & 0xffff;
+                bits += 5;
+                if bits >= 8 {
+                    bits -= 8;
+                    bytes.push((acc >> bits) as u8);
+                }
+            }
+            bytes
+        })
+        .collect();
+    let (x_at, _) = offset("index");
+    let (point_at, point_len) = offset("point");
+    let (print_at, print_len) = offset("key fingerprint");
+    let xs: Vec<u16> = shares.iter().map(|s| u16::from(s[x_at])).collect();
+    let key: Vec<u8> = (0..point_len)
+        .map(|b| {
+            let mut byte = 0;
+            for (j, share) in shares.iter().enumerate() {
+                let mut basis = 1;
+                for (m, &xm) in xs.iter().enumerate() {
+                    if m != j {
+                        basis = gf_mul(basis, gf_mul(xm, gf_inv(xs[j] ^ xm)));
+                    }
+                }
+                byte ^= gf_mul(basis, u16::from(share[point_at + b]));
+            }
+            byte as u8
+        })
+        .collect();
+    assert_eq!(hex::encode(&key), common::COUNTING_KEY_HEX);
+    let mut hmac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).unwrap();
+    hmac.update(message.as_bytes());
+    let tag = hmac.finalize().into_bytes();
+    let printed =
+        between(&pages[0], "KEY FINGERPRINT", "FINGERPRINT, SPOKEN").replace(['\n', ' ', '-'], "");
+    assert_eq!(hex::encode(&tag[..print_len]), printed);
+    assert_eq!(
+        hex::encode(&shares[0][print_at..print_at + print_len]),
+        printed
+    );
+}
+
+// Proves §13's account of pdftotext holds for a real sheet: with -layout each row is `line N`,
+// four groups and the check character; without it the labels, the grouped lines and the check
+// characters come as three runs in that order; both give the same valid share text.
+#[test]
+fn pdftotext_gives_the_lines_as_section_13_describes() {
+    let doc = formats_md();
+    assert!(doc.contains("### Where the lines are on the page, and what `pdftotext` gives"));
+    let (_disk, ram) = sheets();
+    let pdf = ram.path().join("sheets/sheet-2-of-3.pdf");
+    // With -layout: one row per printed line.
+    let layout = pdftotext(&pdf, true);
+    let mut rows = Vec::new();
+    for n in 1..=7 {
+        let row = layout
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix(&format!("line {n} ")))
+            .unwrap_or_else(|| panic!("no row for line {n}"));
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        let groups = fields[..4].join(" ");
+        let check = fields[4];
+        assert_eq!(
+            check.len(),
+            1,
+            "line {n}: the check character follows the groups"
+        );
+        rows.push((groups, check.to_string()));
+    }
+    assert!(layout
+        .lines()
+        .any(|l| l.trim_start().starts_with("start") && l.trim_end().ends_with("CUSTODY1")));
+    // Without -layout: labels, then CUSTODY1 and the grouped lines, then the check characters.
+    let plain = pdftotext(&pdf, false);
+    let lines: Vec<&str> = plain.lines().collect();
+    let start = lines
+        .iter()
+        .position(|&l| l == "start")
+        .expect("the start label");
+    for n in 1..=7 {
+        assert_eq!(lines[start + n], format!("line {n}"));
+    }
+    let prefix = start
+        + 8
+        + lines[start + 8..]
+            .iter()
+            .position(|&l| l == "CUSTODY1")
+            .unwrap();
+    assert!(lines[start + 8..prefix].iter().all(|l| l.trim().is_empty()));
+    let checks_at = prefix + 8 + 1;
+    assert!(
+        lines[prefix + 8].trim().is_empty(),
+        "a blank line before the check characters"
+    );
+    for (n, (groups, check)) in rows.iter().enumerate() {
+        assert_eq!(lines[prefix + 1 + n], groups, "grouped line {}", n + 1);
+        assert_eq!(lines[checks_at + n], check, "check character {}", n + 1);
+        let compact = groups.replace(' ', "");
+        assert_eq!(
+            check_character(n + 1, compact.as_bytes()).map(String::from),
+            Some(check.clone())
+        );
+    }
+    let text: String = rows
+        .iter()
+        .map(|(groups, _)| groups.replace(' ', ""))
+        .collect();
+    assert!(Share::from_text(&format!("CUSTODY1{text}")).is_ok());
+}
