@@ -195,7 +195,7 @@ fn check_character_formula_gives_the_printed_characters() {
         assert_eq!(formula(number, &line), printed, "{row}");
     }
     for text in valid_texts(&doc) {
-        for (n, line) in text[8..].as_bytes().chunks(16).enumerate() {
+        for (n, line) in text.as_bytes()[8..].chunks(16).enumerate() {
             let line = std::str::from_utf8(line).unwrap();
             assert_eq!(
                 Some(formula(n + 1, line)),

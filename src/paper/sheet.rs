@@ -394,15 +394,16 @@ pub fn render(
 /// key from this text alone. Returns the y below it.
 fn recovery_notes(page: &mut Page, sealed: bool, x: f32, mut y: f32, width: f32) -> f32 {
     let alphabet = String::from_utf8_lossy(ALPHABET).to_lowercase();
+    // A sealed sheet prints no share text, not even its prefix.
     let text = if sealed {
-        "The QR code is an age file sealed with the passphrase (scrypt; formats.md section 14) holding the share text."
+        "The QR code is an age file sealed with the passphrase (scrypt; formats.md section 14) holding the share text. After its 8-character prefix,".to_string()
     } else {
-        "The share text is CUSTODY1 and the 7 lines without their check characters."
+        format!("The share text is {TEXT_PREFIX} and the 7 lines without their check characters. After {TEXT_PREFIX},")
     };
     let heading: String = "Recovery without custody. The full specification is docs/formats.md in custody's source code, kept with the set's files; this is its summary.".into();
     let notes = [
         format!(
-            "{text} After {TEXT_PREFIX}, each character is a 5-bit value, its position in {alphabet}; the last 15 are a checksum (section 5). The {} values before them, bits joined most significant first, are the {SHARE_LEN}-byte share:",
+            "{text} each character is a 5-bit value, its position in {alphabet}; the last 15 are a checksum (section 5). The {} values before them, bits joined most significant first, are the {SHARE_LEN}-byte share:",
             SHARE_LEN * 8 / 5
         ),
         format!(
