@@ -158,6 +158,15 @@ fn checksum_definition_agrees_with_custody() {
         .map(|(r, t)| char::from(ALPHABET[usize::from(r ^ t)]))
         .collect();
     assert_eq!(checksum, texts[0][8 + 96..]);
+    // The polynomials as written out agree with their characters.
+    let written = |lead: &str| -> Vec<u8> {
+        between(&doc, lead, "\n\n")
+            .split(" + ")
+            .map(|term| term.trim().split('·').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    assert_eq!(written("g(x) = x^15 + "), generator);
+    assert_eq!(written("T(x) = "), target);
 }
 
 // ---------------------------------------------------------------------------------------------
