@@ -14,7 +14,7 @@ use sha2::Sha256;
 use crate::pgp_words::words_of;
 
 /// The HMAC message that defines fingerprint version 1.
-const FINGERPRINT_MESSAGE: &[u8] = b"custody fingerprint v1";
+pub const FINGERPRINT_MESSAGE: &[u8] = b"custody fingerprint v1";
 
 /// Length of a fingerprint in bytes.
 pub const FINGERPRINT_LEN: usize = 16;

@@ -13,7 +13,7 @@
 use zeroize::Zeroizing;
 
 /// The field's reduction polynomial, x^8 + x^4 + x^3 + x^2 + 1.
-const REDUCTION: u16 = 0x11d;
+pub const REDUCTION: u16 = 0x11d;
 
 /// Powers of the generator 2, twice over so that `EXP[log a + log b]` needs no reduction.
 const EXP: [u8; 512] = {

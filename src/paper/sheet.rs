@@ -15,10 +15,13 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
-use super::lines::{sheet_lines, TEXT_PREFIX};
+use super::lines::{sheet_lines, ALPHABET, TEXT_PREFIX};
 use super::qr::{encode, Payload};
 use crate::error::Error;
-use crate::share::Share;
+use crate::fingerprint::{FINGERPRINT_LEN, FINGERPRINT_MESSAGE};
+use crate::gf256::REDUCTION;
+use crate::secret::KEY_LEN;
+use crate::share::{Share, FORMAT_VERSION, SET_ID_LEN, SHARE_LEN};
 
 /// The sheet format version, printed in the footer.
 pub const SHEET_FORMAT: &str = "custody-sheet-v1";
@@ -287,6 +290,8 @@ pub fn render(
                 page.text(Font::Courier, 6.3, left, y, 0.0, line);
                 y += 7.6;
             }
+            // Beside the tall custodian's box, where a sealed sheet has room for them.
+            y = recovery_notes(&mut page, true, left, y + 10.0, 275.0);
         }
     }
     let block_bottom = y;
@@ -347,13 +352,15 @@ pub fn render(
             "3. The key must have the fingerprint above ({}...). Compare it aloud using the words.",
             &fingerprint[..9]
         ),
-        "Without custody: any QR reader gives the share text (zbarimg --raw). docs/formats.md, kept with the set, specifies the text, this sheet, its check characters and Shamir's scheme, to recover by hand.".into(),
     ];
     for step in &steps {
         for line in wrap(Font::Helvetica, 9.0, step, content_width, 2) {
             page.text(Font::Helvetica, 9.0, left, y, 0.0, &line);
             y += 12.0;
         }
+    }
+    if sealed.is_none() {
+        recovery_notes(&mut page, false, left, y + 4.0, content_width);
     }
 
     // Footer.
@@ -379,6 +386,60 @@ pub fn render(
             header.index, header.count, header.set_id
         ),
     ))
+}
+
+/// Prints, from `y` down in `width`, the least a stranger needs to recover by hand without
+/// custody: where the specification is, the share text, the share layout, the field and
+/// Lagrange, the fingerprint. Each sentence restates docs/formats.md; the test suite recovers a
+/// key from this text alone. Returns the y below it.
+fn recovery_notes(page: &mut Page, sealed: bool, x: f32, mut y: f32, width: f32) -> f32 {
+    let alphabet = String::from_utf8_lossy(ALPHABET).to_lowercase();
+    // A sealed sheet prints no share text, not even its prefix.
+    let text = if sealed {
+        "The QR code is an age file sealed with the passphrase (scrypt; formats.md section 14) holding the share text. After its 8-character prefix,".to_string()
+    } else {
+        format!("The share text is {TEXT_PREFIX} and the 7 lines without their check characters. After {TEXT_PREFIX},")
+    };
+    let heading: String = "Recovery without custody. The full specification is docs/formats.md in custody's source code, kept with the set's files; this is its summary.".into();
+    let notes = [
+        format!(
+            "{text} each character is a 5-bit value, its position in {alphabet}; the last 15 are a checksum (section 5). The {} values before them, bits joined most significant first, are the {SHARE_LEN}-byte share:",
+            SHARE_LEN * 8 / 5
+        ),
+        format!(
+            "version {FORMAT_VERSION:02x} (1 byte), set id ({SET_ID_LEN}), k (1), n (1), index x (1), key fingerprint ({FINGERPRINT_LEN}), point ({KEY_LEN}). Any k shares of the set give the key: key byte b (0 to 31) = SUM over the k shares j of point_j[b] * PRODUCT over the other shares m of x_m / (x_j + x_m),"
+        ),
+        format!(
+            "computed in GF(2^8): bytes as polynomials over GF(2) modulo {} (0x{:x}); + and - are XOR (section 6). Fingerprint = the first {FINGERPRINT_LEN} bytes of HMAC-SHA256(key = the 32 key bytes, message = \"{}\"), shown in hex above (section 3).",
+            polynomial(REDUCTION),
+            REDUCTION,
+            String::from_utf8_lossy(FINGERPRINT_MESSAGE)
+        ),
+    ];
+    for (font, note) in [
+        (Font::HelveticaBold, heading),
+        (Font::Helvetica, notes.join(" ")),
+    ] {
+        for line in wrap(font, 6.5, &note, width, 12) {
+            page.text(font, 6.5, x, y, 0.0, &line);
+            y += 7.8;
+        }
+    }
+    y
+}
+
+/// A polynomial over GF(2) written out from its bits: 0x11d is `x^8+x^4+x^3+x^2+1`.
+fn polynomial(bits: u16) -> String {
+    let terms: Vec<String> = (0..16)
+        .rev()
+        .filter(|power| (bits >> power) & 1 == 1)
+        .map(|power| match power {
+            0 => "1".to_string(),
+            1 => "x".to_string(),
+            _ => format!("x^{power}"),
+        })
+        .collect();
+    terms.join("+")
 }
 
 /// The date part of an RFC 3339 time, with the time in brackets: `2026-11-03 (10:12:00Z)`.
