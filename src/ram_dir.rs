@@ -161,6 +161,55 @@ impl RamDir {
         Ok(self.stage(files)?.publish()?.keep())
     }
 
+    /// Reads a file of the folder (no symlink followed), at most `limit` bytes, into a buffer
+    /// that is wiped when dropped. A missing folder or file is an I/O error naming it.
+    pub fn read(&self, name: &str, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+        check_plain_name(name)?;
+        let path = self.path.join(name);
+        let handle = self
+            .handle
+            .get()
+            .ok_or_else(|| Error::io(&path, Errno::NOENT.into()))?;
+        let fd = openat(
+            handle,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|error| Error::io(&path, error.into()))?;
+        crate::secret::read_secret(File::from(fd), limit).map_err(|error| Error::io(&path, error))
+    }
+
+    /// Overwrites a file of the folder with zeros, syncs it and removes it: for a secret that
+    /// must not outlive its use. A file that is already gone is fine.
+    pub fn destroy(&self, name: &str) -> Result<(), Error> {
+        check_plain_name(name)?;
+        let path = self.path.join(name);
+        let Some(handle) = self.handle.get() else {
+            return Ok(());
+        };
+        let fd = match openat(
+            handle,
+            name,
+            OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(()),
+            Err(error) => return Err(Error::io(&path, error.into())),
+        };
+        let mut file = File::from(fd);
+        let length = file
+            .metadata()
+            .map_err(|error| Error::io(&path, error))?
+            .len();
+        let zeros = vec![0u8; usize::try_from(length).unwrap_or(0)];
+        file.write_all(&zeros)
+            .and_then(|()| file.sync_all())
+            .map_err(|error| Error::io(&path, error))?;
+        unlinkat(handle, name, AtFlags::empty()).map_err(|error| Error::io(&path, error.into()))
+    }
+
     /// The folder's handle, creating the folder first if it is missing.
     fn handle(&self) -> Result<BorrowedFd<'_>, Error> {
         if let Some(handle) = self.handle.get() {

@@ -9,6 +9,7 @@ pub mod extend;
 pub mod genesis;
 pub mod plan;
 pub mod preflight;
+pub mod quorum;
 pub mod recovery;
 pub mod rotate;
 pub mod transcript;

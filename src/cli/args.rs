@@ -50,6 +50,80 @@ pub enum Command {
     /// Proofs of possession from each holder's own machine: challenge, prove, check.
     #[command(subcommand)]
     Attest(AttestCommand),
+    /// Recovery with a quorum that is never in one place: open, respond, close.
+    #[command(subcommand)]
+    Quorum(QuorumCommand),
+}
+
+/// `custody quorum …`.
+#[derive(Subcommand, Debug)]
+pub enum QuorumCommand {
+    /// Run by the coordinator: a request with a transport key kept in a RAM-backed folder.
+    Open(QuorumOpenArgs),
+    /// Run by a holder: check the request's words, seal your share to its transport key.
+    Respond(QuorumRespondArgs),
+    /// Run by the coordinator: open the responses, reconstruct, verify, deliver, destroy the key.
+    Close(QuorumCloseArgs),
+}
+
+/// `custody quorum open`.
+#[derive(Args, Debug)]
+pub struct QuorumOpenArgs {
+    /// The set's folder.
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    /// The request folder, on tmpfs or ramfs (created 0700 when missing).
+    #[arg(short = 'o', long = "output", value_name = "REQ_DIR")]
+    pub output: PathBuf,
+    /// Hours until the request expires.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub expires: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `custody quorum respond`.
+#[derive(Args, Debug)]
+pub struct QuorumRespondArgs {
+    /// The request line the coordinator sent (custodyrequest1…).
+    #[arg(value_name = "REQUEST")]
+    pub request: String,
+    /// The eight check words, as read to you over the phone (else asked on the terminal).
+    #[arg(long, value_name = "WORDS")]
+    pub check_words: Option<String>,
+    /// Write the response to this new file instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+}
+
+/// `custody quorum close`.
+#[derive(Args, Debug)]
+pub struct QuorumCloseArgs {
+    /// The request folder made by `quorum open`.
+    #[arg(value_name = "REQ_DIR")]
+    pub request: PathBuf,
+    /// The set's folder or manifest: shares are checked against its commitments, and the
+    /// closing is recorded in its transcript.
+    #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// The expected key fingerprint (the request's own is always checked).
+    #[arg(long, value_name = "FP")]
+    pub fingerprint: Option<String>,
+    /// Give the key to this program's stdin (split into words without a shell).
+    #[arg(long, value_name = "CMD", conflicts_with = "verify_only")]
+    pub exec: Option<String>,
+    /// Only verify: reconstruct and check the fingerprint, deliver nothing (a remote drill).
+    #[arg(long)]
+    pub verify_only: bool,
+    /// The key's encoding.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FormatArg,
+    /// The holders' response files.
+    #[arg(value_name = "RESPONSE", required = true)]
+    pub responses: Vec<PathBuf>,
 }
 
 /// `custody attest …`.

@@ -30,6 +30,7 @@ mod inspect;
 mod json;
 mod key_source;
 mod paper;
+mod quorum;
 mod split;
 mod typing;
 
@@ -83,6 +84,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Extend(args) => ceremony::run_extend(args, &hardening),
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
         Command::Attest(command) => attest::run(command),
+        Command::Quorum(command) => quorum::run(command),
     };
     invocation.finish(result)
 }

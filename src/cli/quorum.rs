@@ -1,0 +1,276 @@
+//! `custody quorum open|respond|close`: recovery with a quorum that is never in one place.
+
+use std::fs;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use custody::ceremony::audit::audit_for_recovery;
+use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
+use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
+use custody::deliver::{KeyFormat, OutputTarget};
+use custody::ram_dir::RamDir;
+use custody::recover::reconstruct;
+use custody::set::Manifest;
+use custody::{Error, Fingerprint};
+use serde_json::json;
+
+use super::args::{QuorumCloseArgs, QuorumCommand, QuorumOpenArgs, QuorumRespondArgs};
+use super::combine::ShareSettings;
+use super::{note, print_json, warn};
+
+/// Runs one `quorum` subcommand.
+pub fn run(command: QuorumCommand) -> Result<(), Error> {
+    match command {
+        QuorumCommand::Open(args) => open(args),
+        QuorumCommand::Respond(args) => respond_to(args),
+        QuorumCommand::Close(args) => close(args),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// The set's manifest and, when it has one, its transcript checked against it.
+fn load_set(path: &Path) -> Result<(Manifest, Option<(Transcript, std::path::PathBuf)>), Error> {
+    let (manifest, folder) = Manifest::load(path)?;
+    if folder.join(TRANSCRIPT_FILE).exists() {
+        let audit = audit_for_recovery(&folder)?;
+        return Ok((audit.manifest, Some((audit.transcript, folder))));
+    }
+    Ok((manifest, None))
+}
+
+fn open(args: QuorumOpenArgs) -> Result<(), Error> {
+    let folder = RamDir::open(&args.output)?;
+    let (manifest, transcript) = load_set(&args.set)?;
+    let expires = now().saturating_add(args.expires.saturating_mul(3600));
+    let request = open_request(&folder, &manifest, expires)?;
+    let words = request.check_words();
+    if let Some((mut transcript, set_folder)) = transcript {
+        transcript.append(
+            "quorum-opened",
+            json!({"request": request.to_string(), "check_words": words, "expires": expires}),
+        );
+        transcript.save(&set_folder)?;
+    }
+    if args.json {
+        return print_json(&json!({
+            "set_id": manifest.set_id.to_string(),
+            "request": request.to_string(),
+            "check_words": words,
+            "expires": expires,
+            "folder": folder.path().display().to_string(),
+        }));
+    }
+    outln!("{request}");
+    note(&format!("check words: {words}"));
+    note(&format!(
+        "send the request line to the holders of set {}; read them the check words over the phone; the transport key stays in {} until `quorum close`",
+        manifest.set_id,
+        folder.path().display()
+    ));
+    Ok(())
+}
+
+/// Words compared without regard to case, spacing or punctuation between them.
+fn normalise_words(words: &str) -> String {
+    words
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The holder confirms the check words: given on the command line, or typed at the terminal.
+fn confirm_words(request: &Request, given: Option<&str>) -> Result<(), Error> {
+    let expected = normalise_words(&request.check_words());
+    let heard = match given {
+        Some(words) => normalise_words(words),
+        None if io::stdin().is_terminal() => {
+            errln!("The coordinator must read you eight check words. Type them as you hear them:");
+            let mut line = String::new();
+            io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|error| Error::io("stdin", error))?;
+            normalise_words(&line)
+        }
+        None => {
+            return Err(Error::Refused(
+                "the check words were not confirmed: give them with --check-words \"…\" as read to you over the phone".into(),
+            ))
+        }
+    };
+    if heard != expected {
+        return Err(Error::Refused(
+            "the check words differ from this request's: it may be forged; do not answer it, and call the coordinator".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
+    let request: Request = args
+        .request
+        .parse()
+        .map_err(|reason: String| Error::Usage(format!("REQUEST: {reason}")))?;
+    if request.expired_at(now()) {
+        return Err(Error::Refused(
+            "the request has expired; ask the coordinator for a new one".into(),
+        ));
+    }
+    if let Some(output) = &args.output {
+        if output.exists() {
+            return Err(Error::Refused(format!(
+                "{} exists; outputs are never overwritten",
+                output.display()
+            )));
+        }
+    }
+    confirm_words(&request, args.check_words.as_deref())?;
+    let settings = ShareSettings::from_args(args.shares)?;
+    let gathered = settings.open()?;
+    for aside in &gathered.set_aside {
+        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+    }
+    let mut answers = Vec::new();
+    for candidate in &gathered.candidates {
+        let header = candidate.share.header();
+        if let Some(manifest) = settings.manifest() {
+            let matches = manifest
+                .share(header.index)
+                .is_some_and(|entry| entry.commitment == candidate.share.commitment());
+            if !matches {
+                warn(&format!(
+                    "{}: share {} does not match its commitment in the manifest; not sent",
+                    candidate.name, header.index
+                ));
+                continue;
+            }
+        }
+        match respond(&candidate.share, &request) {
+            Ok(sealed) => answers.push((header.index, sealed)),
+            Err(error) => warn(&format!("{}: {error}", candidate.name)),
+        }
+    }
+    if answers.is_empty() {
+        return Err(
+            if gathered.candidates.is_empty() && !gathered.undecryptable.is_empty() {
+                Error::NothingDecrypted
+            } else {
+                Error::Verification("no share opened here answers this request".into())
+            },
+        );
+    }
+    let text: String = answers.iter().map(|(_, sealed)| sealed.as_str()).collect();
+    match &args.output {
+        Some(output) => {
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(output)
+                .map_err(|error| Error::io(output, error))?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|error| Error::io(output, error))?;
+        }
+        None => outln!("{}", text.trim_end()),
+    }
+    for (index, _) in &answers {
+        note(&format!(
+            "share {index} sealed to the request's transport key; send the response to the coordinator (only the request's key opens it)"
+        ));
+    }
+    Ok(())
+}
+
+fn close(args: QuorumCloseArgs) -> Result<(), Error> {
+    let stated = args
+        .fingerprint
+        .as_deref()
+        .map(|text| {
+            text.parse::<Fingerprint>()
+                .map_err(|error| Error::Usage(format!("--fingerprint: {error}")))
+        })
+        .transpose()?;
+    let target = match (&args.exec, args.verify_only) {
+        (_, true) => None,
+        (Some(command), false) => Some(OutputTarget::check_exec(command)?),
+        (None, false) => Some(OutputTarget::check_stdout()?),
+    };
+    let folder = RamDir::open(&args.request)?;
+    let opened = OpenRequest::load(&folder)?;
+    let request = &opened.request;
+    if request.expired_at(now()) {
+        OpenRequest::destroy(&folder)?;
+        return Err(Error::Refused(
+            "the request has expired; its transport key is destroyed: open a new request".into(),
+        ));
+    }
+    if let Some(stated) = stated {
+        if stated != request.fingerprint {
+            return Err(Error::Verification(format!(
+                "--fingerprint {stated} differs from the request's {}",
+                request.fingerprint
+            )));
+        }
+    }
+    let set = args.manifest.as_deref().map(load_set).transpose()?;
+    if let Some((manifest, _)) = &set {
+        if manifest.set_id != request.set_id {
+            return Err(Error::Verification(format!(
+                "the request is for set {}, the manifest for set {}",
+                request.set_id, manifest.set_id
+            )));
+        }
+    }
+    let mut responses = Vec::new();
+    for path in &args.responses {
+        let bytes = fs::read(path).map_err(|error| Error::io(path, error))?;
+        responses.push((path.display().to_string(), bytes));
+    }
+    let (candidates, mut set_aside) = opened.open_responses(responses);
+    let recovered = reconstruct(
+        candidates,
+        set.as_ref().map(|(manifest, _)| manifest),
+        Some(request.fingerprint),
+        &mut set_aside,
+    );
+    for aside in &set_aside {
+        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+    }
+    let recovered = recovered?;
+    if let Some(target) = &target {
+        let payload = KeyFormat::from(args.format).render(&recovered.key);
+        target.deliver(&payload)?;
+    }
+    let holders: Vec<u8> = recovered.good.iter().map(|(_, index)| *index).collect();
+    if let Some((_, Some((mut transcript, set_folder)))) = set {
+        transcript.append(
+            "quorum-closed",
+            json!({
+                "request": request.to_string(),
+                "holders": holders,
+                "delivered": target.is_some(),
+                "fingerprint": recovered.fingerprint.to_string(),
+            }),
+        );
+        transcript.save(&set_folder)?;
+    }
+    OpenRequest::destroy(&folder)?;
+    note(&format!(
+        "key {} {} from the shares of holders {holders:?}; the transport key is destroyed",
+        recovered.fingerprint,
+        if target.is_some() {
+            "verified and delivered"
+        } else {
+            "verified (nothing delivered)"
+        }
+    ));
+    Ok(())
+}
