@@ -853,6 +853,129 @@ fn stated_fingerprint_checks() {
     custody_run(&["combine"], b"").expect(2, "no shares given");
 }
 
+/// `verify --json`'s statuses, by share name.
+fn verify_statuses(args: &[&str]) -> (Ran, Vec<(String, String)>) {
+    let ran = custody_run(&[&["verify", "--json"], args].concat(), b"");
+    let json: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let statuses = json["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|share| {
+            (
+                share["name"].as_str().unwrap().to_string(),
+                share["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (ran, statuses)
+}
+
+/// Four forged shares carrying the real set id and fingerprint but k = 2 do not push three
+/// genuine shares aside: with --fingerprint, combine delivers the key (0) and verify calls the
+/// genuine shares good and the forged ones bad (issue 8 item 4).
+#[test]
+fn forged_k2_group_does_not_outvote_a_genuine_quorum() {
+    let set = Set::new(3, 5);
+    let genuine = Share::from_text(&set.text(1)).unwrap();
+    // A consistent 2-of-7 set of another key, relabelled with the real set id and fingerprint.
+    let forger_key = MasterKey::from_bytes([0x42; 32]);
+    let forged: Vec<String> =
+        custody::share::shamir::split(&forger_key, 2, 7, genuine.header().set_id)
+            .unwrap()
+            .into_iter()
+            .skip(3)
+            .map(|share| {
+                let header = custody::share::ShareHeader {
+                    fingerprint: genuine.header().fingerprint,
+                    ..*share.header()
+                };
+                let point = SharePoint::from_bytes(*share.point().expose_bytes());
+                let relabelled = Share::new(header, point).unwrap();
+                relabelled.to_text().expose_secret().to_string()
+            })
+            .collect();
+    let forged_file = set.root.join("forged.txt");
+    fs::write(&forged_file, forged.join("\n") + "\n").unwrap();
+    let args = [
+        "--fingerprint",
+        COUNTING_FINGERPRINT,
+        "-i",
+        s(&set.ids[0]),
+        "-i",
+        s(&set.ids[1]),
+        "-i",
+        s(&set.ids[2]),
+        "--text",
+        s(&forged_file),
+        s(set.share(1)),
+        s(set.share(2)),
+        s(set.share(3)),
+    ];
+    let ran = custody_run(&[&["combine"], &args[..]].concat(), b"");
+    ran.expect(0, "delivered, verified from 3 shares");
+    assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    assert!(ran.stderr.contains(&format!(
+        "{} line 1 set aside: share 4 claims set",
+        s(&forged_file)
+    )));
+
+    let (ran, statuses) = verify_statuses(&args);
+    ran.expect(0, "");
+    for index in 1..=3 {
+        assert!(statuses.contains(&(s(set.share(index)).into(), "good".into())));
+    }
+    for line in 1..=4 {
+        assert!(statuses.contains(&(format!("{} line {line}", s(&forged_file)), "bad".into())));
+    }
+    assert_no_secret(&ran.stdout, &forged, "verify --json");
+}
+
+/// Two genuine sets of the same key mixed together: the one that verifies gives the key, and
+/// the other set's shares are reported unused, never bad, though they were more (issue 8
+/// item 4).
+#[test]
+fn a_second_genuine_set_of_the_same_key_is_unused_not_bad() {
+    let small = Set::new(2, 3);
+    let large = Set::new(5, 6);
+    let args = [
+        "--fingerprint",
+        COUNTING_FINGERPRINT,
+        "-i",
+        s(&small.ids[0]),
+        "-i",
+        s(&small.ids[1]),
+        "-i",
+        s(&large.ids[0]),
+        "-i",
+        s(&large.ids[1]),
+        "-i",
+        s(&large.ids[2]),
+        "-i",
+        s(&large.ids[3]),
+        s(small.share(1)),
+        s(small.share(2)),
+        s(large.share(1)),
+        s(large.share(2)),
+        s(large.share(3)),
+        s(large.share(4)),
+    ];
+    let ran = custody_run(&[&["combine"], &args[..]].concat(), b"");
+    ran.expect(0, "another set of the same key; not needed");
+    assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    assert!(!ran.stderr.contains("set aside"));
+
+    let (ran, statuses) = verify_statuses(&args);
+    ran.expect(0, "");
+    for index in 1..=2 {
+        assert!(statuses.contains(&(s(small.share(index)).into(), "good".into())));
+    }
+    for index in 1..=4 {
+        assert!(statuses.contains(&(s(large.share(index)).into(), "unused".into())));
+    }
+    assert!(statuses.iter().all(|(_, status)| status != "bad"));
+}
+
 // ---------------------------------------------------------------------------------------
 // verify, inspect, drill
 

@@ -121,7 +121,10 @@ impl ShareSettings {
             &mut set_aside,
         );
         match &result {
-            Ok(recovered) => report.good = recovered.good.clone(),
+            Ok(recovered) => {
+                report.good = recovered.good.clone();
+                report.unused = recovered.unused.clone();
+            }
             Err(_) => {
                 report.unverified = opened
                     .into_iter()
@@ -140,6 +143,8 @@ struct Report {
     good: Vec<(String, u8)>,
     /// Shares that opened but could not be verified, because the reconstruction failed.
     unverified: Vec<(String, u8)>,
+    /// Shares not needed and not shown wrong (another set of the same key).
+    unused: Vec<SetAside>,
     set_aside: Vec<SetAside>,
     undecryptable: Vec<String>,
     warnings: Vec<String>,
@@ -153,6 +158,9 @@ impl Report {
         }
         for aside in &self.set_aside {
             warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        }
+        for unused in &self.unused {
+            warn(&format!("{} not used: {}", unused.name, unused.reason));
         }
         for name in &self.undecryptable {
             warn(&format!("{name}: no identity given opens it"));
@@ -238,6 +246,12 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
             )
             .chain(
                 report
+                    .unused
+                    .iter()
+                    .map(|a| json!({"name": a.name, "status": "unused", "reason": a.reason})),
+            )
+            .chain(
+                report
                     .set_aside
                     .iter()
                     .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason})),
@@ -267,6 +281,9 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
         }
         for (name, index) in &report.unverified {
             outln!("unverified      {name} (share {index}): opened, but the set did not verify");
+        }
+        for unused in &report.unused {
+            outln!("unused          {}: {}", unused.name, unused.reason);
         }
         for aside in &report.set_aside {
             outln!("bad             {}: {}", aside.name, aside.reason);
