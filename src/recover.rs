@@ -263,7 +263,10 @@ pub fn reconstruct(
             }
             match manifest.share(header.index) {
                 None => {
-                    aside(candidate.name, format!("share {} is not in the manifest", header.index));
+                    aside(
+                        candidate.name,
+                        format!("share {} is not in the manifest", header.index),
+                    );
                     continue;
                 }
                 Some(entry) if entry.commitment != candidate.share.commitment() => {
@@ -291,7 +294,12 @@ pub fn reconstruct(
             Some(expected) => (expected, expected_from_description(expected_from)),
             None => (carried, "the shares carry"),
         };
-        let outcome = reconstruct_group(&groups[&group_key], usize::from(threshold), wanted, from_what);
+        let outcome = reconstruct_group(
+            &groups[&group_key],
+            usize::from(threshold),
+            wanted,
+            from_what,
+        );
         match outcome.result {
             Ok((key, good)) => {
                 verified = Some((group_key, key, good, outcome.set_aside));
@@ -476,7 +484,12 @@ struct GroupOutcome {
 
 /// Reconstructs one group of shares that claim the same set, key and threshold: one share
 /// per index, bad ones located, the key combined and checked against `wanted`.
-fn reconstruct_group(group: &[Candidate], k: usize, wanted: Fingerprint, from_what: &str) -> GroupOutcome {
+fn reconstruct_group(
+    group: &[Candidate],
+    k: usize,
+    wanted: Fingerprint,
+    from_what: &str,
+) -> GroupOutcome {
     let mut set_aside = Vec::new();
     let result = (|| {
         let mut positions: Vec<usize> = (0..group.len()).collect();
@@ -518,7 +531,10 @@ fn reconstruct_group(group: &[Candidate], k: usize, wanted: Fingerprint, from_wh
                 threshold: k,
             });
         }
-        let shares: Vec<&Share> = unique.iter().map(|&position| &group[position].share).collect();
+        let shares: Vec<&Share> = unique
+            .iter()
+            .map(|&position| &group[position].share)
+            .collect();
         let bad = locate_bad_shares(&shares, k).ok_or_else(|| {
             Error::Verification(format!(
                 "the {} shares do not lie on one polynomial and the bad ones cannot be told apart; \
@@ -540,7 +556,11 @@ fn reconstruct_group(group: &[Candidate], k: usize, wanted: Fingerprint, from_wh
                 threshold: k,
             });
         }
-        let quorum: Vec<&Share> = unique.iter().take(k).map(|&position| &group[position].share).collect();
+        let quorum: Vec<&Share> = unique
+            .iter()
+            .take(k)
+            .map(|&position| &group[position].share)
+            .collect();
         let key = combine(&quorum)?;
         let fingerprint = key.fingerprint();
         if fingerprint != wanted {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs};
+use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs, WitnessedArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
@@ -299,6 +299,9 @@ pub struct DrillArgs {
     /// Identities of the custodians taking part (real-set drill).
     #[arg(short = 'i', long = "identity", value_name = "ID")]
     pub identities: Vec<PathBuf>,
+    /// Real-set drill: what the witnesses wrote down about the set.
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
     /// Read passphrases from this file descriptor, one per line.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,

@@ -4,13 +4,15 @@
 
 use std::time::Instant;
 
-use custody::ceremony::audit::{audit, audit_for_recovery, Audit, SetState};
+use custody::ceremony::audit::{audit, audit_for_recovery, Audit, Expectations, SetState};
 use custody::ceremony::extend::{extend, Extension};
 use custody::ceremony::genesis::{genesis, Genesis};
 use custody::ceremony::plan::Plan;
 use custody::ceremony::preflight::{preflight, Preflight, Severity};
 use custody::ceremony::recovery::{report, write_report};
-use custody::ceremony::rotate::{confirm, hand_off_later, rotate, HandOff, Rotation};
+use custody::ceremony::rotate::{
+    confirm, hand_off_later, rotate, HandOff, Rotation, WitnessedPair,
+};
 use custody::ceremony::transcript::hash_words;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::harden::Hardening;
@@ -21,7 +23,7 @@ use serde_json::json;
 
 use super::ceremony_args::{
     CeremonyCommand, CeremonyVerifyArgs, ConfirmArgs, ExtendArgs, GenesisArgs, HandoffArgs,
-    RecoverArgs, RotateArgs, RotateCommand,
+    RecoverArgs, RotateArgs, RotateCommand, WitnessedArgs,
 };
 use super::{key_source, note, print_json, warn};
 
@@ -37,6 +39,47 @@ fn run_preflight(hardening: &Hardening, require_airgap: bool) -> Result<Prefligh
     }
     report.check()?;
     Ok(report)
+}
+
+impl WitnessedArgs {
+    /// The checked expectations (exit 2 for a malformed hash or fingerprint).
+    pub(super) fn expectations(&self) -> Result<Expectations, Error> {
+        expectations(
+            self.final_hash.as_deref(),
+            self.fingerprint.as_deref(),
+            ["--final-hash", "--fingerprint"],
+        )
+    }
+}
+
+/// What the witnesses wrote down, from the flags named `flags` (hash, fingerprint).
+fn expectations(
+    final_hash: Option<&str>,
+    fingerprint: Option<&str>,
+    [hash_flag, fingerprint_flag]: [&str; 2],
+) -> Result<Expectations, Error> {
+    let final_hash = final_hash
+        .map(|hash| {
+            let hash = hash.trim().to_ascii_lowercase();
+            if hash.len() == 64 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+                Ok(hash)
+            } else {
+                Err(Error::Usage(format!(
+                    "{hash_flag}: a transcript hash is 64 hex digits"
+                )))
+            }
+        })
+        .transpose()?;
+    let fingerprint = fingerprint
+        .map(|text| {
+            text.parse::<Fingerprint>()
+                .map_err(|error| Error::Usage(format!("{fingerprint_flag}: {error}")))
+        })
+        .transpose()?;
+    Ok(Expectations {
+        fingerprint,
+        final_hash,
+    })
 }
 
 fn prompts(passphrase_fd: Option<u32>) -> Result<Prompts, Error> {
@@ -160,6 +203,7 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
     let plan_path = args.plan.ok_or_else(|| missing("--plan NEW_PLAN"))?;
     let output = args.output.ok_or_else(|| missing("-o NEW_DIR"))?;
     let plan = Plan::load(&plan_path)?;
+    let expected = args.witnessed.expectations()?;
     let exec = args
         .exec
         .as_deref()
@@ -174,6 +218,7 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
     let deliver_to_exec = exec.map(|target| move |payload: &[u8]| target.deliver(payload));
     let rotated = rotate(Rotation {
         from: from.clone(),
+        expected: &expected,
         plan: &plan,
         output: output.clone(),
         old_keyring: &old_keyring,
@@ -237,6 +282,12 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
 }
 
 fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
+    let expected_new = args.witnessed.expectations()?;
+    let expected_old = expectations(
+        args.witnessed_old.from_final_hash.as_deref(),
+        args.witnessed_old.from_fingerprint.as_deref(),
+        ["--from-final-hash", "--from-fingerprint"],
+    )?;
     let target = OutputTarget::check_exec(&args.exec)?;
     run_preflight(hardening, args.require_airgap)?;
     let prompts = prompts(args.passphrase_fd)?;
@@ -251,8 +302,17 @@ fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
     if unfinished {
         warn("an earlier hand-off started and has no recorded outcome: make sure the platform did not already re-encrypt with the new key");
     }
-    let (audit, old_transcript_updated) =
-        hand_off_later(&args.set, &args.from, &old_keyring, &new_keyring, &deliver)?;
+    let (audit, old_transcript_updated) = hand_off_later(
+        &args.set,
+        &args.from,
+        &old_keyring,
+        &new_keyring,
+        &deliver,
+        WitnessedPair {
+            new: &expected_new,
+            old: &expected_old,
+        },
+    )?;
     note(&format!(
         "{} was handed off; {} is retired",
         args.set.display(),
@@ -267,9 +327,10 @@ fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
 }
 
 fn run_confirm(args: ConfirmArgs) -> Result<(), Error> {
+    let expected = args.witnessed.expectations()?;
     let prompts = prompts(args.passphrase_fd)?;
     let keyring = Keyring::load(&args.identities, &prompts)?;
-    let (audit, newly) = confirm(&args.set, &keyring)?;
+    let (audit, newly) = confirm(&args.set, &keyring, &expected)?;
     if newly.is_empty() {
         note("no new confirmation: these holders had already proven their shares");
     } else {
@@ -288,6 +349,7 @@ fn run_confirm(args: ConfirmArgs) -> Result<(), Error> {
 }
 
 pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> {
+    let expected = args.witnessed.expectations()?;
     let report = run_preflight(hardening, args.require_airgap)?;
     custody::set::check_output_folder(&args.output)?;
     let prompts = prompts(args.passphrase_fd)?;
@@ -305,6 +367,7 @@ pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> 
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (manifest, transcript) = extend(Extension {
         from: args.set,
+        expected: &expected,
         keyring: &keyring,
         recipients,
         output: args.output.clone(),
@@ -322,6 +385,7 @@ pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> 
 
 pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error> {
     let started = Instant::now();
+    let expected = args.witnessed.expectations()?;
     let exec = args
         .exec
         .as_deref()
@@ -333,6 +397,7 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
         None => OutputTarget::check_stdout()?,
     };
     let audit = audit_for_recovery(&args.set)?;
+    expected.check(&audit, &args.set)?;
     if audit.state != SetState::Active {
         warn(&format!(
             "{} is {}: check that this is the set whose key you need",
