@@ -98,15 +98,23 @@ pub fn gather(
                     let file_name = path.file_name()?.to_string_lossy().into_owned();
                     manifest.share_by_file(&file_name)
                 });
-                if let Some(entry) = entry {
-                    if sha256_hex(&bytes) != entry.sha256 {
+                // The manifest places the file when its hash is the one recorded: then only
+                // the identity of the recorded recipient is tried. A file that differs (or
+                // that the manifest does not list) is tried with every identity.
+                let placed_recipient = match entry {
+                    Some(entry) if sha256_hex(&bytes) == entry.sha256 => {
+                        Some(entry.recipient.as_str())
+                    }
+                    Some(entry) => {
                         gathered.warnings.push(format!(
                             "{name} differs from the manifest's hash of share {}; its content is checked against the commitment",
                             entry.index
                         ));
+                        None
                     }
-                }
-                match keyring.open(&bytes, &name, entry.map(|entry| entry.recipient.as_str()))? {
+                    None => None,
+                };
+                match keyring.open(&bytes, &name, placed_recipient)? {
                     Opened::Plaintext(plaintext) => {
                         let parsed = std::str::from_utf8(&plaintext)
                             .map_err(|_| "the sealed content is not a share text".to_string())
