@@ -976,6 +976,43 @@ fn a_second_genuine_set_of_the_same_key_is_unused_not_bad() {
     assert!(statuses.iter().all(|(_, status)| status != "bad"));
 }
 
+/// With -m DIR, share texts (as from a paper sheet) mix with the set's sealed files that the
+/// identities open, in combine and verify; an identity that opened nothing is named by position
+/// and file name (issue 9 item 1).
+#[test]
+fn set_folder_and_paper_shares_mix() {
+    let set = Set::new(3, 5);
+    let paper = set.root.join("paper.txt");
+    fs::write(&paper, set.text(1)).unwrap();
+    let (stranger, _) = lib_identity(&set.root, "stranger");
+    let args = [
+        "-m",
+        s(&set.set),
+        "--text",
+        s(&paper),
+        "-i",
+        s(&set.ids[1]),
+        "-i",
+        s(&set.ids[2]),
+        "-i",
+        s(&stranger),
+    ];
+    let ran = custody_run(&[&["combine"], &args[..]].concat(), b"");
+    ran.expect(0, "delivered, verified from 3 shares");
+    assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    ran.expect(0, &format!("identity 3 ({}) opened no share", s(&stranger)));
+    assert!(!ran.stderr.contains("identity 1 ("));
+    let identity_text = fs::read_to_string(&stranger).unwrap();
+    assert!(!ran.stderr.contains(identity_text.trim()));
+
+    let (ran, statuses) = verify_statuses(&args);
+    ran.expect(0, "");
+    assert!(ran.stdout_text().contains("identity 3 ("));
+    assert!(statuses.contains(&(format!("{} line 1", s(&paper)), "good".into())));
+    assert!(statuses.contains(&(s(set.share(2)).into(), "good".into())));
+    assert!(statuses.contains(&(s(set.share(3)).into(), "good".into())));
+}
+
 // ---------------------------------------------------------------------------------------
 // verify, inspect, drill
 

@@ -215,7 +215,7 @@ pub struct ShareSourceArgs {
     #[arg(short = 'i', long = "identity", value_name = "ID")]
     pub identities: Vec<PathBuf>,
     /// The set's manifest, or its folder: shares are checked against its commitments, and
-    /// its sealed files are used when no SHARE is given.
+    /// its sealed files are used when no SHARE is given (with any --text, --qr, --type shares).
     #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
     pub manifest: Option<PathBuf>,
     /// The expected key fingerprint.

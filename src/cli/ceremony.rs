@@ -419,6 +419,9 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
     for name in &recovery.undecryptable {
         warn(&format!("{name}: no identity given opens it"));
     }
+    for name in keyring.unused_identities() {
+        warn(&super::combine::unused_identity(name));
+    }
     let recovered = recovery.result?;
     let format = KeyFormat::from(args.format);
     let payload = format.render(&recovered.key);

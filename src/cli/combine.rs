@@ -47,8 +47,10 @@ impl ShareSettings {
             }
             None => (None, None),
         };
+        // With a set folder and no sealed file named, the set's sealed files are used, and
+        // share texts, scans and typed shares are added to them, not put in their place.
         let mut sealed = args.shares;
-        if sealed.is_empty() && args.unsealed.is_empty() {
+        if sealed.is_empty() {
             if let (Some(manifest), Some(folder)) = (&manifest, &folder) {
                 sealed = manifest
                     .shares
@@ -104,6 +106,9 @@ impl ShareSettings {
             Err(error) => return (Err(error), report),
         };
         report.warnings = warnings;
+        report
+            .warnings
+            .extend(keyring.unused_identities().into_iter().map(unused_identity));
         set_aside.extend(paper_aside);
         report.undecryptable = undecryptable;
         if candidates.is_empty() && !report.undecryptable.is_empty() {
@@ -166,6 +171,12 @@ impl Report {
             warn(&format!("{name}: no identity given opens it"));
         }
     }
+}
+
+/// The warning for an `-i` argument that opened no share (`name` gives its position and file
+/// name, never its content).
+pub(super) fn unused_identity(name: String) -> String {
+    format!("{name} opened no share: check that it is a custodian's identity for this set")
 }
 
 /// Reads share texts, one per non-empty line, from a file or stdin ("-").
