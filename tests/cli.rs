@@ -1013,6 +1013,43 @@ fn set_folder_and_paper_shares_mix() {
     assert!(statuses.contains(&(s(set.share(3)).into(), "good".into())));
 }
 
+/// `recover` of a set made by `split` (no transcript) is refused with 3 before any share is
+/// opened, and the message names the command that recovers it (issue 9 item 9); that command
+/// then works.
+#[test]
+fn recover_of_a_split_set_points_to_combine() {
+    let set = Set::new(2, 3);
+    let ran = custody_run(
+        &[
+            "recover",
+            s(&set.set),
+            "-i",
+            s(&set.ids[0]),
+            "-i",
+            s(&set.ids[1]),
+        ],
+        b"",
+    );
+    ran.expect(3, "has no transcript: it was made by `custody split`");
+    ran.expect(3, &format!("custody combine -m {}", s(&set.set)));
+    assert!(ran.stdout.is_empty());
+    let ran = custody_run(
+        &[
+            "combine",
+            "-m",
+            s(&set.set),
+            "-i",
+            s(&set.ids[0]),
+            "-i",
+            s(&set.ids[1]),
+            "--fingerprint",
+            COUNTING_FINGERPRINT,
+        ],
+        b"",
+    );
+    ran.expect(0, "delivered");
+}
+
 // ---------------------------------------------------------------------------------------
 // verify, inspect, drill
 

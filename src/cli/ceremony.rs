@@ -383,6 +383,20 @@ pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> 
     Ok(())
 }
 
+/// `recover` checks a set against its transcript; a set made by `split` has none. It is
+/// refused (3) with the command that recovers it, rather than recovered without the check.
+fn refuse_a_set_without_transcript(set: &std::path::Path) -> Result<(), Error> {
+    let has = |file: &str| set.join(file).is_file();
+    if has(custody::set::MANIFEST_FILE) && !has(custody::ceremony::transcript::TRANSCRIPT_FILE) {
+        return Err(Error::Verification(format!(
+            "{} has no transcript: it was made by `custody split`, not a ceremony; recover it with `custody combine -m {} -i ID… --fingerprint FP` (FP from the split record)",
+            set.display(),
+            set.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error> {
     let started = Instant::now();
     let expected = args.witnessed.expectations()?;
@@ -396,6 +410,7 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
         Some(exec) => exec,
         None => OutputTarget::check_stdout()?,
     };
+    refuse_a_set_without_transcript(&args.set)?;
     let audit = audit_for_recovery(&args.set)?;
     expected.check(&audit, &args.set)?;
     if audit.state != SetState::Active {
