@@ -228,6 +228,9 @@ pub struct Recovered {
 /// The public facts that sort shares into candidate sets: (set id, carried fingerprint, k).
 type GroupKey = (SetId, Fingerprint, u8);
 
+/// Shares set aside within one group: (position in the group, reason).
+type GroupAside = Vec<(usize, String)>;
+
 /// Picks the set, discards bad shares (each pushed to `set_aside` with its reason), combines
 /// and verifies. Exit codes: 4 for fewer than k valid shares, 3 when the valid shares do not
 /// give back the expected fingerprint.
@@ -294,7 +297,7 @@ pub fn reconstruct(
     }
 
     let order = attempt_order(&groups, expected, manifest)?;
-    let mut first_failure: Option<(Error, GroupKey, Vec<(usize, String)>)> = None;
+    let mut first_failure: Option<(Error, GroupKey, GroupAside)> = None;
     let mut verified = None;
     for group_key in order {
         let (_, carried, threshold) = group_key;
@@ -487,7 +490,7 @@ fn foreign_reason(header: &ShareHeader, (set_id, fingerprint, _): GroupKey) -> S
 /// the shares that agree with it, or why not; and the shares set aside within the group.
 struct GroupOutcome {
     result: Result<(MasterKey, Vec<usize>), Error>,
-    set_aside: Vec<(usize, String)>,
+    set_aside: GroupAside,
 }
 
 /// Reconstructs one group of shares that claim the same set, key and threshold: one share

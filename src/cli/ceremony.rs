@@ -195,7 +195,7 @@ fn run_verify(args: CeremonyVerifyArgs) -> Result<(), Error> {
 pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> {
     match args.command {
         Some(RotateCommand::Confirm(confirm_args)) => return run_confirm(confirm_args),
-        Some(RotateCommand::Handoff(handoff_args)) => return run_handoff(handoff_args, hardening),
+        Some(RotateCommand::Handoff(handoff_args)) => return run_handoff(*handoff_args, hardening),
         None => {}
     }
     let missing = |flag: &str| Error::Usage(format!("rotate needs {flag}"));

@@ -127,7 +127,7 @@ pub enum RotateCommand {
     Confirm(ConfirmArgs),
     /// Second sitting: hand an active, not yet handed-off new set to the re-encryption job
     /// and retire the old set (a quorum of each set is needed again).
-    Handoff(HandoffArgs),
+    Handoff(Box<HandoffArgs>),
 }
 
 /// `custody rotate handoff`.
