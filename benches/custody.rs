@@ -7,6 +7,11 @@
 //!   `custody combine -m DIR -i id1 … -i idK SHARE…` (key to a pipe); the pipeline runs
 //!   `ssss-split -t K -n N -x -q -s 256` then `age -r R -a` per share, and `age -d -i id` per
 //!   share then `ssss-combine -t K -x -q`. Setup checks once that both give back the key.
+//! - Recovery from a whole set folder, where the manifest matches each sealed file to its
+//!   custodian's identity (issue 9 item 12): `custody combine -m DIR -i id1 … -i idK` (all n
+//!   sealed files, no file named), a real-set `custody drill DIR -i …`, and `custody recover DIR
+//!   -i …` of a set made by `ceremony genesis` from a plan of the same recipients, each against
+//!   the pipeline's combine and an absolute target of 50 ms.
 //! - Library: the split proof (`prove_split`, n=255 k=128), naming 5 forged shares among 20 at
 //!   k=10 (`reconstruct` without a manifest), and combining 128 of 255 sealed shares with 128
 //!   identities through `gather` + `reconstruct` with the manifest.
@@ -47,6 +52,8 @@ struct Size {
     n: usize,
     recipients_file: PathBuf,
     custody_set: PathBuf,
+    /// The same recipients' set made by `ceremony genesis`, with a transcript (for recover).
+    ceremony_set: PathBuf,
     pipeline_set: PathBuf,
     /// The custody set's first k sealed files.
     custody_files: Vec<PathBuf>,
@@ -99,17 +106,28 @@ impl Fixture {
                 n,
                 recipients_file,
                 custody_set: fixture.fresh_output(),
+                ceremony_set: fixture.fresh_output(),
                 pipeline_set: fixture.fresh_output(),
                 custody_files: Vec::new(),
                 runs,
             };
             fixture.custody_split(&size, &size.custody_set);
+            fixture.ceremony_genesis(&size);
             let (manifest, folder) = Manifest::load(&size.custody_set).unwrap();
             let first_k = manifest.shares[..k].iter();
             size.custody_files = first_k.map(|entry| folder.join(&entry.file)).collect();
             fixture.pipeline_split(&size, &size.pipeline_set);
             // The comparison is honest only if both sides give the key back.
             assert_eq!(fixture.custody_combine(&size), fixture.key_hex);
+            assert_eq!(
+                fixture.custody_from_folder(&size, Folder::Combine),
+                fixture.key_hex
+            );
+            assert_eq!(
+                fixture.custody_from_folder(&size, Folder::Recover),
+                fixture.key_hex
+            );
+            fixture.custody_from_folder(&size, Folder::Drill);
             assert_eq!(fixture.pipeline_combine(&size), fixture.key_hex);
             fixture.sizes.push(size);
         }
@@ -160,6 +178,39 @@ impl Fixture {
         delivered.trim().into()
     }
 
+    /// `ceremony genesis` of the key from a plan of the size's recipients.
+    fn ceremony_genesis(&self, size: &Size) {
+        let mut plan = format!("label = \"bench\"\nthreshold = {}\n", size.k);
+        for (number, recipient) in self.recipients[..size.n].iter().enumerate() {
+            plan.push_str(&format!(
+                "\n[[custodian]]\nname = \"custodian {}\"\nrecipient = \"{recipient}\"\n",
+                number + 1
+            ));
+        }
+        let plan_file = self.dir.path().join(format!("plan-{}.toml", size.n));
+        fs::write(&plan_file, plan).unwrap();
+        let mut command = Command::new(CUSTODY);
+        command.args(["ceremony", "genesis", "--key-stdin", "-o"]);
+        command.arg(&size.ceremony_set).arg(&plan_file);
+        run(&mut command, self.key_hex.as_bytes());
+    }
+
+    /// A command on a whole set folder with the first k identities and no file named: the
+    /// manifest places each sealed file. Returns what it delivered (nothing for the drill).
+    fn custody_from_folder(&self, size: &Size, what: Folder) -> String {
+        let mut command = Command::new(CUSTODY);
+        match what {
+            Folder::Combine => command.arg("combine").arg("-m").arg(&size.custody_set),
+            Folder::Drill => command.arg("drill").arg(&size.custody_set),
+            Folder::Recover => command.arg("recover").arg(&size.ceremony_set),
+        };
+        for identity in &self.identities[..size.k] {
+            command.arg("-i").arg(identity);
+        }
+        let delivered = String::from_utf8(run(&mut command, b"").stdout).unwrap();
+        delivered.trim().into()
+    }
+
     /// `age -d` of the first k shares, then `ssss-combine`; returns the secret it printed.
     fn pipeline_combine(&self, size: &Size) -> String {
         let mut texts = Vec::new();
@@ -191,6 +242,22 @@ impl Fixture {
             .unwrap()
             .key
     }
+}
+
+/// The commands that work on a whole set folder.
+#[derive(Clone, Copy)]
+enum Folder {
+    Combine,
+    Drill,
+    Recover,
+}
+
+impl Folder {
+    const ALL: [(Folder, &'static str); 3] = [
+        (Folder::Combine, "combine -m DIR"),
+        (Folder::Drill, "drill DIR"),
+        (Folder::Recover, "recover DIR"),
+    ];
 }
 
 /// Runs a command with `input` on its stdin; panics unless it exits 0.
@@ -283,6 +350,11 @@ fn criterion_benches(criterion: &mut Criterion, fixture: &Fixture) {
         criterion.bench_function(&format!("custody combine {k}-of-{n} (process)"), |b| {
             b.iter(|| fixture.custody_combine(size))
         });
+        for (what, name) in Folder::ALL {
+            criterion.bench_function(&format!("custody {name} {k}-of-{n} (process)"), |b| {
+                b.iter(|| fixture.custody_from_folder(size, what))
+            });
+        }
     }
 }
 
@@ -346,6 +418,19 @@ fn print_table(fixture: &Fixture) {
             let met = ratio(custody, pipeline) >= target;
             let job = format!("{job} {k}-of-{n}");
             print_row(&job, custody, Some(pipeline), &format!(">= {target}x"), met);
+        }
+        // From the whole folder, the manifest matching files to identities: under 50 ms.
+        let limit = Duration::from_millis(50);
+        for (what, name) in Folder::ALL {
+            let (custody, pipeline) = paired(
+                size.runs,
+                &mut || {
+                    fixture.custody_from_folder(size, what);
+                },
+                &mut || assert_eq!(fixture.pipeline_combine(size), fixture.key_hex),
+            );
+            let job = format!("{name} {k}-of-{n}");
+            print_row(&job, custody, Some(pipeline), "< 50.0 ms", custody < limit);
         }
     }
     for (name, target, mut job) in library_jobs(fixture) {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 
-use crate::ceremony::audit::{audit, audit_for_recovery, SetState};
+use crate::ceremony::audit::{audit, audit_for_recovery, Expectations, SetState};
 use crate::ceremony::genesis::{genesis, Genesis};
 use crate::ceremony::plan::Plan;
 use crate::ceremony::preflight::Preflight;
@@ -305,6 +305,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
         let confirm_keyring = Keyring::load(&new_identities, &prompts)?;
         let rotated = rotate(Rotation {
             from: set_dir.clone(),
+            expected: &Expectations::none(),
             plan: &new_plan,
             output: new_dir.clone(),
             old_keyring: &old_keyring,

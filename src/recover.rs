@@ -5,7 +5,7 @@
 //! or, without a manifest, locates bad shares by Berlekamp–Welch decoding, combines and
 //! verifies the fingerprint (SPEC §1.3). Nothing here delivers the key; see [`crate::deliver`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ use crate::seal::{Keyring, Opened};
 use crate::secret::{MasterKey, KEY_LEN};
 use crate::set::{sha256_hex, Manifest};
 use crate::share::shamir::combine;
-use crate::share::{SetId, Share};
+use crate::share::{SetId, Share, ShareHeader};
 
 /// One share as given on the command line.
 pub enum ShareInput {
@@ -99,15 +99,21 @@ pub fn gather(
                     let file_name = path.file_name()?.to_string_lossy().into_owned();
                     manifest.share_by_file(&file_name)
                 });
-                if let Some(entry) = entry {
-                    if sha256_hex(&bytes) != entry.sha256 {
+                // The manifest places the file when its hash is the one recorded: then only
+                // the identity of the recorded recipient is tried. A file that differs (or
+                // that the manifest does not list) is tried with every identity.
+                let placed = match entry {
+                    Some(entry) if sha256_hex(&bytes) == entry.sha256 => Some(entry),
+                    Some(entry) => {
                         gathered.warnings.push(format!(
                             "{name} differs from the manifest's hash of share {}; its content is checked against the commitment",
                             entry.index
                         ));
+                        None
                     }
-                }
-                match keyring.open(&bytes, &name, entry)? {
+                    None => None,
+                };
+                match keyring.open(&bytes, &name, placed)? {
                     Opened::Plaintext(plaintext) => {
                         let parsed = std::str::from_utf8(&plaintext)
                             .map_err(|_| "the sealed content is not a share text".to_string())
@@ -218,11 +224,27 @@ pub struct Recovered {
     pub good: Vec<(String, u8)>,
     /// The good shares themselves, for extending the set.
     pub shares: Vec<Share>,
+    /// Shares not used and not shown wrong: those of another set of the same key.
+    pub unused: Vec<SetAside>,
 }
+
+/// The public facts that sort shares into candidate sets: (set id, carried fingerprint, k).
+type GroupKey = (SetId, Fingerprint, u8);
+
+/// Shares set aside within one group: (position in the group, reason).
+type GroupAside = Vec<(usize, String)>;
 
 /// Picks the set, discards bad shares (each pushed to `set_aside` with its reason), combines
 /// and verifies. Exit codes: 4 for fewer than k valid shares, 3 when the valid shares do not
 /// give back the expected fingerprint.
+///
+/// Shares are grouped by the set they claim. With an expected fingerprint, every group that
+/// carries it is tried, largest first, until one verifies: k forged shares claiming the set
+/// with another threshold, or a second genuine set of the same key, cannot push a genuine
+/// quorum aside. A share is set aside (called bad) only when it is proven not to belong to
+/// the verified key: it fails its commitment, disagrees with the polynomial of the verified
+/// shares, or carries another fingerprint. A share of another set of the same key is
+/// reported as unused, and on failure shares of groups not shown wrong are left unlabelled.
 pub fn reconstruct(
     candidates: Vec<Candidate>,
     manifest: Option<&Manifest>,
@@ -242,7 +264,7 @@ pub fn reconstruct(
     };
     let mut aside = |name: String, reason: String| set_aside.push(SetAside { name, reason });
 
-    let mut valid: Vec<Candidate> = Vec::new();
+    let mut groups: BTreeMap<GroupKey, Vec<Candidate>> = BTreeMap::new();
     for candidate in candidates {
         let header = *candidate.share.header();
         if let Some(manifest) = manifest {
@@ -254,157 +276,135 @@ pub fn reconstruct(
                 continue;
             }
             match manifest.share(header.index) {
-                None => aside(candidate.name, format!("share {} is not in the manifest", header.index)),
-                Some(entry) if entry.commitment != candidate.share.commitment() => aside(
-                    candidate.name,
-                    format!("share {} does not match its commitment in the manifest (corrupted or forged)", header.index),
-                ),
-                Some(_) => valid.push(candidate),
-            }
-            continue;
-        }
-        valid.push(candidate);
-    }
-
-    // The set: the most common (set id, fingerprint, threshold) among the valid shares.
-    let mut groups: HashMap<(SetId, Fingerprint, u8), usize> = HashMap::new();
-    for candidate in &valid {
-        let h = candidate.share.header();
-        *groups
-            .entry((h.set_id, h.fingerprint, h.threshold))
-            .or_default() += 1;
-    }
-    // With an expected fingerprint, only groups that carry it compete, if any do; otherwise
-    // the largest group is reconstructed and then fails the fingerprint check (exit 3).
-    if let Some(expected) = expected {
-        if groups
-            .keys()
-            .any(|(_, fingerprint, _)| *fingerprint == expected)
-        {
-            groups.retain(|(_, fingerprint, _), _| *fingerprint == expected);
-        }
-    }
-    let largest = groups.values().copied().max().unwrap_or(0);
-    let mut leaders: Vec<_> = groups
-        .iter()
-        .filter(|(_, &size)| size == largest)
-        .map(|(group, _)| *group)
-        .collect();
-    leaders.sort();
-    let Some(&(set_id, carried_fingerprint, threshold)) = leaders.first() else {
-        return Err(Error::NotEnoughShares {
-            valid: 0,
-            threshold: manifest.map_or(0, |m| usize::from(m.threshold)),
-        });
-    };
-    let k = usize::from(threshold);
-    if leaders.len() > 1 {
-        if largest < k {
-            return Err(Error::NotEnoughShares {
-                valid: largest,
-                threshold: k,
-            });
-        }
-        return Err(Error::Verification(format!(
-            "the shares come from {} different sets in equal numbers; name the key with --fingerprint or -m",
-            leaders.len()
-        )));
-    }
-    let (mut chosen, others): (Vec<Candidate>, Vec<Candidate>) = valid.into_iter().partition(|c| {
-        let h = c.share.header();
-        (h.set_id, h.fingerprint, h.threshold) == (set_id, carried_fingerprint, threshold)
-    });
-    for other in others {
-        let h = other.share.header();
-        let reason = if h.set_id != set_id {
-            format!(
-                "share {} belongs to set {}, while the others belong to {set_id}",
-                h.index, h.set_id
-            )
-        } else if h.fingerprint != carried_fingerprint {
-            format!(
-                "share {} is for another key (fingerprint {})",
-                h.index, h.fingerprint
-            )
-        } else {
-            format!(
-                "share {}'s header disagrees with the other shares of set {set_id}",
-                h.index
-            )
-        };
-        aside(other.name, reason);
-    }
-
-    // One share per index: drop exact duplicates, set aside conflicting claims.
-    chosen.sort_by_key(|c| c.share.header().index);
-    let mut unique: Vec<Candidate> = Vec::with_capacity(chosen.len());
-    let mut conflicted: Vec<u8> = Vec::new();
-    for candidate in chosen {
-        let index = candidate.share.header().index;
-        match unique.last() {
-            Some(previous) if previous.share.header().index == index => {
-                if previous.share.point().same_as(candidate.share.point()) {
-                    aside(candidate.name, format!("a second copy of share {index}"));
-                } else {
-                    conflicted.push(index);
+                None => {
                     aside(
                         candidate.name,
-                        format!("share {index} is claimed by two different shares"),
+                        format!("share {} is not in the manifest", header.index),
                     );
+                    continue;
                 }
+                Some(entry) if entry.commitment != candidate.share.commitment() => {
+                    aside(
+                        candidate.name,
+                        format!("share {} does not match its commitment in the manifest (corrupted or forged)", header.index),
+                    );
+                    continue;
+                }
+                Some(_) => {}
             }
-            _ => unique.push(candidate),
         }
-    }
-    let (conflicting, mut unique): (Vec<Candidate>, Vec<Candidate>) = unique
-        .into_iter()
-        .partition(|c| conflicted.contains(&c.share.header().index));
-    for candidate in conflicting {
-        let index = candidate.share.header().index;
-        aside(
-            candidate.name,
-            format!("share {index} is claimed by two different shares"),
-        );
+        groups
+            .entry((header.set_id, header.fingerprint, header.threshold))
+            .or_default()
+            .push(candidate);
     }
 
-    if unique.len() < k {
-        return Err(Error::NotEnoughShares {
-            valid: unique.len(),
-            threshold: k,
-        });
-    }
-    let bad = locate_bad_shares(&unique, k).ok_or_else(|| {
-        Error::Verification(format!(
-            "the {} shares do not lie on one polynomial and the bad ones cannot be told apart; \
-             give more shares or the manifest (-m)",
-            unique.len()
-        ))
-    })?;
-    for position in bad.iter().rev() {
-        let candidate = unique.remove(*position);
-        let index = candidate.share.header().index;
-        aside(
-            candidate.name,
-            format!("share {index} does not agree with the other shares (corrupted or forged)"),
+    let order = attempt_order(&groups, expected, manifest)?;
+    let mut first_failure: Option<(Error, GroupKey, GroupAside)> = None;
+    let mut verified = None;
+    for group_key in order {
+        let (_, carried, threshold) = group_key;
+        let (wanted, from_what) = match expected {
+            Some(expected) => (expected, expected_from_description(expected_from)),
+            None => (carried, "the shares carry"),
+        };
+        let outcome = reconstruct_group(
+            &groups[&group_key],
+            usize::from(threshold),
+            wanted,
+            from_what,
         );
+        match outcome.result {
+            Ok((key, good)) => {
+                verified = Some((group_key, key, good, outcome.set_aside));
+                break;
+            }
+            Err(error) => {
+                if first_failure.is_none() {
+                    first_failure = Some((error, group_key, outcome.set_aside));
+                }
+            }
+        }
     }
-    if unique.len() < k {
-        return Err(Error::NotEnoughShares {
-            valid: unique.len(),
-            threshold: k,
-        });
-    }
-    let quorum: Vec<&Share> = unique.iter().take(k).map(|c| &c.share).collect();
-    let key = combine(&quorum)?;
-    let fingerprint = key.fingerprint();
-    let (wanted, from_what) = match expected {
-        Some(expected) => (expected, expected_from_description(expected_from)),
-        None => (carried_fingerprint, "the shares carry"),
+
+    let Some((group_key, key, good, in_group_aside)) = verified else {
+        let Some((error, group_key, in_group_aside)) = first_failure else {
+            return Err(Error::NotEnoughShares {
+                valid: 0,
+                threshold: manifest.map_or(0, |m| usize::from(m.threshold)),
+            });
+        };
+        // The reported group's own findings stand; shares of another key than the expected
+        // one are proven foreign; the rest are left unlabelled (unverified).
+        for (position, reason) in in_group_aside {
+            aside(groups[&group_key][position].name.clone(), reason);
+        }
+        if let Some(expected) = expected {
+            for (other_key, group) in &groups {
+                if other_key.1 != expected && *other_key != group_key {
+                    for candidate in group {
+                        aside(
+                            candidate.name.clone(),
+                            foreign_reason(candidate.share.header(), group_key),
+                        );
+                    }
+                }
+            }
+        }
+        return Err(error);
     };
-    if fingerprint != wanted {
-        return Err(Error::Verification(format!(
-            "the shares give back a key with fingerprint {fingerprint}, but {from_what} {wanted}"
-        )));
+
+    let (set_id, _, threshold) = group_key;
+    let fingerprint = key.fingerprint();
+    let mut chosen: Vec<Option<Candidate>> = groups
+        .remove(&group_key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(Some)
+        .collect();
+    for (position, reason) in in_group_aside {
+        if let Some(candidate) = chosen[position].take() {
+            aside(candidate.name, reason);
+        }
+    }
+    let good_shares: Vec<Candidate> = good
+        .iter()
+        .filter_map(|&position| chosen[position].take())
+        .collect();
+    let quorum: Vec<&Share> = good_shares
+        .iter()
+        .take(usize::from(threshold))
+        .map(|c| &c.share)
+        .collect();
+    let verified_polynomial = Polynomial::through(&quorum);
+    let mut unused = Vec::new();
+    for candidate in groups.into_values().flatten() {
+        let header = candidate.share.header();
+        if header.fingerprint != fingerprint {
+            let reason = foreign_reason(header, group_key);
+            aside(candidate.name, reason);
+        } else if header.set_id == set_id {
+            let reason = if verified_polynomial.contains(&candidate.share) {
+                format!(
+                    "share {}'s header disagrees with the verified shares of set {set_id} (threshold {} claimed, {threshold} verified)",
+                    header.index, header.threshold
+                )
+            } else {
+                format!(
+                    "share {} claims set {set_id} but does not lie on the polynomial of its verified shares (corrupted or forged)",
+                    header.index
+                )
+            };
+            aside(candidate.name, reason);
+        } else {
+            unused.push(SetAside {
+                reason: format!(
+                    "share {} belongs to set {}, another set of the same key; not needed",
+                    header.index, header.set_id
+                ),
+                name: candidate.name,
+            });
+        }
     }
     Ok(Recovered {
         key,
@@ -412,12 +412,210 @@ pub fn reconstruct(
         expected_from,
         set_id,
         threshold,
-        good: unique
+        good: good_shares
             .iter()
             .map(|c| (c.name.clone(), c.share.header().index))
             .collect(),
-        shares: unique.into_iter().map(|c| c.share).collect(),
+        shares: good_shares.into_iter().map(|c| c.share).collect(),
+        unused,
     })
+}
+
+/// The groups to try, in order. With an expected fingerprint that some groups carry, all of
+/// them, largest first; otherwise only the largest group, and a tie is an error since
+/// nothing tells the sets apart.
+fn attempt_order(
+    groups: &BTreeMap<GroupKey, Vec<Candidate>>,
+    expected: Option<Fingerprint>,
+    manifest: Option<&Manifest>,
+) -> Result<Vec<GroupKey>, Error> {
+    let by_size_then_key = |keys: &mut Vec<GroupKey>| {
+        keys.sort_by(|a, b| groups[b].len().cmp(&groups[a].len()).then(a.cmp(b)));
+    };
+    if let Some(expected) = expected {
+        let mut carrying: Vec<GroupKey> = groups
+            .keys()
+            .filter(|(_, fingerprint, _)| *fingerprint == expected)
+            .copied()
+            .collect();
+        if !carrying.is_empty() {
+            by_size_then_key(&mut carrying);
+            return Ok(carrying);
+        }
+    }
+    let largest = groups.values().map(Vec::len).max().unwrap_or(0);
+    let leaders: Vec<GroupKey> = groups
+        .iter()
+        .filter(|(_, group)| group.len() == largest)
+        .map(|(key, _)| *key)
+        .collect();
+    match leaders.as_slice() {
+        [] => Err(Error::NotEnoughShares {
+            valid: 0,
+            threshold: manifest.map_or(0, |m| usize::from(m.threshold)),
+        }),
+        [leader] => Ok(vec![*leader]),
+        [(_, _, threshold), ..] if largest < usize::from(*threshold) => {
+            Err(Error::NotEnoughShares {
+                valid: largest,
+                threshold: usize::from(*threshold),
+            })
+        }
+        _ => Err(Error::Verification(format!(
+            "the shares come from {} different sets in equal numbers; name the key with --fingerprint or -m",
+            leaders.len()
+        ))),
+    }
+}
+
+/// Why a share that carries another fingerprint than the verified (or expected) key's is not
+/// one of its shares.
+fn foreign_reason(header: &ShareHeader, (set_id, fingerprint, _): GroupKey) -> String {
+    if header.set_id != set_id {
+        format!(
+            "share {} belongs to set {}, while the others belong to {set_id}",
+            header.index, header.set_id
+        )
+    } else if header.fingerprint != fingerprint {
+        format!(
+            "share {} is for another key (fingerprint {})",
+            header.index, header.fingerprint
+        )
+    } else {
+        format!(
+            "share {}'s header disagrees with the other shares of set {set_id}",
+            header.index
+        )
+    }
+}
+
+/// What reconstructing one group gave: the key and the positions (in the group, by index) of
+/// the shares that agree with it, or why not; and the shares set aside within the group.
+struct GroupOutcome {
+    result: Result<(MasterKey, Vec<usize>), Error>,
+    set_aside: GroupAside,
+}
+
+/// Reconstructs one group of shares that claim the same set, key and threshold: one share
+/// per index, bad ones located, the key combined and checked against `wanted`.
+fn reconstruct_group(
+    group: &[Candidate],
+    k: usize,
+    wanted: Fingerprint,
+    from_what: &str,
+) -> GroupOutcome {
+    let mut set_aside = Vec::new();
+    let result = (|| {
+        let mut positions: Vec<usize> = (0..group.len()).collect();
+        positions.sort_by_key(|&position| group[position].share.header().index);
+        // One share per index: drop exact duplicates, set aside conflicting claims.
+        let mut unique: Vec<usize> = Vec::with_capacity(positions.len());
+        let mut conflicted: Vec<u8> = Vec::new();
+        for position in positions {
+            let share = &group[position].share;
+            let index = share.header().index;
+            match unique.last() {
+                Some(&previous) if group[previous].share.header().index == index => {
+                    if group[previous].share.point().same_as(share.point()) {
+                        set_aside.push((position, format!("a second copy of share {index}")));
+                    } else {
+                        conflicted.push(index);
+                        set_aside.push((
+                            position,
+                            format!("share {index} is claimed by two different shares"),
+                        ));
+                    }
+                }
+                _ => unique.push(position),
+            }
+        }
+        let (conflicting, mut unique): (Vec<usize>, Vec<usize>) = unique
+            .into_iter()
+            .partition(|&position| conflicted.contains(&group[position].share.header().index));
+        for position in conflicting {
+            let index = group[position].share.header().index;
+            set_aside.push((
+                position,
+                format!("share {index} is claimed by two different shares"),
+            ));
+        }
+        if unique.len() < k {
+            return Err(Error::NotEnoughShares {
+                valid: unique.len(),
+                threshold: k,
+            });
+        }
+        let shares: Vec<&Share> = unique
+            .iter()
+            .map(|&position| &group[position].share)
+            .collect();
+        let bad = locate_bad_shares(&shares, k).ok_or_else(|| {
+            Error::Verification(format!(
+                "the {} shares do not lie on one polynomial and the bad ones cannot be told apart; \
+                 give more shares or the manifest (-m)",
+                unique.len()
+            ))
+        })?;
+        for at in bad.iter().rev() {
+            let position = unique.remove(*at);
+            let index = group[position].share.header().index;
+            set_aside.push((
+                position,
+                format!("share {index} does not agree with the other shares (corrupted or forged)"),
+            ));
+        }
+        if unique.len() < k {
+            return Err(Error::NotEnoughShares {
+                valid: unique.len(),
+                threshold: k,
+            });
+        }
+        let quorum: Vec<&Share> = unique
+            .iter()
+            .take(k)
+            .map(|&position| &group[position].share)
+            .collect();
+        let key = combine(&quorum)?;
+        let fingerprint = key.fingerprint();
+        if fingerprint != wanted {
+            return Err(Error::Verification(format!(
+                "the shares give back a key with fingerprint {fingerprint}, but {from_what} {wanted}"
+            )));
+        }
+        Ok((key, unique))
+    })();
+    GroupOutcome { result, set_aside }
+}
+
+/// The polynomial through k shares, to check further shares against it.
+struct Polynomial<'a> {
+    quorum: &'a [&'a Share],
+    interpolator: Option<Interpolator>,
+}
+
+impl<'a> Polynomial<'a> {
+    fn through(quorum: &'a [&'a Share]) -> Self {
+        let xs: Vec<u8> = quorum.iter().map(|share| share.header().index).collect();
+        Self {
+            quorum,
+            interpolator: Interpolator::new(&xs),
+        }
+    }
+
+    /// Whether `share`'s point is this polynomial's value at its index.
+    fn contains(&self, share: &Share) -> bool {
+        let Some(interpolator) = &self.interpolator else {
+            return false;
+        };
+        let basis = interpolator.basis_at(share.header().index);
+        let mut column = Zeroizing::new(vec![0u8; self.quorum.len()]);
+        (0..KEY_LEN).all(|position| {
+            for (slot, known) in column.iter_mut().zip(self.quorum) {
+                *slot = known.point().expose_bytes()[position];
+            }
+            combine_basis(&basis, &column) == share.point().expose_bytes()[position]
+        })
+    }
 }
 
 fn expected_from_description(from: ExpectedFrom) -> &'static str {
@@ -433,25 +631,19 @@ fn expected_from_description(from: ExpectedFrom) -> &'static str {
 ///
 /// Fast path: interpolate through the first k and check the rest, O(m·k). Only if that finds
 /// a disagreement, run Berlekamp–Welch per key byte and take the union of the error positions.
-fn locate_bad_shares(shares: &[Candidate], k: usize) -> Option<Vec<usize>> {
-    let xs: Vec<u8> = shares.iter().map(|c| c.share.header().index).collect();
-    let interpolator = Interpolator::new(&xs[..k])?;
+fn locate_bad_shares(shares: &[&Share], k: usize) -> Option<Vec<usize>> {
+    let xs: Vec<u8> = shares.iter().map(|share| share.header().index).collect();
     // One key byte of each share: secret, so wiped when dropped.
-    let column = |position: usize, range: &[Candidate]| -> Zeroizing<Vec<u8>> {
+    let column = |position: usize, range: &[&Share]| -> Zeroizing<Vec<u8>> {
         Zeroizing::new(
             range
                 .iter()
-                .map(|c| c.share.point().expose_bytes()[position])
+                .map(|share| share.point().expose_bytes()[position])
                 .collect(),
         )
     };
-    let consistent = shares[k..].iter().all(|candidate| {
-        let basis = interpolator.basis_at(candidate.share.header().index);
-        (0..KEY_LEN).all(|position| {
-            combine_basis(&basis, &column(position, &shares[..k]))
-                == candidate.share.point().expose_bytes()[position]
-        })
-    });
+    let polynomial = Polynomial::through(&shares[..k]);
+    let consistent = shares[k..].iter().all(|share| polynomial.contains(share));
     if consistent {
         return Some(Vec::new());
     }

@@ -1990,3 +1990,292 @@ fn sigkilled_rotation_leaves_the_old_set_verifying() {
         "too few runs were killed mid-way ({killed}) to mean anything"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Witnessed expectations checked by the command that uses the key (issue 8 item 6)
+
+/// `args` as owned strings, for building command lines.
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// Runs custody with owned arguments.
+fn run_owned(args: &[String]) -> Ran {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    custody_run(&args, b"")
+}
+
+/// The transcript's bytes, to show that a refused command changed nothing.
+fn transcript_bytes(dir: &Path) -> Vec<u8> {
+    fs::read(dir.join("transcript.jsonl")).unwrap()
+}
+
+// Proves that a forged set (the same custodians, another key, a freshly chained transcript)
+// swapped in for the genesis set is refused with 3 by recover, drill, extend and rotate when
+// they are given the witnessed --final-hash or --fingerprint: nothing is delivered, logged,
+// written or retired; the genuine set with the same flags goes through.
+#[test]
+fn swapped_in_set_is_refused_by_every_command_given_what_was_witnessed() {
+    let world = World::new();
+    let witnessed_hash = printed(&world.genesis, "transcript");
+    let witnessed_fingerprint = printed(&world.genesis, "fingerprint");
+    let forger_key = MasterKey::generate().unwrap().expose_bytes().to_vec();
+    let forged = world.path().join("forged");
+    genesis(
+        &world.path().join("genesis.toml"),
+        &forged,
+        Some(&hex::encode(&forger_key)),
+        &[],
+    )
+    .expect(0, "wrote");
+    let genuine = world.path().join("genuine");
+    fs::rename(&world.set, &genuine).unwrap();
+    fs::rename(&forged, &world.set).unwrap();
+    let before = transcript_bytes(&world.set);
+
+    let quorum = owned(&[
+        "-i",
+        s(world.id("alice")),
+        "-i",
+        s(world.id("bob")),
+        "-i",
+        s(world.id("carol")),
+    ]);
+    let witnessed = [
+        owned(&["--final-hash", &witnessed_hash]),
+        owned(&["--fingerprint", &witnessed_fingerprint]),
+    ];
+    let (new_people, plan) = world.new_plan("rotate.toml");
+    let extended = world.path().join("extended");
+    let rotated = world.path().join("rotated");
+    let marker = world.path().join("job-ran");
+    let job = format!("sh -c 'cat > /dev/null; touch {}'", s(&marker));
+    for flags in &witnessed {
+        let commands = [
+            owned(&["recover", s(&world.set), "--exec", &job]),
+            owned(&["recover", s(&world.set)]),
+            owned(&["drill", s(&world.set)]),
+            owned(&[
+                "extend",
+                s(&world.set),
+                "-r",
+                &new_people[0].recipient,
+                "-o",
+                s(&extended),
+            ]),
+            owned(&[
+                "rotate",
+                "--from",
+                s(&world.set),
+                "--plan",
+                s(&plan),
+                "-o",
+                s(&rotated),
+                "--confirm-identity",
+                s(&new_people[0].id),
+                "--confirm-identity",
+                s(&new_people[1].id),
+                "--exec",
+                &job,
+            ]),
+        ];
+        for command in commands {
+            let args = [command.clone(), quorum.clone(), flags.clone()].concat();
+            let ran = run_owned(&args);
+            ran.expect(3, "witnessed");
+            assert!(
+                ran.stdout.is_empty(),
+                "{}: something was printed",
+                command[0]
+            );
+            assert!(!marker.exists(), "{}: the job ran", command[0]);
+            assert_eq!(transcript_bytes(&world.set), before, "{}", command[0]);
+            assert!(!extended.exists() && !rotated.exists(), "{}", command[0]);
+        }
+    }
+    assert_eq!(state(&world.set), "active");
+
+    // The genuine set, put back, goes through with both flags at once.
+    fs::rename(&world.set, world.path().join("forged-again")).unwrap();
+    fs::rename(&genuine, &world.set).unwrap();
+    let args = [
+        owned(&["recover", s(&world.set)]),
+        quorum.clone(),
+        witnessed.concat(),
+    ]
+    .concat();
+    let ran = run_owned(&args);
+    ran.expect(0, "delivered");
+    assert_same_secret(
+        &hex::decode(ran.stdout_text().trim()).unwrap(),
+        &world.key,
+        "the genuine set's key",
+    );
+    // A drill appends to the transcript; the witnessed hash is still on the chain after it.
+    let args = [
+        owned(&["drill", s(&world.set)]),
+        quorum.clone(),
+        witnessed.concat(),
+    ]
+    .concat();
+    run_owned(&args).expect(0, "drill logged");
+    run_owned(&args).expect(0, "drill logged");
+}
+
+// Proves that at the second sitting of a rotation a forged new set (another key, re-chained
+// transcript naming the same predecessor) swapped in for the witnessed one is refused with 3
+// by `rotate confirm` and `rotate handoff` given the first sitting's --final-hash or
+// --fingerprint: the job gets no key and the old set is not retired; the genuine new set is
+// confirmed and handed off with the same flags.
+#[test]
+fn swapped_in_new_set_is_refused_at_the_second_sitting() {
+    let world = World::new();
+    let (new_people, plan) = world.new_plan("rotate.toml");
+    let new = world.path().join("new");
+    let first_sitting = rotate(&world, &plan, &new, &[], &[]);
+    first_sitting.expect(0, "PENDING");
+    let witnessed_hash = printed(&first_sitting, "transcript");
+    let witnessed_fingerprint = printed(&first_sitting, "fingerprint");
+    let old_witnessed_hash = printed(&world.genesis, "transcript");
+
+    // The forger rotates a copy of the old set (same set id) to the same new holders.
+    let old_copy = world.path().join("old-copy");
+    copy_set(&world.set, &old_copy);
+    let forged = world.path().join("forged-new");
+    let ran = run_owned(
+        &[
+            owned(&[
+                "rotate",
+                "--from",
+                s(&old_copy),
+                "--plan",
+                s(&plan),
+                "-o",
+                s(&forged),
+            ]),
+            owned(&[
+                "-i",
+                s(world.id("alice")),
+                "-i",
+                s(world.id("bob")),
+                "-i",
+                s(world.id("carol")),
+            ]),
+            owned(&[
+                "--confirm-identity",
+                s(&new_people[0].id),
+                "--confirm-identity",
+                s(&new_people[1].id),
+            ]),
+        ]
+        .concat(),
+    );
+    ran.expect(0, "active");
+    let genuine = world.path().join("genuine-new");
+    fs::rename(&new, &genuine).unwrap();
+    fs::rename(&forged, &new).unwrap();
+    let forged_before = transcript_bytes(&new);
+    let old_before = transcript_bytes(&world.set);
+
+    let marker = world.path().join("job-ran");
+    let job = format!("sh -c 'cat > /dev/null; touch {}'", s(&marker));
+    let handoff = |dir: &Path, flags: &[&str]| {
+        run_owned(
+            &[
+                owned(&[
+                    "rotate",
+                    "handoff",
+                    s(dir),
+                    "--from",
+                    s(&world.set),
+                    "--exec",
+                    &job,
+                ]),
+                owned(&[
+                    "-i",
+                    s(world.id("alice")),
+                    "-i",
+                    s(world.id("bob")),
+                    "-i",
+                    s(world.id("carol")),
+                ]),
+                owned(&[
+                    "--confirm-identity",
+                    s(&new_people[0].id),
+                    "--confirm-identity",
+                    s(&new_people[1].id),
+                ]),
+                owned(flags),
+            ]
+            .concat(),
+        )
+    };
+    for flags in [
+        ["--final-hash", witnessed_hash.as_str()],
+        ["--fingerprint", witnessed_fingerprint.as_str()],
+    ] {
+        run_owned(
+            &[
+                owned(&["rotate", "confirm", s(&new), "-i", s(&new_people[2].id)]),
+                owned(&flags),
+            ]
+            .concat(),
+        )
+        .expect(3, "witnessed");
+        let ran = handoff(&new, &flags);
+        ran.expect(3, "witnessed");
+        assert!(
+            ran.stdout.is_empty() && !marker.exists(),
+            "a key was handed off"
+        );
+        assert_eq!(transcript_bytes(&new), forged_before);
+        assert_eq!(transcript_bytes(&world.set), old_before);
+    }
+    // The old set's witnessed hash is checked the same way, under --from-final-hash.
+    fs::rename(&new, world.path().join("forged-again")).unwrap();
+    fs::rename(&genuine, &new).unwrap();
+    let hash_not_on_the_old_chain = entries(&world.path().join("forged-again")).last().unwrap()
+        ["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    handoff(&new, &["--from-final-hash", &hash_not_on_the_old_chain]).expect(3, "witnessed");
+    assert_eq!(state(&world.set), "active");
+
+    // The genuine new set: confirmed and handed off with the witnessed values.
+    for holder in [0usize, 1] {
+        run_owned(
+            &[
+                owned(&[
+                    "rotate",
+                    "confirm",
+                    s(&new),
+                    "-i",
+                    s(&new_people[holder].id),
+                ]),
+                owned(&[
+                    "--final-hash",
+                    &witnessed_hash,
+                    "--fingerprint",
+                    &witnessed_fingerprint,
+                ]),
+            ]
+            .concat(),
+        )
+        .expect(0, "confirmed now");
+    }
+    handoff(
+        &new,
+        &[
+            "--final-hash",
+            &witnessed_hash,
+            "--fingerprint",
+            &witnessed_fingerprint,
+            "--from-final-hash",
+            &old_witnessed_hash,
+        ],
+    )
+    .expect(0, "retired");
+    assert!(marker.exists(), "the job did not run");
+    assert_eq!(state(&world.set), "retired");
+}

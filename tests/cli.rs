@@ -1039,6 +1039,203 @@ fn stated_fingerprint_checks() {
     custody_run(&["combine"], b"").expect(2, "no shares given");
 }
 
+/// `verify --json`'s statuses, by share name.
+fn verify_statuses(args: &[&str]) -> (Ran, Vec<(String, String)>) {
+    let ran = custody_run(&[&["verify", "--json"], args].concat(), b"");
+    let json: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let statuses = json["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|share| {
+            (
+                share["name"].as_str().unwrap().to_string(),
+                share["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (ran, statuses)
+}
+
+/// Four forged shares carrying the real set id and fingerprint but k = 2 do not push three
+/// genuine shares aside: with --fingerprint, combine delivers the key (0) and verify calls the
+/// genuine shares good and the forged ones bad (issue 8 item 4).
+#[test]
+fn forged_k2_group_does_not_outvote_a_genuine_quorum() {
+    let set = Set::new(3, 5);
+    let genuine = Share::from_text(&set.text(1)).unwrap();
+    // A consistent 2-of-7 set of another key, relabelled with the real set id and fingerprint.
+    let forger_key = MasterKey::from_bytes([0x42; 32]);
+    let forged: Vec<String> =
+        custody::share::shamir::split(&forger_key, 2, 7, genuine.header().set_id)
+            .unwrap()
+            .into_iter()
+            .skip(3)
+            .map(|share| {
+                let header = custody::share::ShareHeader {
+                    fingerprint: genuine.header().fingerprint,
+                    ..*share.header()
+                };
+                let point = SharePoint::from_bytes(*share.point().expose_bytes());
+                let relabelled = Share::new(header, point).unwrap();
+                relabelled.to_text().expose_secret().to_string()
+            })
+            .collect();
+    let forged_file = set.root.join("forged.txt");
+    fs::write(&forged_file, forged.join("\n") + "\n").unwrap();
+    let args = [
+        "--fingerprint",
+        COUNTING_FINGERPRINT,
+        "-i",
+        s(&set.ids[0]),
+        "-i",
+        s(&set.ids[1]),
+        "-i",
+        s(&set.ids[2]),
+        "--text",
+        s(&forged_file),
+        s(set.share(1)),
+        s(set.share(2)),
+        s(set.share(3)),
+    ];
+    let ran = custody_run(&[&["combine"], &args[..]].concat(), b"");
+    ran.expect(0, "delivered, verified from 3 shares");
+    assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    assert!(ran.stderr.contains(&format!(
+        "{} line 1 set aside: share 4 claims set",
+        s(&forged_file)
+    )));
+
+    let (ran, statuses) = verify_statuses(&args);
+    ran.expect(0, "");
+    for index in 1..=3 {
+        assert!(statuses.contains(&(s(set.share(index)).into(), "good".into())));
+    }
+    for line in 1..=4 {
+        assert!(statuses.contains(&(format!("{} line {line}", s(&forged_file)), "bad".into())));
+    }
+    assert_no_secret(&ran.stdout, &forged, "verify --json");
+}
+
+/// Two genuine sets of the same key mixed together: the one that verifies gives the key, and
+/// the other set's shares are reported unused, never bad, though they were more (issue 8
+/// item 4).
+#[test]
+fn a_second_genuine_set_of_the_same_key_is_unused_not_bad() {
+    let small = Set::new(2, 3);
+    let large = Set::new(5, 6);
+    let args = [
+        "--fingerprint",
+        COUNTING_FINGERPRINT,
+        "-i",
+        s(&small.ids[0]),
+        "-i",
+        s(&small.ids[1]),
+        "-i",
+        s(&large.ids[0]),
+        "-i",
+        s(&large.ids[1]),
+        "-i",
+        s(&large.ids[2]),
+        "-i",
+        s(&large.ids[3]),
+        s(small.share(1)),
+        s(small.share(2)),
+        s(large.share(1)),
+        s(large.share(2)),
+        s(large.share(3)),
+        s(large.share(4)),
+    ];
+    let ran = custody_run(&[&["combine"], &args[..]].concat(), b"");
+    ran.expect(0, "another set of the same key; not needed");
+    assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    assert!(!ran.stderr.contains("set aside"));
+
+    let (ran, statuses) = verify_statuses(&args);
+    ran.expect(0, "");
+    for index in 1..=2 {
+        assert!(statuses.contains(&(s(small.share(index)).into(), "good".into())));
+    }
+    for index in 1..=4 {
+        assert!(statuses.contains(&(s(large.share(index)).into(), "unused".into())));
+    }
+    assert!(statuses.iter().all(|(_, status)| status != "bad"));
+}
+
+/// With -m DIR, share texts (as from a paper sheet) mix with the set's sealed files that the
+/// identities open, in combine and verify; an identity that opened nothing is named by position
+/// and file name (issue 9 item 1).
+#[test]
+fn set_folder_and_paper_shares_mix() {
+    let set = Set::new(3, 5);
+    let paper = set.root.join("paper.txt");
+    fs::write(&paper, set.text(1)).unwrap();
+    let (stranger, _) = lib_identity(&set.root, "stranger");
+    let args = [
+        "-m",
+        s(&set.set),
+        "--text",
+        s(&paper),
+        "-i",
+        s(&set.ids[1]),
+        "-i",
+        s(&set.ids[2]),
+        "-i",
+        s(&stranger),
+    ];
+    let ran = custody_run(&[&["combine"], &args[..]].concat(), b"");
+    ran.expect(0, "delivered, verified from 3 shares");
+    assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    ran.expect(0, &format!("identity 3 ({}) opened no share", s(&stranger)));
+    assert!(!ran.stderr.contains("identity 1 ("));
+    let identity_text = fs::read_to_string(&stranger).unwrap();
+    assert!(!ran.stderr.contains(identity_text.trim()));
+
+    let (ran, statuses) = verify_statuses(&args);
+    ran.expect(0, "");
+    assert!(ran.stdout_text().contains("identity 3 ("));
+    assert!(statuses.contains(&(format!("{} line 1", s(&paper)), "good".into())));
+    assert!(statuses.contains(&(s(set.share(2)).into(), "good".into())));
+    assert!(statuses.contains(&(s(set.share(3)).into(), "good".into())));
+}
+
+/// `recover` of a set made by `split` (no transcript) is refused with 3 before any share is
+/// opened, and the message names the command that recovers it (issue 9 item 9); that command
+/// then works.
+#[test]
+fn recover_of_a_split_set_points_to_combine() {
+    let set = Set::new(2, 3);
+    let ran = custody_run(
+        &[
+            "recover",
+            s(&set.set),
+            "-i",
+            s(&set.ids[0]),
+            "-i",
+            s(&set.ids[1]),
+        ],
+        b"",
+    );
+    ran.expect(3, "has no transcript: it was made by `custody split`");
+    ran.expect(3, &format!("custody combine -m {}", s(&set.set)));
+    assert!(ran.stdout.is_empty());
+    let ran = custody_run(
+        &[
+            "combine",
+            "-m",
+            s(&set.set),
+            "-i",
+            s(&set.ids[0]),
+            "-i",
+            s(&set.ids[1]),
+            "--fingerprint",
+            COUNTING_FINGERPRINT,
+        ],
+        b"",
+    );
+    ran.expect(0, "delivered");
+}
+
 // ---------------------------------------------------------------------------------------
 // verify, inspect, drill
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::transcript::Transcript;
 use crate::error::Error;
+use crate::fingerprint::Fingerprint;
 use crate::set::{sha256_hex, Manifest, MANIFEST_FILE};
 
 /// Transcript event names that carry the set's manifest hash.
@@ -105,6 +106,82 @@ pub fn activate_when_proven(transcript: &mut Transcript, manifest: &Manifest) ->
         serde_json::json!({"reason": "k holders proved their shares", "confirmed": proven}),
     );
     true
+}
+
+/// What the witnesses wrote down about a set, checked by every command that reconstructs,
+/// hands off or retires it, in the same process and before any key leaves it (SPEC §1.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expectations {
+    /// The key's fingerprint (`--fingerprint`).
+    pub fingerprint: Option<Fingerprint>,
+    /// A transcript hash (`--final-hash`): the chain must pass through the entry with this
+    /// hash, and the key recorded up to it must be the manifest's.
+    pub final_hash: Option<String>,
+}
+
+impl Expectations {
+    /// Nothing witnessed: every check passes.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Checks an audited set: its transcript passes through the witnessed hash, the key
+    /// recorded up to that entry is the manifest's, and the manifest's fingerprint is the
+    /// witnessed one. Any mismatch is exit 3.
+    pub fn check(&self, audit: &Audit, folder: &Path) -> Result<(), Error> {
+        if let Some(witnessed) = &self.final_hash {
+            let witnessed = witnessed.trim().to_ascii_lowercase();
+            let entries = audit.transcript.entries();
+            let Some(position) = entries.iter().position(|entry| entry.hash == witnessed) else {
+                return Err(Error::Verification(format!(
+                    "{}: the transcript does not pass through the witnessed hash {witnessed} (it was replaced or truncated)",
+                    folder.display()
+                )));
+            };
+            let recorded = entries[..=position]
+                .iter()
+                .rev()
+                .find(|entry| MANIFEST_EVENTS.contains(&entry.event.as_str()))
+                .and_then(|entry| entry.facts.get("fingerprint")?.as_str());
+            if recorded != Some(audit.manifest.fingerprint.to_string().as_str()) {
+                return Err(Error::Verification(format!(
+                    "{}: the manifest's key {} is not the one recorded up to the witnessed hash",
+                    folder.display(),
+                    audit.manifest.fingerprint
+                )));
+            }
+        }
+        self.check_fingerprint(&audit.manifest, folder)
+    }
+
+    /// Checks a set that has no transcript (made by `split`): only a fingerprint can be
+    /// checked, and a witnessed hash cannot be (exit 3).
+    pub fn check_without_transcript(
+        &self,
+        manifest: &Manifest,
+        folder: &Path,
+    ) -> Result<(), Error> {
+        if self.final_hash.is_some() {
+            return Err(Error::Verification(format!(
+                "{} has no transcript to check --final-hash against",
+                folder.display()
+            )));
+        }
+        self.check_fingerprint(manifest, folder)
+    }
+
+    fn check_fingerprint(&self, manifest: &Manifest, folder: &Path) -> Result<(), Error> {
+        match self.fingerprint {
+            Some(witnessed) if witnessed != manifest.fingerprint => {
+                Err(Error::Verification(format!(
+                    "{}: the manifest's key {} is not the witnessed {witnessed}",
+                    folder.display(),
+                    manifest.fingerprint
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Checks a set folder: the transcript's chain, the witnessed final hash if given, the

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::audit::{audit, SetState};
+use super::audit::{audit, Expectations, SetState};
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
@@ -24,6 +24,8 @@ use crate::share::Share;
 pub struct Extension<'a> {
     /// The set's folder.
     pub from: PathBuf,
+    /// What the witnesses recorded about the set.
+    pub expected: &'a Expectations,
     /// Identities of a quorum of the set's custodians.
     pub keyring: &'a Keyring,
     /// One recipient per new share.
@@ -41,6 +43,7 @@ pub struct Extension<'a> {
 /// unchanged, the new ones, one manifest, and the transcript carried on.
 pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
     let old = audit(&request.from, None)?;
+    request.expected.check(&old, &request.from)?;
     if old.state != SetState::Active {
         return Err(Error::Refused(format!(
             "{} is {}, not active: only an active set is extended",

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::audit::{
-    activate_when_proven, audit, audit_for_recovery, confirmations_of, state_of, Audit, SetState,
+    activate_when_proven, audit, audit_for_recovery, confirmations_of, state_of, Audit,
+    Expectations, SetState,
 };
 use super::genesis::{check_paper, prepare_from_plan, record_set, stage_paper};
 use super::plan::Plan;
@@ -31,6 +32,8 @@ pub type HandOff<'a> = &'a dyn Fn(&[u8]) -> Result<(), Error>;
 pub struct Rotation<'a> {
     /// The old set's folder.
     pub from: PathBuf,
+    /// What the witnesses recorded about the old set.
+    pub expected: &'a Expectations,
     /// The new set's plan.
     pub plan: &'a Plan,
     /// The new set's folder.
@@ -131,6 +134,7 @@ fn record_confirmations(
 /// retired only after the hand-off succeeded.
 pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
     let old = audit_for_recovery(&request.from)?;
+    request.expected.check(&old, &request.from)?;
     if old.state != SetState::Active {
         return Err(Error::Refused(format!(
             "{} is {}, not active: only an active set is rotated",
@@ -238,6 +242,14 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
     Ok(rotated)
 }
 
+/// What the witnesses recorded about both sets of a two-sitting rotation.
+pub struct WitnessedPair<'a> {
+    /// The new set (the one handed off).
+    pub new: &'a Expectations,
+    /// The old set (the one retired).
+    pub old: &'a Expectations,
+}
+
 /// The old and the new key of a rotation.
 struct KeyPair<'a> {
     old: &'a MasterKey,
@@ -286,16 +298,20 @@ fn hand_off_and_retire(
 /// The second sitting of a two-sitting rotation: the new set, activated since by `rotate
 /// confirm`, is handed off and the old set retired. Needs a quorum of each set, since neither
 /// key is kept anywhere between sittings. Returns the new set's audit and whether the old
-/// set's own transcript could record its retirement.
+/// set's own transcript could record its retirement. `expected` holds what the witnesses
+/// recorded about the new and the old set, checked before either key is opened.
 pub fn hand_off_later(
     new_folder: &Path,
     old_folder: &Path,
     old_keyring: &Keyring,
     new_keyring: &Keyring,
     hand_off: HandOff<'_>,
+    expected: WitnessedPair<'_>,
 ) -> Result<(Audit, bool), Error> {
     let new = audit(new_folder, None)?;
+    expected.new.check(&new, new_folder)?;
     let old = audit_for_recovery(old_folder)?;
+    expected.old.check(&old, old_folder)?;
     let predecessor = new
         .transcript
         .last_event("ceremony-started")
@@ -367,9 +383,15 @@ fn retire(folder: &Path, mut transcript: Transcript, successor: &Manifest) -> Re
 }
 
 /// `rotate confirm`: records holders who prove their shares now; activates a pending set once
-/// k have. Returns the audit after and the newly confirmed indices.
-pub fn confirm(folder: &Path, keyring: &Keyring) -> Result<(Audit, Vec<u8>), Error> {
+/// k have. Returns the audit after and the newly confirmed indices. `expected` is what the
+/// witnesses recorded about the set at its first sitting.
+pub fn confirm(
+    folder: &Path,
+    keyring: &Keyring,
+    expected: &Expectations,
+) -> Result<(Audit, Vec<u8>), Error> {
     let before = audit(folder, None)?;
+    expected.check(&before, folder)?;
     let sealed = before
         .manifest
         .shares

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs};
+use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs, WitnessedArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
@@ -350,7 +350,7 @@ pub struct ShareSourceArgs {
     #[arg(short = 'i', long = "identity", value_name = "ID")]
     pub identities: Vec<PathBuf>,
     /// The set's manifest, or its folder: shares are checked against its commitments, and
-    /// its sealed files are used when no SHARE is given.
+    /// its sealed files are used when no SHARE is given (with any --text, --qr, --type shares).
     #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
     pub manifest: Option<PathBuf>,
     /// The expected key fingerprint.
@@ -434,6 +434,9 @@ pub struct DrillArgs {
     /// Identities of the custodians taking part (real-set drill).
     #[arg(short = 'i', long = "identity", value_name = "ID")]
     pub identities: Vec<PathBuf>,
+    /// Real-set drill: what the witnesses wrote down about the set.
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
     /// Read passphrases from this file descriptor, one per line.
     #[arg(long, value_name = "N")]
     pub passphrase_fd: Option<u32>,

@@ -4,13 +4,15 @@
 
 use std::time::Instant;
 
-use custody::ceremony::audit::{audit, audit_for_recovery, Audit, SetState};
+use custody::ceremony::audit::{audit, audit_for_recovery, Audit, Expectations, SetState};
 use custody::ceremony::extend::{extend, Extension};
 use custody::ceremony::genesis::{check_paper, genesis, Genesis};
 use custody::ceremony::plan::Plan;
 use custody::ceremony::preflight::{preflight, Preflight, Severity};
 use custody::ceremony::recovery::{report, write_report};
-use custody::ceremony::rotate::{confirm, hand_off_later, rotate, HandOff, Rotation};
+use custody::ceremony::rotate::{
+    confirm, hand_off_later, rotate, HandOff, Rotation, WitnessedPair,
+};
 use custody::ceremony::transcript::hash_words;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::harden::Hardening;
@@ -22,7 +24,7 @@ use serde_json::json;
 
 use super::ceremony_args::{
     CeremonyCommand, CeremonyVerifyArgs, ConfirmArgs, ExtendArgs, GenesisArgs, HandoffArgs,
-    RecoverArgs, RotateArgs, RotateCommand,
+    RecoverArgs, RotateArgs, RotateCommand, WitnessedArgs,
 };
 use super::{key_source, note, print_json, warn};
 
@@ -38,6 +40,47 @@ fn run_preflight(hardening: &Hardening, require_airgap: bool) -> Result<Prefligh
     }
     report.check()?;
     Ok(report)
+}
+
+impl WitnessedArgs {
+    /// The checked expectations (exit 2 for a malformed hash or fingerprint).
+    pub(super) fn expectations(&self) -> Result<Expectations, Error> {
+        expectations(
+            self.final_hash.as_deref(),
+            self.fingerprint.as_deref(),
+            ["--final-hash", "--fingerprint"],
+        )
+    }
+}
+
+/// What the witnesses wrote down, from the flags named `flags` (hash, fingerprint).
+fn expectations(
+    final_hash: Option<&str>,
+    fingerprint: Option<&str>,
+    [hash_flag, fingerprint_flag]: [&str; 2],
+) -> Result<Expectations, Error> {
+    let final_hash = final_hash
+        .map(|hash| {
+            let hash = hash.trim().to_ascii_lowercase();
+            if hash.len() == 64 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+                Ok(hash)
+            } else {
+                Err(Error::Usage(format!(
+                    "{hash_flag}: a transcript hash is 64 hex digits"
+                )))
+            }
+        })
+        .transpose()?;
+    let fingerprint = fingerprint
+        .map(|text| {
+            text.parse::<Fingerprint>()
+                .map_err(|error| Error::Usage(format!("{fingerprint_flag}: {error}")))
+        })
+        .transpose()?;
+    Ok(Expectations {
+        fingerprint,
+        final_hash,
+    })
 }
 
 fn prompts(passphrase_fd: Option<u32>) -> Result<Prompts, Error> {
@@ -183,7 +226,7 @@ fn run_verify(args: CeremonyVerifyArgs) -> Result<(), Error> {
 pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> {
     match args.command {
         Some(RotateCommand::Confirm(confirm_args)) => return run_confirm(confirm_args),
-        Some(RotateCommand::Handoff(handoff_args)) => return run_handoff(handoff_args, hardening),
+        Some(RotateCommand::Handoff(handoff_args)) => return run_handoff(*handoff_args, hardening),
         None => {}
     }
     let missing = |flag: &str| Error::Usage(format!("rotate needs {flag}"));
@@ -191,6 +234,7 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
     let plan_path = args.plan.ok_or_else(|| missing("--plan NEW_PLAN"))?;
     let output = args.output.ok_or_else(|| missing("-o NEW_DIR"))?;
     let plan = Plan::load(&plan_path)?;
+    let expected = args.witnessed.expectations()?;
     let exec = args
         .exec
         .as_deref()
@@ -206,6 +250,7 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
     let deliver_to_exec = exec.map(|target| move |payload: &[u8]| target.deliver(payload));
     let rotated = rotate(Rotation {
         from: from.clone(),
+        expected: &expected,
         plan: &plan,
         output: output.clone(),
         old_keyring: &old_keyring,
@@ -284,6 +329,12 @@ pub fn run_rotate(args: RotateArgs, hardening: &Hardening) -> Result<(), Error> 
 }
 
 fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
+    let expected_new = args.witnessed.expectations()?;
+    let expected_old = expectations(
+        args.witnessed_old.from_final_hash.as_deref(),
+        args.witnessed_old.from_fingerprint.as_deref(),
+        ["--from-final-hash", "--from-fingerprint"],
+    )?;
     let target = OutputTarget::check_exec(&args.exec)?;
     run_preflight(hardening, args.require_airgap)?;
     let before = audit(&args.set, None)?;
@@ -300,8 +351,17 @@ fn run_handoff(args: HandoffArgs, hardening: &Hardening) -> Result<(), Error> {
     if unfinished {
         warn("an earlier hand-off started and has no recorded outcome: make sure the platform did not already re-encrypt with the new key");
     }
-    let (audit, old_transcript_updated) =
-        hand_off_later(&args.set, &args.from, &old_keyring, &new_keyring, &deliver)?;
+    let (audit, old_transcript_updated) = hand_off_later(
+        &args.set,
+        &args.from,
+        &old_keyring,
+        &new_keyring,
+        &deliver,
+        WitnessedPair {
+            new: &expected_new,
+            old: &expected_old,
+        },
+    )?;
     note(&format!(
         "{} was handed off; {} is retired",
         args.set.display(),
@@ -338,9 +398,10 @@ fn check_unproven_holders(new_set: &Audit, require_all: bool) -> Result<(), Erro
 }
 
 fn run_confirm(args: ConfirmArgs) -> Result<(), Error> {
+    let expected = args.witnessed.expectations()?;
     let prompts = prompts(args.passphrase_fd)?;
     let keyring = Keyring::load(&args.identities, &prompts)?;
-    let (audit, newly) = confirm(&args.set, &keyring)?;
+    let (audit, newly) = confirm(&args.set, &keyring, &expected)?;
     if args.json {
         print_json(&json!({"newly_confirmed": newly}))?;
     }
@@ -400,6 +461,7 @@ pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> 
             args.recipients.len()
         )));
     }
+    let expected = args.witnessed.expectations()?;
     let report = run_preflight(hardening, args.require_airgap)?;
     custody::set::check_output_folder(&args.output)?;
     let prompts = prompts(args.passphrase_fd)?;
@@ -417,6 +479,7 @@ pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> 
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (manifest, transcript) = extend(Extension {
         from: args.set,
+        expected: &expected,
         keyring: &keyring,
         recipients,
         names: args.names,
@@ -458,8 +521,23 @@ pub fn run_extend(args: ExtendArgs, hardening: &Hardening) -> Result<(), Error> 
     Ok(())
 }
 
+/// `recover` checks a set against its transcript; a set made by `split` has none. It is
+/// refused (3) with the command that recovers it, rather than recovered without the check.
+fn refuse_a_set_without_transcript(set: &std::path::Path) -> Result<(), Error> {
+    let has = |file: &str| set.join(file).is_file();
+    if has(custody::set::MANIFEST_FILE) && !has(custody::ceremony::transcript::TRANSCRIPT_FILE) {
+        return Err(Error::Verification(format!(
+            "{} has no transcript: it was made by `custody split`, not a ceremony; recover it with `custody combine -m {} -i ID… --fingerprint FP` (FP from the split record)",
+            set.display(),
+            set.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error> {
     let started = Instant::now();
+    let expected = args.witnessed.expectations()?;
     let exec = args
         .exec
         .as_deref()
@@ -475,7 +553,9 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
         Some(exec) => exec,
         None => OutputTarget::check_stdout()?,
     };
+    refuse_a_set_without_transcript(&args.set)?;
     let audit = audit_for_recovery(&args.set)?;
+    expected.check(&audit, &args.set)?;
     if audit.state != SetState::Active {
         warn(&format!(
             "{} is {}: check that this is the set whose key you need",
@@ -496,6 +576,9 @@ pub fn run_recover(args: RecoverArgs, hardening: &Hardening) -> Result<(), Error
     }
     for name in &recovery.undecryptable {
         warn(&format!("{name}: no identity given opens it"));
+    }
+    for name in keyring.unused_identities() {
+        warn(&super::combine::unused_identity(name));
     }
     let recovered = recovery.result?;
     let format = KeyFormat::from(args.format);

@@ -16,6 +16,29 @@ pub enum CeremonyCommand {
     Verify(CeremonyVerifyArgs),
 }
 
+/// What the witnesses wrote down about the set a command uses, checked in the same run before
+/// any key is opened, handed off or retired.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WitnessedArgs {
+    /// A transcript hash the witnesses wrote down: the set's transcript must pass through it.
+    #[arg(long, value_name = "HASH")]
+    pub final_hash: Option<String>,
+    /// The key fingerprint the witnesses wrote down.
+    #[arg(long, value_name = "FP")]
+    pub fingerprint: Option<String>,
+}
+
+/// What the witnesses wrote down about the old set of `rotate handoff`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct WitnessedOldArgs {
+    /// A transcript hash of the old set the witnesses wrote down.
+    #[arg(long, value_name = "HASH")]
+    pub from_final_hash: Option<String>,
+    /// The old key's fingerprint the witnesses wrote down.
+    #[arg(long, value_name = "FP")]
+    pub from_fingerprint: Option<String>,
+}
+
 /// `custody ceremony genesis`.
 #[derive(Args, Debug)]
 pub struct GenesisArgs {
@@ -68,6 +91,9 @@ pub struct RotateArgs {
     /// The old set's folder.
     #[arg(long, value_name = "OLD_DIR")]
     pub from: Option<PathBuf>,
+    /// What the witnesses wrote down about the old set.
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
     /// The new set's plan.
     #[arg(long, value_name = "NEW_PLAN")]
     pub plan: Option<PathBuf>,
@@ -109,7 +135,7 @@ pub enum RotateCommand {
     Confirm(ConfirmArgs),
     /// Second sitting: hand an active, not yet handed-off new set to the re-encryption job
     /// and retire the old set (a quorum of each set is needed again).
-    Handoff(HandoffArgs),
+    Handoff(Box<HandoffArgs>),
 }
 
 /// `custody rotate handoff`.
@@ -118,9 +144,15 @@ pub struct HandoffArgs {
     /// The new set's folder.
     #[arg(value_name = "NEW_DIR")]
     pub set: PathBuf,
+    /// What the witnesses wrote down about the new set at its first sitting.
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
     /// The old set's folder.
     #[arg(long, value_name = "OLD_DIR")]
     pub from: PathBuf,
+    /// What the witnesses wrote down about the old set.
+    #[command(flatten)]
+    pub witnessed_old: WitnessedOldArgs,
     /// Identity of an old custodian (a quorum is needed).
     #[arg(short = 'i', long = "identity", value_name = "OLD_ID", required = true)]
     pub identities: Vec<PathBuf>,
@@ -150,6 +182,9 @@ pub struct ConfirmArgs {
     /// The set folder.
     #[arg(value_name = "NEW_DIR")]
     pub set: PathBuf,
+    /// What the witnesses wrote down about the set at its first sitting.
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
     /// Identity of a holder proving their share.
     #[arg(short = 'i', long = "identity", value_name = "ID", required = true)]
     pub identities: Vec<PathBuf>,
@@ -167,6 +202,9 @@ pub struct ExtendArgs {
     /// The set folder.
     #[arg(value_name = "DIR")]
     pub set: PathBuf,
+    /// What the witnesses wrote down about the set.
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
     /// Identity of a custodian of the set (a quorum is needed).
     #[arg(short = 'i', long = "identity", value_name = "ID", required = true)]
     pub identities: Vec<PathBuf>,
@@ -201,6 +239,9 @@ pub struct RecoverArgs {
     /// The set folder (its transcript is verified first).
     #[arg(value_name = "DIR")]
     pub set: PathBuf,
+    /// What the witnesses wrote down about the set.
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
     /// Identity of a custodian taking part.
     #[arg(short = 'i', long = "identity", value_name = "ID")]
     pub identities: Vec<PathBuf>,

@@ -47,8 +47,10 @@ impl ShareSettings {
             }
             None => (None, None),
         };
+        // With a set folder and no sealed file named, the set's sealed files are used, and
+        // share texts, scans and typed shares are added to them, not put in their place.
         let mut sealed = args.shares;
-        if sealed.is_empty() && args.unsealed.is_empty() {
+        if sealed.is_empty() {
             if let (Some(manifest), Some(folder)) = (&manifest, &folder) {
                 sealed = manifest
                     .shares
@@ -131,6 +133,9 @@ impl ShareSettings {
             Err(error) => return (Err(error), report),
         };
         report.warnings = warnings;
+        report
+            .warnings
+            .extend(keyring.unused_identities().into_iter().map(unused_identity));
         set_aside.extend(paper_aside);
         report.undecryptable = undecryptable;
         if candidates.is_empty() && !report.undecryptable.is_empty() {
@@ -148,7 +153,10 @@ impl ShareSettings {
             &mut set_aside,
         );
         match &result {
-            Ok(recovered) => report.good = recovered.good.clone(),
+            Ok(recovered) => {
+                report.good = recovered.good.clone();
+                report.unused = recovered.unused.clone();
+            }
             Err(_) => {
                 report.unverified = opened
                     .into_iter()
@@ -167,6 +175,8 @@ struct Report {
     good: Vec<(String, u8)>,
     /// Shares that opened but could not be verified, because the reconstruction failed.
     unverified: Vec<(String, u8)>,
+    /// Shares not needed and not shown wrong (another set of the same key).
+    unused: Vec<SetAside>,
     set_aside: Vec<SetAside>,
     undecryptable: Vec<String>,
     warnings: Vec<String>,
@@ -181,10 +191,19 @@ impl Report {
         for aside in &self.set_aside {
             warn(&format!("{} set aside: {}", aside.name, aside.reason));
         }
+        for unused in &self.unused {
+            warn(&format!("{} not used: {}", unused.name, unused.reason));
+        }
         for name in &self.undecryptable {
             warn(&format!("{name}: no identity given opens it"));
         }
     }
+}
+
+/// The warning for an `-i` argument that opened no share (`name` gives its position and file
+/// name, never its content).
+pub(super) fn unused_identity(name: String) -> String {
+    format!("{name} opened no share: check that it is a custodian's identity for this set")
 }
 
 /// Reads share texts, one per non-empty line, from a file or stdin ("-").
@@ -265,6 +284,12 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
             )
             .chain(
                 report
+                    .unused
+                    .iter()
+                    .map(|a| json!({"name": a.name, "status": "unused", "reason": a.reason})),
+            )
+            .chain(
+                report
                     .set_aside
                     .iter()
                     .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason})),
@@ -294,6 +319,9 @@ pub fn run_verify(args: VerifyArgs) -> Result<(), Error> {
         }
         for (name, index) in &report.unverified {
             outln!("unverified      {name} (share {index}): opened, but the set did not verify");
+        }
+        for unused in &report.unused {
+            outln!("unused          {}: {}", unused.name, unused.reason);
         }
         for aside in &report.set_aside {
             outln!("bad             {}: {}", aside.name, aside.reason);

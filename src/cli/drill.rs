@@ -22,6 +22,11 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
                 "-i needs a set folder: custody drill DIR -i ID…".into(),
             ));
         }
+        if args.witnessed.final_hash.is_some() || args.witnessed.fingerprint.is_some() {
+            return Err(Error::Usage(
+                "--final-hash and --fingerprint need a set folder: custody drill DIR …".into(),
+            ));
+        }
         let report = rehearse(
             args.hsm_module.as_deref(),
             &preflight(hardening, args.require_airgap),
@@ -33,6 +38,7 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
             "a real-set drill needs the custodians' identities: -i ID…".into(),
         ));
     }
+    let expected = args.witnessed.expectations()?;
     let (manifest, folder) = Manifest::load(set)?;
     let prompts = match args.passphrase_fd {
         Some(fd) => Prompts::from_fd(fd)?,
@@ -41,8 +47,10 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
     // A set made by a ceremony has a transcript: it is checked first, and the drill logged in it.
     let (set_transcript, state) = if folder.join(TRANSCRIPT_FILE).is_file() {
         let audit = audit_for_recovery(&folder)?;
+        expected.check(&audit, &folder)?;
         (Some(audit.transcript), Some(audit.state))
     } else {
+        expected.check_without_transcript(&manifest, &folder)?;
         (None, None)
     };
     if args.json {

@@ -6,12 +6,14 @@
 //! Identities: age identity files (plain or passphrase-encrypted), SSH private keys
 //! (passphrase-protected ones ask), plugin identity stubs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Read, Write};
 use std::iter;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::{DecryptError, Decryptor, Encryptor};
@@ -151,14 +153,22 @@ fn describe_ssh_error(error: &age::ssh::ParseRecipientKeyError) -> String {
 
 struct LoadedIdentity {
     identity: Box<dyn age::Identity + Send + Sync>,
-    /// The public recipient, when it can be derived, to match manifest entries.
+    /// The public recipient, normalised, when it can be derived, to match manifest entries.
+    /// Derived once, when the identity is loaded.
     recipient: Option<String>,
+    /// The 1-based position of the `-i` argument it came from.
+    source: usize,
 }
 
 /// Identities loaded from `-i` files.
 pub(super) struct AgeKeyring {
     prompts: Prompts,
     identities: Vec<LoadedIdentity>,
+    /// Positions of the `-i` arguments whose identities opened a file.
+    opened_by: Mutex<BTreeSet<usize>>,
+    /// Identities tried so far, one per X25519 (or SSH, plugin) attempt: how the manifest's
+    /// matching is seen to work.
+    trials: AtomicUsize,
 }
 
 impl AgeKeyring {
@@ -166,11 +176,36 @@ impl AgeKeyring {
         Self {
             prompts,
             identities: Vec::new(),
+            opened_by: Mutex::new(BTreeSet::new()),
+            trials: AtomicUsize::new(0),
         }
     }
 
-    /// Loads every identity in one file.
-    pub(super) fn add_identity_file(&mut self, path: &Path) -> Result<(), Error> {
+    /// The positions of the `-i` arguments whose identities opened at least one file.
+    pub(super) fn opened_by(&self) -> BTreeSet<usize> {
+        self.opened_by
+            .lock()
+            .map(|set| set.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many identity trials opening files has taken.
+    #[cfg(test)]
+    fn trials(&self) -> usize {
+        self.trials.load(Ordering::Relaxed)
+    }
+
+    /// Loads every identity in one file, the `source`-th `-i` argument.
+    pub(super) fn add_identity_file(&mut self, path: &Path, source: usize) -> Result<(), Error> {
+        let first = self.identities.len();
+        self.add_identities_from(path)?;
+        for loaded in &mut self.identities[first..] {
+            loaded.source = source;
+        }
+        Ok(())
+    }
+
+    fn add_identities_from(&mut self, path: &Path) -> Result<(), Error> {
         let contents = Zeroizing::new(fs::read(path).map_err(|error| Error::io(path, error))?);
         let starts_with = |prefix: &[u8]| contents.trim_ascii_start().starts_with(prefix);
         if starts_with(b"age-encryption.org/") || starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
@@ -246,6 +281,7 @@ impl AgeKeyring {
         self.identities.push(LoadedIdentity {
             identity: Box::new(identity),
             recipient: public,
+            source: 0,
         });
         Ok(())
     }
@@ -265,10 +301,11 @@ impl AgeKeyring {
                 continue;
             }
             if let Ok(identity) = age::x25519::Identity::from_str(line) {
-                let recipient = identity.to_public().to_string();
+                let recipient = normalise_recipient(&identity.to_public().to_string());
                 self.identities.push(LoadedIdentity {
                     identity: Box::new(identity),
                     recipient: Some(recipient),
+                    source: 0,
                 });
             } else if let Ok(identity) = age::plugin::Identity::from_str(line) {
                 plugins
@@ -295,6 +332,7 @@ impl AgeKeyring {
             self.identities.push(LoadedIdentity {
                 identity: Box::new(plugin),
                 recipient: None,
+                source: 0,
             });
         }
         Ok(())
@@ -309,7 +347,8 @@ impl AgeKeyring {
         recipient_hint: Option<&str>,
         described: Option<&str>,
     ) -> Result<Opened, Error> {
-        let decryptor = match Decryptor::new_buffered(ArmoredReader::new(sealed)) {
+        let parse = || Decryptor::new_buffered(ArmoredReader::new(sealed));
+        let decryptor = match parse() {
             Ok(decryptor) => decryptor,
             Err(error) => {
                 return Ok(Opened::Unreadable(format!(
@@ -334,26 +373,62 @@ impl AgeKeyring {
             }
             decrypt_with_passphrase(decryptor, passphrase, &what, &self.prompts)?
         } else {
-            let hint = recipient_hint.map(normalise_recipient);
-            let is_hinted = |loaded: &&LoadedIdentity| {
-                hint.is_some() && loaded.recipient.as_deref().map(normalise_recipient) == hint
-            };
-            let ordered = self
-                .identities
-                .iter()
-                .filter(is_hinted)
-                .chain(self.identities.iter().filter(|loaded| !is_hinted(loaded)))
-                .map(|loaded| loaded.identity.as_ref() as &dyn age::Identity);
-            match decryptor.decrypt(ordered) {
-                Ok(reader) => reader,
-                Err(DecryptError::NoMatchingKeys) => return Ok(Opened::NoMatchingIdentity),
-                Err(error) => return Ok(Opened::Unreadable(describe_decrypt_error(&error))),
+            let mut decryptor = Some(decryptor);
+            let mut opened = None;
+            for loaded in self.candidates_for(recipient_hint) {
+                // Each trial consumes a decryptor; the header is parsed again for the next
+                // (microseconds, against an X25519 operation per trial).
+                let attempt = match decryptor.take() {
+                    Some(decryptor) => Ok(decryptor),
+                    None => parse(),
+                };
+                let Ok(attempt) = attempt else { break };
+                self.trials.fetch_add(1, Ordering::Relaxed);
+                match attempt.decrypt(iter::once(loaded.identity.as_ref() as &dyn age::Identity)) {
+                    Ok(reader) => {
+                        if let Ok(mut opened_by) = self.opened_by.lock() {
+                            opened_by.insert(loaded.source);
+                        }
+                        opened = Some(reader);
+                        break;
+                    }
+                    Err(DecryptError::NoMatchingKeys) => {}
+                    Err(error) => return Ok(Opened::Unreadable(describe_decrypt_error(&error))),
+                }
+            }
+            match opened {
+                Some(reader) => reader,
+                None => return Ok(Opened::NoMatchingIdentity),
             }
         };
         Ok(match read_bounded(reader, MAX_PLAINTEXT) {
             Ok(plaintext) => Opened::Plaintext(plaintext),
             Err(reason) => Opened::Unreadable(reason),
         })
+    }
+}
+
+impl AgeKeyring {
+    /// The identities to try on a file sealed to `recipient_hint` (the manifest's recipient
+    /// for it), in order. With a hint, the identity whose recipient it is, then those whose
+    /// recipient is not known (plugins, SSH keys without a `.pub` file); an identity of
+    /// another known recipient cannot open the file and is not tried. Without one (a file
+    /// the manifest does not place), every identity in turn.
+    fn candidates_for(&self, recipient_hint: Option<&str>) -> Vec<&LoadedIdentity> {
+        let Some(hint) = recipient_hint.map(normalise_recipient) else {
+            return self.identities.iter().collect();
+        };
+        // Stored recipients are normalised when the identity is loaded.
+        let is_hinted = |loaded: &&LoadedIdentity| loaded.recipient.as_ref() == Some(&hint);
+        self.identities
+            .iter()
+            .filter(is_hinted)
+            .chain(
+                self.identities
+                    .iter()
+                    .filter(|loaded| loaded.recipient.is_none()),
+            )
+            .collect()
     }
 }
 
@@ -421,4 +496,56 @@ fn ssh_key_body(line: &str) -> String {
         .take(2)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    /// Opens `sealed` with `keyring` and returns whether it opened and how many identity trials
+    /// that took.
+    fn open_counting(keyring: &AgeKeyring, sealed: &[u8], hint: Option<&str>) -> (bool, usize) {
+        let before = keyring.trials();
+        let opened = matches!(
+            keyring.open(sealed, "share", hint, None).unwrap(),
+            Opened::Plaintext(_)
+        );
+        (opened, keyring.trials() - before)
+    }
+
+    /// With the manifest's recipient a file is tried with its own identity only, once, and
+    /// the identity's `-i` position is recorded; a recipient no identity holds costs no trial;
+    /// without a recipient every identity is tried in turn until one fits.
+    #[test]
+    fn the_manifest_recipient_picks_the_one_identity_to_try() {
+        let folder = tempfile::tempdir().unwrap();
+        let mut keyring = AgeKeyring::new(Prompts::terminal());
+        let mut recipients = Vec::new();
+        for position in 1..=8 {
+            let identity = age::x25519::Identity::generate();
+            let path = folder.path().join(format!("custodian-{position}.key"));
+            fs::write(&path, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+            keyring.add_identity_file(&path, position).unwrap();
+            recipients.push(identity.to_public());
+        }
+        let sealed_to = |recipient: &age::x25519::Recipient| {
+            age::encrypt_and_armor(recipient, b"a share text\n")
+                .unwrap()
+                .into_bytes()
+        };
+        let sixth = sealed_to(&recipients[5]);
+
+        let hint = recipients[5].to_string();
+        assert_eq!(open_counting(&keyring, &sixth, Some(&hint)), (true, 1));
+        assert_eq!(keyring.opened_by(), BTreeSet::from([6]));
+        assert_eq!(open_counting(&keyring, &sixth, None), (true, 6));
+
+        let stranger = age::x25519::Identity::generate().to_public();
+        let hint = stranger.to_string();
+        assert_eq!(
+            open_counting(&keyring, &sealed_to(&stranger), Some(&hint)),
+            (false, 0)
+        );
+    }
 }

@@ -124,6 +124,9 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<String>, Error> {
 pub struct Keyring {
     age: age_backend::AgeKeyring,
     pkcs11: pkcs11::Pkcs11Keyring,
+    /// What to call each `-i` argument in messages, by position: the file name, or only the
+    /// position for a `pkcs11:` URI (which may carry a PIN).
+    names: Vec<String>,
 }
 
 impl Keyring {
@@ -134,14 +137,36 @@ impl Keyring {
     pub fn load(paths: &[impl AsRef<Path>], prompts: &Prompts) -> Result<Self, Error> {
         let mut age = age_backend::AgeKeyring::new(prompts.clone());
         let mut pkcs11 = pkcs11::Pkcs11Keyring::default();
+        let mut names = Vec::new();
         for (number, path) in paths.iter().enumerate() {
             let path = path.as_ref();
             match path.to_str().filter(|text| pkcs11::is_uri(text)) {
-                Some(uri) => pkcs11.add(uri, number + 1, prompts)?,
-                None => age.add_identity_file(path)?,
+                Some(uri) => {
+                    pkcs11.add(uri, number + 1, prompts)?;
+                    names.push(format!("identity {} (a pkcs11: URI)", number + 1));
+                }
+                None => {
+                    age.add_identity_file(path, number + 1)?;
+                    names.push(format!("identity {} ({})", number + 1, path.display()));
+                }
             }
         }
-        Ok(Self { age, pkcs11 })
+        Ok(Self { age, pkcs11, names })
+    }
+
+    /// The `-i` arguments none of whose identities has opened a file so far, named by
+    /// position and file name (never content), for a warning.
+    pub fn unused_identities(&self) -> Vec<String> {
+        let opened = self.age.opened_by();
+        let opened_on_tokens = self.pkcs11.opened_by();
+        self.names
+            .iter()
+            .enumerate()
+            .filter(|(number, _)| {
+                !opened.contains(&(number + 1)) && !opened_on_tokens.contains(&(number + 1))
+            })
+            .map(|(_, name)| name.clone())
+            .collect()
     }
 
     /// Opens one sealed file. `entry` is the manifest's entry for the file: its recipient lets

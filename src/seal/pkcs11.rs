@@ -1278,12 +1278,16 @@ impl SealedFile {
 struct Identity {
     uri: Uri,
     token: Arc<Token>,
+    /// The 1-based position of its `-i` argument.
+    number: usize,
 }
 
 /// PKCS#11 identities from `-i pkcs11:…`.
 #[derive(Default)]
 pub(super) struct Pkcs11Keyring {
     identities: Vec<Identity>,
+    /// Positions of the `-i` arguments whose token opened a file.
+    opened_by: std::sync::Mutex<std::collections::BTreeSet<usize>>,
 }
 
 impl Pkcs11Keyring {
@@ -1301,8 +1305,16 @@ impl Pkcs11Keyring {
         if uri.object.is_some() || uri.id.is_some() {
             find_one_key(&token, uri.object.as_deref(), uri.id.as_deref())?;
         }
-        self.identities.push(Identity { uri, token });
+        self.identities.push(Identity { uri, token, number });
         Ok(())
+    }
+
+    /// The positions of the `-i` arguments whose token opened at least one file.
+    pub(super) fn opened_by(&self) -> std::collections::BTreeSet<usize> {
+        self.opened_by
+            .lock()
+            .map(|set| set.clone())
+            .unwrap_or_default()
     }
 
     /// Opens one `.p11` file.
@@ -1342,7 +1354,14 @@ impl Pkcs11Keyring {
         for identity in exact.into_iter().chain(loose) {
             match open_with(&identity.token, &file, name)? {
                 Opened::Unreadable(reason) => last_failure = Some(reason),
-                other => return Ok(other),
+                other => {
+                    if let (Opened::Plaintext(_), Ok(mut opened_by)) =
+                        (&other, self.opened_by.lock())
+                    {
+                        opened_by.insert(identity.number);
+                    }
+                    return Ok(other);
+                }
             }
         }
         Ok(match last_failure {
