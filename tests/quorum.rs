@@ -142,6 +142,32 @@ fn a_remote_quorum_recovers_the_key() {
 
     let delivered = shm.path().join("key.txt");
     let job = format!("sh -c 'cat > {}'", delivered.display());
+    // The witnessed hash is checked in the command that delivers: a wrong one is exit 3, with
+    // nothing delivered and the transport key kept.
+    let zeros = "0".repeat(64);
+    custody_run(
+        &[
+            "quorum",
+            "close",
+            s(&request_dir),
+            "-m",
+            s(&set),
+            "--final-hash",
+            &zeros,
+            "--exec",
+            &job,
+            s(&alice),
+            s(&bob),
+        ],
+        b"",
+    )
+    .expect(3, "does not pass through the witnessed hash");
+    assert!(!delivered.exists() && request_dir.join("transport.key").exists());
+    let verified: Value = serde_json::from_slice(
+        &custody_run(&["ceremony", "verify", "--json", s(&set)], b"").stdout,
+    )
+    .unwrap();
+    let witnessed = verified["transcript_hash"].as_str().unwrap().to_string();
     custody_run(
         &[
             "quorum",

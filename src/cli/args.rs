@@ -109,9 +109,9 @@ pub struct QuorumCloseArgs {
     /// closing is recorded in its transcript.
     #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
     pub manifest: Option<PathBuf>,
-    /// The expected key fingerprint (the request's own is always checked).
-    #[arg(long, value_name = "FP")]
-    pub fingerprint: Option<String>,
+    /// What the witnesses wrote down (the request's own fingerprint is always checked).
+    #[command(flatten)]
+    pub witnessed: super::ceremony_args::WitnessedArgs,
     /// Give the key to this program's stdin (split into words without a shell).
     #[arg(long, value_name = "CMD", conflicts_with = "verify_only")]
     pub exec: Option<String>,

@@ -2,17 +2,17 @@
 
 use std::fs;
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use custody::ceremony::audit::audit_for_recovery;
+use custody::ceremony::audit::{audit_for_recovery, Audit};
 use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
-use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
+use custody::ceremony::transcript::TRANSCRIPT_FILE;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::ram_dir::RamDir;
 use custody::recover::reconstruct;
 use custody::set::Manifest;
-use custody::{Error, Fingerprint};
+use custody::Error;
 use serde_json::json;
 
 use super::args::{QuorumCloseArgs, QuorumCommand, QuorumOpenArgs, QuorumRespondArgs};
@@ -34,29 +34,50 @@ fn now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// The set's manifest and, when it has one, its transcript checked against it.
-fn load_set(path: &Path) -> Result<(Manifest, Option<(Transcript, std::path::PathBuf)>), Error> {
-    let (manifest, folder) = Manifest::load(path)?;
-    if folder.join(TRANSCRIPT_FILE).exists() {
-        let audit = audit_for_recovery(&folder)?;
-        return Ok((audit.manifest, Some((audit.transcript, folder))));
+/// A set named on the command line: its manifest, its folder, and when it has a transcript,
+/// the audit of that transcript against the manifest.
+struct NamedSet {
+    manifest: Manifest,
+    folder: PathBuf,
+    audit: Option<Audit>,
+}
+
+impl NamedSet {
+    fn load(path: &Path) -> Result<Self, Error> {
+        let (manifest, folder) = Manifest::load(path)?;
+        let audit = if folder.join(TRANSCRIPT_FILE).exists() {
+            Some(audit_for_recovery(&folder)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            manifest,
+            folder,
+            audit,
+        })
     }
-    Ok((manifest, None))
+
+    /// Appends one entry to the set's transcript, when it has one.
+    fn record(&mut self, event: &str, facts: serde_json::Value) -> Result<(), Error> {
+        if let Some(audit) = &mut self.audit {
+            audit.transcript.append(event, facts);
+            audit.transcript.save(&self.folder)?;
+        }
+        Ok(())
+    }
 }
 
 fn open(args: QuorumOpenArgs) -> Result<(), Error> {
     let folder = RamDir::open(&args.output)?;
-    let (manifest, transcript) = load_set(&args.set)?;
+    let mut set = NamedSet::load(&args.set)?;
+    let manifest = set.manifest.clone();
     let expires = now().saturating_add(args.expires.saturating_mul(3600));
     let request = open_request(&folder, &manifest, expires)?;
     let words = request.check_words();
-    if let Some((mut transcript, set_folder)) = transcript {
-        transcript.append(
-            "quorum-opened",
-            json!({"request": request.to_string(), "check_words": words, "expires": expires}),
-        );
-        transcript.save(&set_folder)?;
-    }
+    set.record(
+        "quorum-opened",
+        json!({"request": request.to_string(), "check_words": words, "expires": expires}),
+    )?;
     if args.json {
         return print_json(&json!({
             "set_id": manifest.set_id.to_string(),
@@ -190,14 +211,12 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
 }
 
 fn close(args: QuorumCloseArgs) -> Result<(), Error> {
-    let stated = args
-        .fingerprint
-        .as_deref()
-        .map(|text| {
-            text.parse::<Fingerprint>()
-                .map_err(|error| Error::Usage(format!("--fingerprint: {error}")))
-        })
-        .transpose()?;
+    let expected = args.witnessed.expectations()?;
+    if expected.final_hash.is_some() && args.manifest.is_none() {
+        return Err(Error::Usage(
+            "--final-hash needs the set: give -m SET_DIR".into(),
+        ));
+    }
     let target = match (&args.exec, args.verify_only) {
         (_, true) => None,
         (Some(command), false) => Some(OutputTarget::check_exec(command)?),
@@ -212,7 +231,7 @@ fn close(args: QuorumCloseArgs) -> Result<(), Error> {
             "the request has expired; its transport key is destroyed: open a new request".into(),
         ));
     }
-    if let Some(stated) = stated {
+    if let Some(stated) = expected.fingerprint {
         if stated != request.fingerprint {
             return Err(Error::Verification(format!(
                 "--fingerprint {stated} differs from the request's {}",
@@ -220,8 +239,13 @@ fn close(args: QuorumCloseArgs) -> Result<(), Error> {
             )));
         }
     }
-    let set = args.manifest.as_deref().map(load_set).transpose()?;
-    if let Some((manifest, _)) = &set {
+    let mut set = args.manifest.as_deref().map(NamedSet::load).transpose()?;
+    if let Some(set) = &set {
+        match &set.audit {
+            Some(audit) => expected.check(audit, &set.folder)?,
+            None => expected.check_without_transcript(&set.manifest, &set.folder)?,
+        }
+        let manifest = &set.manifest;
         if manifest.set_id != request.set_id {
             return Err(Error::Verification(format!(
                 "the request is for set {}, the manifest for set {}",
@@ -237,7 +261,7 @@ fn close(args: QuorumCloseArgs) -> Result<(), Error> {
     let (candidates, mut set_aside) = opened.open_responses(responses);
     let recovered = reconstruct(
         candidates,
-        set.as_ref().map(|(manifest, _)| manifest),
+        set.as_ref().map(|set| &set.manifest),
         Some(request.fingerprint),
         &mut set_aside,
     );
@@ -250,8 +274,8 @@ fn close(args: QuorumCloseArgs) -> Result<(), Error> {
         target.deliver(&payload)?;
     }
     let holders: Vec<u8> = recovered.good.iter().map(|(_, index)| *index).collect();
-    if let Some((_, Some((mut transcript, set_folder)))) = set {
-        transcript.append(
+    if let Some(set) = &mut set {
+        set.record(
             "quorum-closed",
             json!({
                 "request": request.to_string(),
@@ -259,8 +283,7 @@ fn close(args: QuorumCloseArgs) -> Result<(), Error> {
                 "delivered": target.is_some(),
                 "fingerprint": recovered.fingerprint.to_string(),
             }),
-        );
-        transcript.save(&set_folder)?;
+        )?;
     }
     OpenRequest::destroy(&folder)?;
     note(&format!(
