@@ -242,11 +242,15 @@ pub fn unsealed_inputs(
     prompts: &Prompts,
 ) -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
     let mut inputs = Vec::new();
+    let mut aside = Vec::new();
     for source in &args.texts {
-        inputs.extend(super::combine::read_share_texts(source)?);
+        let (texts, unreadable) = super::combine::read_share_texts(source);
+        inputs.extend(texts);
+        aside.extend(unreadable);
     }
-    let (scanned, mut aside) = qr_inputs(&args.qr, prompts)?;
+    let (scanned, unscanned) = qr_inputs(&args.qr, prompts)?;
     inputs.extend(scanned);
+    aside.extend(unscanned);
     if args.type_shares {
         let (typed, refused) = typed_inputs()?;
         inputs.extend(typed);

@@ -157,7 +157,7 @@ impl AgeKeyring {
 
     /// Loads every identity in one file.
     pub(super) fn add_identity_file(&mut self, path: &Path) -> Result<(), Error> {
-        let contents = Zeroizing::new(fs::read(path).map_err(|error| Error::io(path, error))?);
+        let contents = crate::input::read_input(path, crate::input::MAX_IDENTITY)?;
         let starts_with = |prefix: &[u8]| contents.trim_ascii_start().starts_with(prefix);
         if starts_with(b"age-encryption.org/") || starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
         {
