@@ -12,8 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::input::{read_capped, MAX_SEALED_SHARE};
 use crate::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
+use crate::input::{read_capped, MAX_SEALED_SHARE};
 use crate::seal::{Keyring, Opened};
 use crate::secret::{MasterKey, KEY_LEN};
 use crate::set::{sha256_hex, Manifest};

@@ -177,22 +177,23 @@ impl Transcript {
 
     /// Reads and checks a transcript file.
     pub fn load_file(path: &Path) -> Result<Self, Error> {
-        let bytes = crate::input::read_capped(path, crate::input::MAX_TRANSCRIPT).map_err(
-            |error| match error {
-                ReadError::Io(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    Error::Verification(format!(
-                        "{} does not exist: this folder has no transcript to check",
-                        path.display()
-                    ))
+        let bytes =
+            crate::input::read_capped(path, crate::input::MAX_TRANSCRIPT).map_err(|error| {
+                match error {
+                    ReadError::Io(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                        Error::Verification(format!(
+                            "{} does not exist: this folder has no transcript to check",
+                            path.display()
+                        ))
+                    }
+                    ReadError::TooLarge { limit } => Error::Verification(format!(
+                        "{} is larger than {}, the most custody reads for a transcript",
+                        path.display(),
+                        crate::input::size_name(limit)
+                    )),
+                    other => other.into_error(path),
                 }
-                ReadError::TooLarge { limit } => Error::Verification(format!(
-                    "{} is larger than {}, the most custody reads for a transcript",
-                    path.display(),
-                    crate::input::size_name(limit)
-                )),
-                other => other.into_error(path),
-            },
-        )?;
+            })?;
         Self::parse_bytes(&bytes, path)
     }
 

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, read_capped_from, MAX_SHARE_TEXTS};
 use custody::recover::{
-    gather, parse_share_texts, reconstruct, ExpectedFrom, Gathered, Recovered, SetAside,
-    ShareInput,
+    gather, parse_share_texts, reconstruct, ExpectedFrom, Gathered, Recovered, SetAside, ShareInput,
 };
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;

@@ -8,8 +8,8 @@ use age::armor::ArmoredReader;
 use std::collections::BTreeMap;
 
 use custody::ceremony::audit::{confirmations_of, state_of};
-use custody::input::{read_capped, read_input, MAX_SEALED_SHARE};
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
+use custody::input::{read_capped, read_input, MAX_SEALED_SHARE};
 use custody::seal::pkcs11;
 use custody::set::{sha256_hex, Manifest, MANIFEST_FILE};
 use custody::Error;

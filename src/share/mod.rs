@@ -5,6 +5,7 @@
 //! bytes; its text form ([`text`]) is what sealed files, paper sheets and QR codes hold.
 //! The byte layout is specified in docs/formats.md; change nothing here without a new version.
 
+pub mod correction;
 pub mod shamir;
 pub mod text;
 
