@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs};
+use super::qr_child;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
@@ -47,6 +48,10 @@ pub enum Command {
     Extend(ExtendArgs),
     /// Quorum recovery: verify the set's transcript, reconstruct, deliver, report.
     Recover(RecoverArgs),
+    /// Internal: decode the QR codes of an image on stdin, in a child of `--qr` (see
+    /// src/cli/qr_child.rs). Not for people.
+    #[command(name = qr_child::COMMAND, hide = true)]
+    ScanQrChild,
 }
 
 /// Paper sizes for sheets.

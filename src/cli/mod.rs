@@ -28,6 +28,7 @@ mod hsm;
 mod inspect;
 mod key_source;
 mod paper;
+mod qr_child;
 mod split;
 
 use std::process::ExitCode;
@@ -74,6 +75,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
         Command::Extend(args) => ceremony::run_extend(args, &hardening),
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
+        Command::ScanQrChild => qr_child::run_child(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,7 +110,7 @@ fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Err
 
 /// Prints one line for an error and returns its exit code.
 fn fail(error: &Error) -> ExitCode {
-    errln!("custody: error: {error}");
+    errln!("custody: error: {}", one_line(&error.to_string()));
     ExitCode::from(exit_code(error.kind()))
 }
 
@@ -126,12 +128,28 @@ fn exit_code(kind: ErrorKind) -> u8 {
 
 /// A warning on stderr.
 fn warn(message: &str) {
-    errln!("custody: warning: {message}");
+    errln!("custody: warning: {}", one_line(message));
 }
 
 /// A remark on stderr.
 fn note(message: &str) {
-    errln!("custody: {message}");
+    errln!("custody: {}", one_line(message));
+}
+
+/// A message kept on one line: a newline or other control character that came from an input
+/// (a recipient, a file name) is shown escaped (`\n`), so every message is one line.
+fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// Reports whether the machine is air-gapped; refuses (5) a live network when required.

@@ -10,7 +10,7 @@ use custody::deliver::{check_dir_is_ram_backed, check_fd_is_safe};
 use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
 use custody::paper::typed::{type_share, Typed, CLEAR_SCREEN};
 use custody::paper::{
-    qr, render_plain, render_sealed, sheet_file_name, write_sheet, PaperSize, SheetFacts,
+    render_plain, render_sealed, sheet_file_name, write_sheet, PaperSize, SheetFacts,
 };
 use custody::recover::{gather, Gathered, SetAside, ShareInput};
 use custody::seal::{Keyring, Prompts};
@@ -20,7 +20,7 @@ use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::args::{PaperArgs, PaperSizeArg, UnsealedShareArgs};
-use super::{check_airgap, note, warn};
+use super::{check_airgap, note, qr_child, warn};
 
 impl From<PaperSizeArg> for PaperSize {
     fn from(size: PaperSizeArg) -> Self {
@@ -270,14 +270,13 @@ fn qr_inputs(
     let mut aside = Vec::new();
     for path in images {
         let name = path.display().to_string();
-        let image = match qr::load_image(path) {
-            Ok(image) => image,
+        let codes = match qr_child::scan_image(path) {
+            Ok(codes) => codes,
             Err(reason) => {
                 aside.push(SetAside { name, reason });
                 continue;
             }
         };
-        let codes = qr::decode(&image);
         if codes.is_empty() {
             aside.push(SetAside {
                 name,
