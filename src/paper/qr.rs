@@ -252,7 +252,10 @@ mod tests {
     /// Codes framed for the child's pipe come back unchanged; a cut frame is refused.
     #[test]
     fn framing_round_trips() {
-        let codes = vec![Zeroizing::new(TEXT.to_string()), Zeroizing::new("a\nb".into())];
+        let codes = vec![
+            Zeroizing::new(TEXT.to_string()),
+            Zeroizing::new("a\nb".into()),
+        ];
         let framed = frame_codes(&codes);
         let back = unframe_codes(&framed).unwrap();
         assert_eq!(back.len(), 2);
