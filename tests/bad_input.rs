@@ -305,3 +305,22 @@ fn a_recipient_with_a_newline_gives_one_line() {
     ran.expect(2, "recipient 2");
     assert_one_line_messages(&ran);
 }
+
+/// A `--passphrase-fd` line longer than any passphrase is not read on (it was read whole,
+/// without bound, and tried as a passphrase).
+#[test]
+fn an_endless_passphrase_line_is_not_read() {
+    let dir = scratch();
+    let shares = counting_shares();
+    let path = dir.path().join("share-1-of-3.age");
+    fs::write(
+        &path,
+        seal_with_passphrase(shares[0].as_bytes(), "pass", 10),
+    )
+    .unwrap();
+    let ran = run(
+        custody_with_fd3(&["verify", "--passphrase-fd", "3", s(&path)]),
+        &vec![b'a'; 2 * 1024 * 1024],
+    );
+    ran.expect(6, "none could be read");
+}

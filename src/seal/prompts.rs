@@ -5,13 +5,16 @@
 //! with delivered data.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+
+/// The longest line read from `--passphrase-fd` (a passphrase and its newline).
+const MAX_PASSPHRASE_LINE: u64 = 4096;
 
 /// Where passphrases come from: lines of a file descriptor, else the terminal.
 #[derive(Clone, Default)]
@@ -41,7 +44,11 @@ impl Prompts {
             Some(lines) => {
                 let mut lines = lines.lock().ok()?;
                 let mut line = Zeroizing::new(String::new());
-                if lines.read_line(&mut line).ok()? == 0 {
+                // A line longer than any passphrase (e.g. /dev/zero as the descriptor) is not
+                // read on: no passphrase.
+                let limit = MAX_PASSPHRASE_LINE + 1;
+                let read = (&mut *lines).take(limit).read_line(&mut line).ok()?;
+                if read == 0 || read as u64 == limit {
                     return None;
                 }
                 Some(SecretString::from(
