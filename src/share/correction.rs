@@ -58,7 +58,7 @@ pub fn locate_errors(text: &str) -> Option<Vec<(usize, char)>> {
     let evaluator: Vec<Fe1024> = (0..syndromes.len())
         .map(|k| {
             (0..=k.min(degree))
-                .map(|i| locator[i].clone() * &syndromes[k - i])
+                .map(|i| locator[i] * syndromes[k - i])
                 .sum()
         })
         .collect();
@@ -75,7 +75,7 @@ pub fn locate_errors(text: &str) -> Option<Vec<(usize, char)>> {
             .enumerate()
             .skip(1)
             .step_by(2)
-            .map(|(i, coefficient)| coefficient.clone() * inverse.powi(i as i64 - 1))
+            .map(|(i, coefficient)| *coefficient * inverse.powi(i as i64 - 1))
             .sum();
         if derivative == Fe1024::ZERO {
             return None;
@@ -130,7 +130,7 @@ fn syndromes(received: &[u8], reference: &[Fe32]) -> Vec<Fe1024> {
                 .iter()
                 .zip(reference)
                 .fold(Fe1024::ZERO, |sum, (&r, &c)| {
-                    sum * &root + Fe1024::from(fe32(r) + c)
+                    sum * root + Fe1024::from(fe32(r) + c)
                 })
         })
         .collect()
@@ -146,19 +146,19 @@ fn berlekamp_massey(syndromes: &[Fe1024]) -> (Vec<Fe1024>, usize) {
     let mut previous_discrepancy = Fe1024::ONE;
     for n in 0..syndromes.len() {
         let discrepancy: Fe1024 = (0..=length.min(n))
-            .filter_map(|i| Some(locator.get(i)?.clone() * &syndromes[n - i]))
+            .filter_map(|i| Some(*locator.get(i)? * syndromes[n - i]))
             .sum();
         if discrepancy == Fe1024::ZERO {
             shift += 1;
             continue;
         }
-        let factor = discrepancy.clone() / &previous_discrepancy;
+        let factor = discrepancy / previous_discrepancy;
         let mut next = locator.clone();
         if next.len() < previous.len() + shift {
             next.resize(previous.len() + shift, Fe1024::ZERO);
         }
         for (i, coefficient) in previous.iter().enumerate() {
-            next[i + shift] -= factor.clone() * coefficient;
+            next[i + shift] -= factor * coefficient;
         }
         if 2 * length <= n {
             previous = std::mem::replace(&mut locator, next);
