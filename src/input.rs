@@ -2,7 +2,7 @@
 //! before a parser sees it, and the cap for each kind of input.
 //!
 //! Parsers take bytes and a name (`Manifest::parse`, `Plan::parse_bytes`, `Transcript::parse_bytes`,
-//! `qr::decode_image`, …) and never a path, so their byte errors are format errors (exit 2, or
+//! `parse_recipients_file`, `parse_share_texts`, `qr::load_image`, …) and never a path, so their byte errors are format errors (exit 2, or
 //! 3 for a transcript) and never I/O errors, and they can be fuzzed in memory. The caps are far
 //! above anything custody writes and far below what would exhaust memory or time: `/dev/zero`
 //! given as any input is read up to its cap and then named as too large.
