@@ -416,7 +416,7 @@ fn parse_hand_off(payload: &[u8]) -> Result<(Fingerprint, Fingerprint), Error> {
 /// modules are taken from the PDF's drawing commands, rasterised and decoded with rqrr, as
 /// a scan of the printed sheet would be.
 fn read_sheet(path: &Path) -> Result<secrecy::SecretString, Error> {
-    let pdf = zeroize::Zeroizing::new(fs::read(path).map_err(|error| Error::io(path, error))?);
+    let pdf = crate::input::read_input(path, crate::input::MAX_SHEET_PDF)?;
     let image = crate::paper::raster::rasterise_modules(&pdf)
         .ok_or_else(|| Error::Verification(format!("{}: no QR code drawn", path.display())))?;
     let texts = crate::paper::qr::decode(&image);

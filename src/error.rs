@@ -38,6 +38,14 @@ pub enum Error {
     /// The key input exceeds the bound and was not read further.
     #[error("the key input on stdin is larger than 4 KiB; refusing to read it")]
     KeyTooLarge,
+    /// An input (file, stdin, device) larger than the cap for its kind (see [`crate::input`]).
+    #[error("{name} is larger than {}, the most custody reads for it; not read further", crate::input::size_name(*limit))]
+    InputTooLarge {
+        /// The input: a path, or "stdin".
+        name: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// A threshold outside 2 ≤ k ≤ n ≤ 255.
     #[error("threshold {threshold} with {count} shares: {reason}")]
     Threshold {
@@ -189,6 +197,7 @@ impl Error {
             Error::Usage(_)
             | Error::KeyEncoding { .. }
             | Error::KeyTooLarge
+            | Error::InputTooLarge { .. }
             | Error::Recipient { .. }
             | Error::Identity { .. }
             | Error::ManifestMalformed { .. }

@@ -26,6 +26,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod gf256;
 pub mod harden;
+pub mod input;
 pub mod key_input;
 pub mod paper;
 mod pgp_words;

@@ -6,7 +6,6 @@
 //! verifies the fingerprint (SPEC §1.3). Nothing here delivers the key; see [`crate::deliver`].
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -15,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
+use crate::input::{read_capped, MAX_SEALED_SHARE};
 use crate::seal::{Keyring, Opened};
 use crate::secret::{MasterKey, KEY_LEN};
 use crate::set::{sha256_hex, Manifest};
@@ -51,6 +51,35 @@ pub struct SetAside {
     pub reason: String,
 }
 
+/// Parses a file of share texts (`--text`): one share per line, blank lines and `#` comments
+/// ignored. `name` says where the bytes came from. A line that is not UTF-8 is set aside,
+/// named, and the others are used; a file with no share text at all is set aside as a whole.
+pub fn parse_share_texts(bytes: &[u8], name: &str) -> (Vec<ShareInput>, Vec<SetAside>) {
+    let mut inputs = Vec::new();
+    let mut aside = Vec::new();
+    for (number, line) in crate::input::text_lines(bytes) {
+        let line_name = format!("{name} line {number}");
+        match line {
+            None => aside.push(SetAside {
+                name: line_name,
+                reason: "not UTF-8 text, so not a share text".into(),
+            }),
+            Some(line) if line.trim().is_empty() || line.trim_start().starts_with('#') => {}
+            Some(line) => inputs.push(ShareInput::Text {
+                name: line_name,
+                text: SecretString::from(line.to_string()),
+            }),
+        }
+    }
+    if inputs.is_empty() && aside.is_empty() {
+        aside.push(SetAside {
+            name: name.to_string(),
+            reason: "holds no share text (it is empty or only comments)".into(),
+        });
+    }
+    (inputs, aside)
+}
+
 /// Everything [`gather`] found.
 #[derive(Default)]
 pub struct Gathered {
@@ -85,12 +114,12 @@ pub fn gather(
             },
             ShareInput::Sealed(path) => {
                 let name = path.display().to_string();
-                let bytes = match fs::read(&path) {
+                let bytes = match read_capped(&path, MAX_SEALED_SHARE) {
                     Ok(bytes) => bytes,
                     Err(error) => {
                         gathered.set_aside.push(SetAside {
                             name,
-                            reason: format!("cannot be read: {error}"),
+                            reason: error.to_string(),
                         });
                         continue;
                     }

@@ -116,18 +116,37 @@ impl SharePoint {
     }
 }
 
-/// Reads at most `limit` bytes of secret input into one buffer allocated up front: a buffer
-/// that grew while reading would leave unwiped copies of what it held behind. More than
-/// `limit` bytes is an error of kind `InvalidData`, and what was read is wiped.
-pub fn read_secret(reader: impl Read, limit: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    let mut buffer = Zeroizing::new(Vec::with_capacity(limit.saturating_add(1)));
-    reader.take(limit as u64 + 1).read_to_end(&mut buffer)?;
-    if buffer.len() > limit {
+/// Reads at most `limit` bytes of secret input. The buffer never grows in place: when it is
+/// full, a buffer twice as large is allocated, the bytes copied, and the old one wiped, so no
+/// unwiped copy is left behind however large the input. More than `limit` bytes is an error
+/// of kind `InvalidData`, and what was read is wiped.
+pub fn read_secret(mut reader: impl Read, limit: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buffer = Zeroizing::new(vec![0u8; limit.saturating_add(1).min(4096)]);
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            if filled > limit {
+                break;
+            }
+            let mut larger =
+                Zeroizing::new(vec![0u8; (buffer.len() * 2).min(limit.saturating_add(1))]);
+            larger[..filled].copy_from_slice(&buffer[..filled]);
+            buffer = larger;
+        }
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    if filled > limit {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("more than {limit} bytes"),
         ));
     }
+    buffer.truncate(filled);
     Ok(buffer)
 }
 
@@ -166,6 +185,18 @@ mod tests {
         assert!(MasterKey::from_slice(&[1u8; 32]).is_some());
         assert!(MasterKey::from_slice(&[1u8; 31]).is_none());
         assert!(MasterKey::from_slice(&[1u8; 33]).is_none());
+    }
+
+    /// Secret reads return every byte of inputs larger than the first buffer, and refuse one
+    /// byte over the limit.
+    #[test]
+    fn secret_reads_grow_and_stop_at_the_limit() {
+        let input: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let read = read_secret(&input[..], 10_000).unwrap();
+        assert_eq!(read.as_slice(), input.as_slice());
+        let error = read_secret(&input[..], 9_999).err().unwrap();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(read_secret(&b""[..], 0).unwrap().is_empty());
     }
 
     /// Point comparison sees a single differing byte.

@@ -115,13 +115,19 @@ impl Manifest {
             path.to_path_buf()
         };
         let folder = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let text = fs::read_to_string(&file).map_err(|error| Error::io(&file, error))?;
+        let bytes = crate::input::read_input(&file, crate::input::MAX_MANIFEST)?;
+        Ok((Self::parse(&bytes, &file)?, folder))
+    }
+
+    /// Parses and checks a manifest's bytes; `name` names it in errors (exit 2, also for
+    /// bytes that are not UTF-8).
+    pub fn parse(bytes: &[u8], name: &Path) -> Result<Self, Error> {
         let malformed = |reason: String| Error::ManifestMalformed {
-            path: file.clone(),
+            path: name.to_path_buf(),
             reason,
         };
         let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|error| malformed(error.to_string()))?;
+            serde_json::from_slice(bytes).map_err(|error| malformed(error.to_string()))?;
         if manifest.format != MANIFEST_FORMAT {
             return Err(malformed(format!(
                 "unknown format {:?} (this custody reads {MANIFEST_FORMAT})",
@@ -138,7 +144,7 @@ impl Manifest {
                 )));
             }
         }
-        Ok((manifest, folder))
+        Ok(manifest)
     }
 }
 

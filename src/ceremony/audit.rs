@@ -2,7 +2,6 @@
 //! set's state and confirmations from it.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use serde_json::Value;
@@ -10,6 +9,7 @@ use serde_json::Value;
 use super::transcript::Transcript;
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
+use crate::input::{read_capped, read_input, MAX_MANIFEST, MAX_SEALED_SHARE};
 use crate::set::{sha256_hex, Manifest, MANIFEST_FILE};
 
 /// Transcript event names that carry the set's manifest hash.
@@ -228,9 +228,9 @@ fn audit_with(
             }));
         }
     }
-    let (manifest, _) = Manifest::load(folder)?;
-    let manifest_bytes = fs::read(folder.join(MANIFEST_FILE))
-        .map_err(|error| Error::io(folder.join(MANIFEST_FILE), error))?;
+    let manifest_path = folder.join(MANIFEST_FILE);
+    let manifest_bytes = read_input(&manifest_path, MAX_MANIFEST)?;
+    let manifest = Manifest::parse(&manifest_bytes, &manifest_path)?;
     let recorded = transcript
         .entries()
         .iter()
@@ -254,7 +254,7 @@ fn audit_with(
         .filter(|_| sealed_files == SealedFiles::AllPresent)
     {
         let path = folder.join(&entry.file);
-        match fs::read(&path) {
+        match read_capped(&path, MAX_SEALED_SHARE) {
             Ok(bytes) if sha256_hex(&bytes) == entry.sha256 => {}
             Ok(_) => {
                 return Err(Error::Verification(format!(

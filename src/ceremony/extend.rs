@@ -1,7 +1,6 @@
 //! Extending a set: new shares for new custodians on the same polynomial, so the key and the
 //! shares people already hold stay as they are, and old and new shares combine together.
 
-use std::fs;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -10,6 +9,7 @@ use super::audit::{audit, Expectations, SetState};
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
+use crate::input::{read_input, MAX_SEALED_SHARE};
 use crate::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
 use crate::set::{
@@ -81,7 +81,7 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
         let path = request.from.join(&entry.file);
         files.push((
             entry.file.clone(),
-            fs::read(&path).map_err(|error| Error::io(&path, error))?,
+            read_input(&path, MAX_SEALED_SHARE)?.to_vec(),
         ));
     }
     let mut added_facts = Vec::new();

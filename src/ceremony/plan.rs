@@ -103,8 +103,19 @@ fn line_of(text: &str, span: Range<usize>) -> usize {
 impl Plan {
     /// Reads and checks a plan file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
-        Self::parse(&text, path)
+        let bytes = crate::input::read_input(path, crate::input::MAX_PLAN)?;
+        Self::parse_bytes(&bytes, path)
+    }
+
+    /// Parses and checks a plan's bytes; bytes that are not UTF-8 are a plan error naming the
+    /// line (exit 2), not an I/O error.
+    pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Self, Error> {
+        let text = crate::input::as_text(bytes).map_err(|line| Error::Plan {
+            path: path.to_path_buf(),
+            line,
+            reason: "not UTF-8 text".into(),
+        })?;
+        Self::parse(text, path)
     }
 
     /// Parses and checks plan text; `path` names it in errors.

@@ -398,9 +398,8 @@ pub fn confirm(
         .iter()
         .map(|entry| {
             let path = folder.join(&entry.file);
-            std::fs::read(&path)
-                .map(|bytes| (path.display().to_string(), bytes))
-                .map_err(|error| Error::io(&path, error))
+            crate::input::read_input(&path, crate::input::MAX_SEALED_SHARE)
+                .map(|bytes| (path.display().to_string(), bytes.to_vec()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let proven = confirmations(&before.manifest, &sealed, keyring)?;

@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::Error;
+use crate::input::ReadError;
 
 /// The transcript's file name in a set folder.
 pub const TRANSCRIPT_FILE: &str = "transcript.jsonl";
@@ -134,6 +135,12 @@ impl Transcript {
         let bad = |line: usize, reason: String| {
             Error::Verification(format!("{} line {line}: {reason}", path.display()))
         };
+        if text.trim().is_empty() {
+            return Err(Error::Verification(format!(
+                "{} is empty: a transcript holds at least the entry that started its ceremony",
+                path.display()
+            )));
+        }
         let mut transcript = Transcript::new();
         for (number, line) in text.lines().enumerate() {
             let line_number = number + 1;
@@ -170,14 +177,33 @@ impl Transcript {
 
     /// Reads and checks a transcript file.
     pub fn load_file(path: &Path) -> Result<Self, Error> {
-        let text = fs::read_to_string(path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => Error::Verification(format!(
-                "{} does not exist: this folder has no transcript to check",
-                path.display()
-            )),
-            _ => Error::io(path, error),
+        let bytes =
+            crate::input::read_capped(path, crate::input::MAX_TRANSCRIPT).map_err(|error| {
+                match error {
+                    ReadError::Io(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                        Error::Verification(format!(
+                            "{} does not exist: this folder has no transcript to check",
+                            path.display()
+                        ))
+                    }
+                    ReadError::TooLarge { limit } => Error::Verification(format!(
+                        "{} is larger than {}, the most custody reads for a transcript",
+                        path.display(),
+                        crate::input::size_name(limit)
+                    )),
+                    other => other.into_error(path),
+                }
+            })?;
+        Self::parse_bytes(&bytes, path)
+    }
+
+    /// Parses and checks a transcript's bytes (see [`Transcript::parse`]). Bytes that are not
+    /// UTF-8 fail verification (exit 3) naming the line, as any other damage does.
+    pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Self, Error> {
+        let text = crate::input::as_text(bytes).map_err(|line| {
+            Error::Verification(format!("{} line {line}: not UTF-8 text", path.display()))
         })?;
-        Self::parse(&text, path)
+        Self::parse(text, path)
     }
 
     /// Replaces `DIR/transcript.jsonl` with this transcript (see [`Transcript::save_file`]).

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs, WitnessedArgs};
+use super::qr_child;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
@@ -53,6 +54,10 @@ pub enum Command {
     /// Recovery with a quorum that is never in one place: open, respond, close.
     #[command(subcommand)]
     Quorum(QuorumCommand),
+    /// Internal: decode the QR codes of an image on stdin, in a child of `--qr` (see
+    /// src/cli/qr_child.rs). Not for people.
+    #[command(name = qr_child::COMMAND, hide = true)]
+    ScanQrChild,
 }
 
 /// `custody quorum …`.

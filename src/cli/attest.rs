@@ -154,7 +154,7 @@ fn check(args: AttestCheckArgs) -> Result<(), Error> {
         .map(|(i, line)| (format!("argument {}", i + 1), line.clone()))
         .collect();
     for file in &args.from {
-        let bytes = std::fs::read(file).map_err(|error| Error::io(file, error))?;
+        let bytes = custody::input::read_input(file, custody::input::MAX_SHARE_TEXTS)?;
         let text = String::from_utf8_lossy(&bytes);
         lines.extend(
             text.lines()

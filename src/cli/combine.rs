@@ -1,20 +1,18 @@
 //! `custody combine` and `custody verify`: gather shares, reconstruct, verify; then deliver
 //! the key (combine) or only report (verify).
 
-use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use custody::deliver::{KeyFormat, OutputTarget};
+use custody::input::{read_capped, read_capped_from, MAX_SHARE_TEXTS};
 use custody::recover::{
-    gather, reconstruct, ExpectedFrom, Gathered, Recovered, SetAside, ShareInput,
+    gather, parse_share_texts, reconstruct, ExpectedFrom, Gathered, Recovered, SetAside, ShareInput,
 };
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::{Error, Fingerprint};
-use secrecy::SecretString;
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use super::args::{CombineArgs, ShareSourceArgs, UnsealedShareArgs, VerifyArgs};
 use super::{check_airgap, note, print_json, warn};
@@ -206,29 +204,27 @@ pub(super) fn unused_identity(name: String) -> String {
     format!("{name} opened no share: check that it is a custodian's identity for this set")
 }
 
-/// Reads share texts, one per non-empty line, from a file or stdin ("-").
-pub(super) fn read_share_texts(source: &Path) -> Result<Vec<ShareInput>, Error> {
-    let mut text = Zeroizing::new(String::new());
-    let label = if source == Path::new("-") {
-        io::stdin()
-            .lock()
-            .take(1 << 20)
-            .read_to_string(&mut text)
-            .map_err(|error| Error::io("stdin", error))?;
-        "stdin".to_string()
+/// Reads share texts, one per non-empty line, from a file or stdin ("-"). An input that
+/// cannot be read or is too large is a bad share, set aside with its reason, as is each line
+/// that is not text (SPEC §2).
+pub(super) fn read_share_texts(source: &Path) -> (Vec<ShareInput>, Vec<SetAside>) {
+    let (label, bytes) = if source == Path::new("-") {
+        let bytes = read_capped_from(io::stdin().lock(), MAX_SHARE_TEXTS);
+        ("stdin".to_string(), bytes)
     } else {
-        *text = fs::read_to_string(source).map_err(|error| Error::io(source, error))?;
-        source.display().to_string()
+        let bytes = read_capped(source, MAX_SHARE_TEXTS);
+        (source.display().to_string(), bytes)
     };
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
-        .map(|(number, line)| ShareInput::Text {
-            name: format!("{label} line {}", number + 1),
-            text: SecretString::from(line.to_string()),
-        })
-        .collect())
+    match bytes {
+        Ok(bytes) => parse_share_texts(&bytes, &label),
+        Err(error) => (
+            Vec::new(),
+            vec![SetAside {
+                name: label,
+                reason: error.to_string(),
+            }],
+        ),
+    }
 }
 
 fn describe_expectation(from: ExpectedFrom) {

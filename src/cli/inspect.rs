@@ -1,7 +1,6 @@
 //! `custody inspect`: the public facts of a set folder, a manifest or a sealed share, with no
 //! secret needed.
 
-use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -10,6 +9,7 @@ use std::collections::BTreeMap;
 
 use custody::ceremony::audit::{confirmations_of, state_of};
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
+use custody::input::{read_capped, read_input, MAX_SEALED_SHARE};
 use custody::seal::pkcs11;
 use custody::set::{sha256_hex, Manifest, MANIFEST_FILE};
 use custody::Error;
@@ -30,7 +30,7 @@ pub fn run(args: InspectArgs) -> Result<(), Error> {
 
 /// State of a sealed file named in the manifest.
 fn file_state(folder: &Path, file: &str, sha256: &str) -> &'static str {
-    match fs::read(folder.join(file)) {
+    match read_capped(&folder.join(file), MAX_SEALED_SHARE) {
         Ok(bytes) if sha256_hex(&bytes) == sha256 => "present",
         Ok(_) => "altered",
         Err(_) => "missing",
@@ -159,7 +159,7 @@ struct SealedFacts {
 }
 
 fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
-    let bytes = fs::read(path).map_err(|error| Error::io(path, error))?;
+    let bytes = read_input(path, MAX_SEALED_SHARE)?;
     let facts = if pkcs11::is_sealed_file(&bytes, &path.to_string_lossy()) {
         describe_pkcs11(&bytes, path)?
     } else {

@@ -30,6 +30,7 @@ mod inspect;
 mod json;
 mod key_source;
 mod paper;
+mod qr_child;
 mod quorum;
 mod split;
 mod typing;
@@ -85,6 +86,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
         Command::Attest(command) => attest::run(command),
         Command::Quorum(command) => quorum::run(command),
+        Command::ScanQrChild => qr_child::run_child(),
     };
     invocation.finish(result)
 }
@@ -136,7 +138,7 @@ impl Invocation {
         let code = match &result {
             Ok(()) => 0,
             Err(error) => {
-                errln!("custody: error: {error}");
+                errln!("custody: error: {}", one_line(&error.to_string()));
                 exit_code(error.kind())
             }
         };
@@ -186,12 +188,28 @@ fn exit_code(kind: ErrorKind) -> u8 {
 
 /// A warning on stderr.
 fn warn(message: &str) {
-    errln!("custody: warning: {message}");
+    errln!("custody: warning: {}", one_line(message));
 }
 
 /// A remark on stderr.
 fn note(message: &str) {
-    errln!("custody: {message}");
+    errln!("custody: {}", one_line(message));
+}
+
+/// A message kept on one line: a newline or other control character that came from an input
+/// (a recipient, a file name) is shown escaped (`\n`), so every message is one line.
+fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// Reports whether the machine is air-gapped; refuses (5) a live network when required.

@@ -10,7 +10,7 @@ use custody::ceremony::genesis::RenderedSheet;
 use custody::deliver::check_fd_is_safe;
 use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
 use custody::paper::typed::{read_answer, type_share, Typed, CLEAR_SCREEN};
-use custody::paper::{qr, render_plain, render_sealed, sheet_file_name, PaperSize, SheetFacts};
+use custody::paper::{render_plain, render_sealed, sheet_file_name, PaperSize, SheetFacts};
 use custody::ram_dir::{RamDir, Staged};
 use custody::recover::{gather, Gathered, SetAside, ShareInput};
 use custody::seal::{Keyring, Prompts};
@@ -21,7 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::args::{PaperArgs, PaperSizeArg, UnsealedShareArgs};
 use super::typing::TypingTerminal;
-use super::{check_airgap, note, print_json, warn};
+use super::{check_airgap, note, print_json, qr_child, warn};
 
 impl From<PaperSizeArg> for PaperSize {
     fn from(size: PaperSizeArg) -> Self {
@@ -272,11 +272,15 @@ pub fn unsealed_inputs(
     prompts: &Prompts,
 ) -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
     let mut inputs = Vec::new();
+    let mut aside = Vec::new();
     for source in &args.texts {
-        inputs.extend(super::combine::read_share_texts(source)?);
+        let (texts, unreadable) = super::combine::read_share_texts(source);
+        inputs.extend(texts);
+        aside.extend(unreadable);
     }
-    let (scanned, mut aside) = qr_inputs(&args.qr, prompts)?;
+    let (scanned, unscanned) = qr_inputs(&args.qr, prompts)?;
     inputs.extend(scanned);
+    aside.extend(unscanned);
     if args.type_shares {
         let (typed, refused) = typed_inputs()?;
         inputs.extend(typed);
@@ -296,16 +300,16 @@ fn qr_inputs(
     let mut aside = Vec::new();
     for path in images {
         let name = path.display().to_string();
-        let image = match qr::load_image(path) {
-            Ok(image) => image,
+        let scanned = prompts.while_working(&format!("looking for QR codes in {name}"), || {
+            qr_child::scan_image(path)
+        });
+        let codes = match scanned {
+            Ok(codes) => codes,
             Err(reason) => {
                 aside.push(SetAside { name, reason });
                 continue;
             }
         };
-        let codes = prompts.while_working(&format!("looking for QR codes in {name}"), || {
-            qr::decode(&image)
-        });
         if codes.is_empty() {
             aside.push(SetAside {
                 name,

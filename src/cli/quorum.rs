@@ -9,8 +9,9 @@ use custody::ceremony::audit::{audit_for_recovery, Audit};
 use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
 use custody::ceremony::transcript::TRANSCRIPT_FILE;
 use custody::deliver::{KeyFormat, OutputTarget};
+use custody::input::{read_capped, MAX_SEALED_SHARE};
 use custody::ram_dir::RamDir;
-use custody::recover::reconstruct;
+use custody::recover::{reconstruct, SetAside};
 use custody::set::Manifest;
 use custody::Error;
 use serde_json::json;
@@ -253,12 +254,21 @@ fn close(args: QuorumCloseArgs) -> Result<(), Error> {
             )));
         }
     }
+    // A response that cannot be read is a bad share: named, set aside, the others still used.
     let mut responses = Vec::new();
+    let mut unreadable = Vec::new();
     for path in &args.responses {
-        let bytes = fs::read(path).map_err(|error| Error::io(path, error))?;
-        responses.push((path.display().to_string(), bytes));
+        let name = path.display().to_string();
+        match read_capped(path, MAX_SEALED_SHARE) {
+            Ok(bytes) => responses.push((name, bytes.to_vec())),
+            Err(error) => unreadable.push(SetAside {
+                name,
+                reason: error.to_string(),
+            }),
+        }
     }
     let (candidates, mut set_aside) = opened.open_responses(responses);
+    set_aside.extend(unreadable);
     let recovered = reconstruct(
         candidates,
         set.as_ref().map(|set| &set.manifest),

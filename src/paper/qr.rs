@@ -8,7 +8,7 @@
 //!
 //! Not for printing: the sheet module draws the modules.
 
-use std::path::Path;
+use std::io::Cursor;
 
 use image::{imageops, GrayImage};
 use qrcode::{EcLevel, QrCode};
@@ -71,27 +71,60 @@ pub fn encode(payload: &Payload<'_>) -> Result<Modules, String> {
     })
 }
 
-/// Loads a PNG or JPEG image as grey levels. The message names no content.
-pub fn load_image(path: &Path) -> Result<GrayImage, String> {
-    let reader = image::ImageReader::open(path)
-        .map_err(|error| format!("cannot be read: {error}"))?
-        .with_guessed_format()
-        .map_err(|error| format!("cannot be read: {error}"))?;
-    if let Ok((width, height)) = reader.into_dimensions() {
+/// Decodes a PNG or JPEG image from its bytes as grey levels. The message names no content.
+pub fn load_image(bytes: &[u8]) -> Result<GrayImage, String> {
+    let reader = || {
+        image::ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|error| format!("cannot be read: {error}"))
+    };
+    if let Ok((width, height)) = reader()?.into_dimensions() {
         if u64::from(width) * u64::from(height) > MAX_PIXELS {
             return Err(format!(
                 "the image is {width} × {height} pixels; scan at 150 to 600 dpi"
             ));
         }
     }
-    let reader = image::ImageReader::open(path)
-        .map_err(|error| format!("cannot be read: {error}"))?
-        .with_guessed_format()
-        .map_err(|error| format!("cannot be read: {error}"))?;
-    let decoded = reader
+    let decoded = reader()?
         .decode()
         .map_err(|error| format!("is not a PNG or JPEG image this custody can read: {error}"))?;
     Ok(decoded.to_luma8())
+}
+
+/// The contents of every QR code in an image file's bytes ([`load_image`], then [`decode`]).
+///
+/// rqrr can abort the process on a crafted image (issue #54: an `assert!` in
+/// `Perspective::map`, and another in its timing scan), and custody builds with
+/// `panic = "abort"`, so nothing in this process could catch it. The binary therefore runs
+/// this in a child process of its own (`src/cli/qr_child.rs`): a crash there sets the one image
+/// aside instead of ending the recovery.
+pub fn scan(bytes: &[u8]) -> Result<Vec<Zeroizing<String>>, String> {
+    Ok(decode(&load_image(bytes)?))
+}
+
+/// The codes [`scan`] found, framed for a pipe: each as its length (4 bytes, big-endian)
+/// and its bytes.
+pub fn frame_codes(codes: &[Zeroizing<String>]) -> Zeroizing<Vec<u8>> {
+    let mut framed = Zeroizing::new(Vec::new());
+    for code in codes {
+        let len = u32::try_from(code.len()).unwrap_or(u32::MAX);
+        framed.extend_from_slice(&len.to_be_bytes());
+        framed.extend_from_slice(code.as_bytes());
+    }
+    framed
+}
+
+/// The codes in [`frame_codes`]'s output; `None` if it is cut short or not text.
+pub fn unframe_codes(mut framed: &[u8]) -> Option<Vec<Zeroizing<String>>> {
+    let mut codes = Vec::new();
+    while !framed.is_empty() {
+        let (len, rest) = framed.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        let code = rest.get(..len)?;
+        codes.push(Zeroizing::new(std::str::from_utf8(code).ok()?.to_string()));
+        framed = &rest[len..];
+    }
+    Some(codes)
 }
 
 /// The contents of every QR code found in `image`, trying the image as it is, then with speckle
@@ -214,6 +247,21 @@ mod tests {
             assert_eq!(found.len(), 1);
             assert_eq!(found[0].as_str(), TEXT);
         }
+    }
+
+    /// Codes framed for the child's pipe come back unchanged; a cut frame is refused.
+    #[test]
+    fn framing_round_trips() {
+        let codes = vec![
+            Zeroizing::new(TEXT.to_string()),
+            Zeroizing::new("a\nb".into()),
+        ];
+        let framed = frame_codes(&codes);
+        let back = unframe_codes(&framed).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].as_str(), "a\nb");
+        assert!(unframe_codes(&framed[..framed.len() - 1]).is_none());
+        assert!(unframe_codes(&[]).unwrap().is_empty());
     }
 
     /// A blank image holds no code.

@@ -12,9 +12,6 @@
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
-use bech32::primitives::correction::CorrectableError;
-use bech32::primitives::decode::CheckedHrpstring;
-use bech32::Fe32;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
@@ -22,7 +19,7 @@ use super::lines::{
     check_character, check_typed_line, group, normalise, value_of, LineProblem, BODY_LEN,
     GROUP_LEN, LINE_COUNT, LINE_LEN, TEXT_PREFIX,
 };
-use crate::share::text::ShareChecksum;
+use crate::share::correction::locate_errors;
 use crate::share::{Share, FORMAT_VERSION};
 
 /// The terminal sequence that clears the screen and its scrollback.
@@ -116,27 +113,19 @@ pub fn propose_correction(body: &str) -> Option<Vec<Change>> {
     if body.len() != BODY_LEN {
         return None;
     }
-    let full = Zeroizing::new(format!("custody1{}", body.to_ascii_lowercase()));
-    let error = match CheckedHrpstring::new::<ShareChecksum>(&full) {
-        Ok(_) => return Some(Vec::new()),
-        Err(error) => error,
-    };
-    let corrector = error.correction_context::<ShareChecksum>()?;
-    let mut changes = Vec::new();
-    for (from_end, delta) in corrector.bch_errors()? {
-        let position = full.len().checked_sub(from_end + 1)?;
-        let body_position = position.checked_sub(TEXT_PREFIX.len())?;
-        let current = Fe32::from_char(char::from(*full.as_bytes().get(position)?)).ok()?;
-        changes.push(Change {
-            position: body_position,
-            replacement: (current + delta).to_char().to_ascii_uppercase(),
-        });
-    }
-    if changes.is_empty() || changes.len() > MAX_CORRECTIONS {
+    let full = Zeroizing::new(format!("{TEXT_PREFIX}{body}"));
+    let changes: Vec<Change> = locate_errors(&full)?
+        .into_iter()
+        .map(|(position, replacement)| {
+            Some(Change {
+                position: position.checked_sub(TEXT_PREFIX.len())?,
+                replacement: replacement.to_ascii_uppercase(),
+            })
+        })
+        .collect::<Option<_>>()?;
+    if changes.len() > MAX_CORRECTIONS {
         return None;
     }
-    changes.sort_by_key(|change| change.position);
-    changes.dedup_by_key(|change| change.position);
     Some(changes)
 }
 
@@ -459,6 +448,22 @@ mod tests {
             assert_eq!(String::from_utf8(fixed).unwrap(), body);
         }
         assert_eq!(propose_correction(body), Some(Vec::new()));
+    }
+
+    /// The crash input of bech32 issue #290: line 3 typed as another line's text and kept with
+    /// Enter. bech32's own decoder reached `unreachable!` (an abort under `panic = "abort"`);
+    /// the share is refused, naming the line.
+    #[test]
+    fn a_line_kept_in_the_wrong_slot_is_refused_not_a_panic() {
+        let answers =
+            include_str!("../../tests/crash-inputs/bech32-correction-unreachable.typed_share.txt");
+        let mut input = io::Cursor::new(answers.as_bytes().to_vec());
+        let mut output = Vec::new();
+        match type_share(&mut input, &mut output, 1).unwrap() {
+            Typed::Refused(reason) => assert!(reason.contains("line 3"), "{reason}"),
+            Typed::Accepted(_) => panic!("a share with a line in the wrong slot was accepted"),
+            Typed::Ended => panic!("the session ended early"),
+        }
     }
 
     /// Input that ends early is reported as ended, not as a share, and the screen is cleared.

@@ -39,6 +39,47 @@ pub const PASSPHRASE_RECIPIENT: &str = "passphrase";
 /// The limit on a sealed share's plaintext; a share text is 119 bytes and a newline.
 const MAX_PLAINTEXT: usize = 4096;
 
+/// The most recipient stanzas an age header may have. custody seals each share to one
+/// recipient (plus age's grease stanza); a plugin may add a few. The age crate's header parser
+/// takes time quadratic in the count (55 s for 20,000 stanzas; Go age 0.03 s), so the count is
+/// checked before the crate sees the file.
+pub const MAX_STANZAS: usize = 32;
+
+/// Refuses an age file whose header holds more than [`MAX_STANZAS`] stanzas, counted without
+/// the age crate (armored files are dearmored first, at most as far as a sealed share may
+/// reach). The reason names no content. A file that is not age at all passes, for age to name.
+pub fn check_stanza_count(sealed: &[u8]) -> Result<(), String> {
+    let armored = sealed
+        .trim_ascii_start()
+        .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----");
+    let dearmored;
+    let header = if armored {
+        match crate::input::read_capped_from(
+            ArmoredReader::new(sealed),
+            crate::input::MAX_SEALED_SHARE,
+        ) {
+            Ok(bytes) => {
+                dearmored = bytes;
+                &dearmored[..]
+            }
+            Err(_) => return Ok(()),
+        }
+    } else {
+        sealed
+    };
+    let stanzas = header
+        .split(|&byte| byte == b'\n')
+        .take_while(|line| !line.starts_with(b"---"))
+        .filter(|line| line.starts_with(b"-> "))
+        .count();
+    if stanzas > MAX_STANZAS {
+        return Err(format!(
+            "the age header has {stanzas} recipient stanzas; custody reads at most {MAX_STANZAS}"
+        ));
+    }
+    Ok(())
+}
+
 struct AgeSealer {
     recipient_text: String,
     recipient: Box<dyn age::Recipient + Send + Sync>,
@@ -206,7 +247,7 @@ impl AgeKeyring {
     }
 
     fn add_identities_from(&mut self, path: &Path) -> Result<(), Error> {
-        let contents = Zeroizing::new(fs::read(path).map_err(|error| Error::io(path, error))?);
+        let contents = crate::input::read_input(path, crate::input::MAX_IDENTITY)?;
         let starts_with = |prefix: &[u8]| contents.trim_ascii_start().starts_with(prefix);
         if starts_with(b"age-encryption.org/") || starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
         {
@@ -231,6 +272,7 @@ impl AgeKeyring {
             path: path.to_path_buf(),
             reason,
         };
+        check_stanza_count(contents).map_err(unusable)?;
         let decryptor = Decryptor::new_buffered(ArmoredReader::new(contents))
             .map_err(|error| unusable(error.to_string()))?;
         if !decryptor.is_scrypt() {
@@ -242,7 +284,8 @@ impl AgeKeyring {
             .prompts
             .passphrase(&format!("Passphrase for identity file {what}"))
             .ok_or_else(|| Error::NoPassphrase { what: what.clone() })?;
-        let reader = decrypt_with_passphrase(decryptor, passphrase, &what, &self.prompts)?;
+        let reader = decrypt_with_passphrase(decryptor, passphrase, &what, &self.prompts)?
+            .map_err(unusable)?;
         read_bounded(reader, 1 << 20).map_err(unusable)
     }
 
@@ -347,6 +390,9 @@ impl AgeKeyring {
         recipient_hint: Option<&str>,
         described: Option<&str>,
     ) -> Result<Opened, Error> {
+        if let Err(reason) = check_stanza_count(sealed) {
+            return Ok(Opened::Unreadable(reason));
+        }
         let parse = || Decryptor::new_buffered(ArmoredReader::new(sealed));
         let decryptor = match parse() {
             Ok(decryptor) => decryptor,
@@ -371,7 +417,10 @@ impl AgeKeyring {
             if passphrase.expose_secret().is_empty() {
                 return Ok(Opened::Skipped);
             }
-            decrypt_with_passphrase(decryptor, passphrase, &what, &self.prompts)?
+            match decrypt_with_passphrase(decryptor, passphrase, &what, &self.prompts)? {
+                Ok(reader) => reader,
+                Err(reason) => return Ok(Opened::Unreadable(reason)),
+            }
         } else {
             let mut decryptor = Some(decryptor);
             let mut opened = None;
@@ -432,30 +481,32 @@ impl AgeKeyring {
     }
 }
 
+/// Opens a passphrase-sealed file. A wrong passphrase is an error (exit 6, never retried);
+/// a scrypt stanza that is malformed or asks for a work factor out of range is the file's
+/// fault, returned as the inner reason so that a share is set aside and an identity file named.
 fn decrypt_with_passphrase<R: Read>(
     decryptor: Decryptor<R>,
     passphrase: SecretString,
     what: &str,
     prompts: &Prompts,
-) -> Result<age::stream::StreamReader<R>, Error> {
+) -> Result<Result<age::stream::StreamReader<R>, String>, Error> {
     let mut identity = age::scrypt::Identity::new(passphrase);
     identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
-    prompts
-        .while_working(
-            &format!("opening {what} with its passphrase (scrypt)"),
-            || decryptor.decrypt(iter::once(&identity as &dyn age::Identity)),
-        )
-        .map_err(|error| match error {
-            DecryptError::ExcessiveWork { required, .. } => Error::Identity {
-                path: what.into(),
-                reason: format!(
-                    "scrypt work factor {required} is above the accepted {MAX_SCRYPT_WORK_FACTOR}"
-                ),
-            },
-            _ => Error::WrongPassphrase {
-                what: what.to_string(),
-            },
-        })
+    let decrypted = prompts.while_working(
+        &format!("opening {what} with its passphrase (scrypt)"),
+        || decryptor.decrypt(iter::once(&identity as &dyn age::Identity)),
+    );
+    match decrypted {
+        Ok(reader) => Ok(Ok(reader)),
+        Err(DecryptError::ExcessiveWork { required, .. }) => Ok(Err(format!(
+            "scrypt work factor {required} is outside the accepted 1 to {MAX_SCRYPT_WORK_FACTOR}"
+        ))),
+        Err(DecryptError::InvalidHeader) => Ok(Err("the scrypt stanza is malformed".into())),
+        Err(error @ DecryptError::InvalidMac) => Ok(Err(describe_decrypt_error(&error))),
+        Err(_) => Err(Error::WrongPassphrase {
+            what: what.to_string(),
+        }),
+    }
 }
 
 fn read_bounded(reader: impl Read, limit: usize) -> Result<Zeroizing<Vec<u8>>, String> {

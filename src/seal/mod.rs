@@ -111,13 +111,27 @@ pub fn recipient_needs_secret(text: &str, position: usize) -> Result<bool, Error
 /// Reads a recipients file as age's `-R` does: one recipient per line, `#` comments and
 /// blank lines ignored. Returns the lines in order.
 pub fn read_recipients_file(path: &Path) -> Result<Vec<String>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(String::from)
-        .collect())
+    let bytes = crate::input::read_input(path, crate::input::MAX_RECIPIENTS)?;
+    parse_recipients_file(&bytes, path)
+}
+
+/// Parses a recipients file's bytes (see [`read_recipients_file`]); a line that is not UTF-8
+/// is malformed input naming the file and line (exit 2).
+pub fn parse_recipients_file(bytes: &[u8], name: &Path) -> Result<Vec<String>, Error> {
+    let mut recipients = Vec::new();
+    for (number, line) in crate::input::text_lines(bytes) {
+        let line = line.ok_or_else(|| {
+            Error::Usage(format!(
+                "recipients file {} line {number}: not UTF-8 text",
+                name.display()
+            ))
+        })?;
+        let line = line.trim();
+        if !line.is_empty() && !line.starts_with('#') {
+            recipients.push(line.to_string());
+        }
+    }
+    Ok(recipients)
 }
 
 /// The identities available to open sealed shares.

@@ -6,7 +6,7 @@
 //! terminal.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -19,6 +19,8 @@ use crate::error::Error;
 
 /// How long a step runs before [`Prompts::while_working`] says that it is under way.
 const SLOW_STEP: Duration = Duration::from_secs(1);
+/// The longest line read from `--passphrase-fd` (a passphrase and its newline).
+const MAX_PASSPHRASE_LINE: u64 = 4096;
 
 /// Where passphrases come from: lines of a file descriptor, else the terminal.
 #[derive(Clone, Default)]
@@ -48,7 +50,11 @@ impl Prompts {
             Some(lines) => {
                 let mut lines = lines.lock().ok()?;
                 let mut line = Zeroizing::new(String::new());
-                if lines.read_line(&mut line).ok()? == 0 {
+                // A line longer than any passphrase (e.g. /dev/zero as the descriptor) is not
+                // read on: no passphrase.
+                let limit = MAX_PASSPHRASE_LINE + 1;
+                let read = (&mut *lines).take(limit).read_line(&mut line).ok()?;
+                if read == 0 || read as u64 == limit {
                     return None;
                 }
                 Some(SecretString::from(

@@ -6,6 +6,7 @@
 //! The byte layout is specified in docs/formats.md; change nothing here without a new version.
 
 pub mod attest;
+pub mod correction;
 pub mod shamir;
 pub mod text;
 
