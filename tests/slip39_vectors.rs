@@ -1,6 +1,7 @@
 //! The 45 official SLIP-39 test vectors (tests/vectors/slip39/vectors.json, from the reference
 //! implementation): every valid one gives its master secret with the passphrase "TREZOR",
 //! every invalid one is rejected.
+#![allow(clippy::unwrap_used)]
 
 use custody::share::slip39::{combine, Slip39Share};
 

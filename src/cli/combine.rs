@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::recover::{
-    gather, reconstruct, ExpectedFrom, Gathered, Recovered, SetAside, ShareInput,
+    gather, reconstruct_either, ExpectedFrom, Gathered, Recovered, SetAside, ShareInput,
 };
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::{Error, Fingerprint};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -27,6 +27,7 @@ struct ShareSettings {
     unsealed: UnsealedShareArgs,
     identities: Vec<PathBuf>,
     prompts: Prompts,
+    slip39_passphrase: bool,
 }
 
 impl ShareSettings {
@@ -76,6 +77,7 @@ impl ShareSettings {
             unsealed: args.unsealed,
             identities: args.identities,
             prompts,
+            slip39_passphrase: args.slip39_passphrase,
         })
     }
 
@@ -96,6 +98,7 @@ impl ShareSettings {
         };
         let Gathered {
             candidates,
+            mnemonics,
             undecryptable,
             mut set_aside,
             warnings,
@@ -106,18 +109,37 @@ impl ShareSettings {
         report.warnings = warnings;
         set_aside.extend(paper_aside);
         report.undecryptable = undecryptable;
-        if candidates.is_empty() && !report.undecryptable.is_empty() {
+        if candidates.is_empty() && mnemonics.is_empty() && !report.undecryptable.is_empty() {
             report.set_aside = set_aside;
             return (Err(Error::NothingDecrypted), report);
         }
         let opened: Vec<(String, u8)> = candidates
             .iter()
             .map(|c| (c.name.clone(), c.share.header().index))
+            .chain(
+                mnemonics
+                    .iter()
+                    .map(|c| (c.name.clone(), c.share.params().member_index + 1)),
+            )
             .collect();
-        let result = reconstruct(
+        let slip39_passphrase = match self.slip39_passphrase {
+            true if !mnemonics.is_empty() => {
+                match self.prompts.passphrase("the SLIP-39 passphrase") {
+                    Some(passphrase) => passphrase,
+                    None => {
+                        let what = "the SLIP-39 mnemonics".to_string();
+                        return (Err(Error::NoPassphrase { what }), report);
+                    }
+                }
+            }
+            _ => SecretString::from(String::new()),
+        };
+        let result = reconstruct_either(
             candidates,
+            mnemonics,
             self.manifest.as_ref(),
             self.stated,
+            slip39_passphrase.expose_secret(),
             &mut set_aside,
         );
         match &result {

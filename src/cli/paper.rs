@@ -206,12 +206,19 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     let inputs = args.shares.into_iter().map(ShareInput::Sealed).collect();
     let Gathered {
         candidates,
+        mnemonics,
         undecryptable,
         set_aside,
         warnings,
     } = gather(inputs, &keyring, Some(&manifest))?;
     for warning in &warnings {
         warn(warning);
+    }
+    for mnemonic in &mnemonics {
+        warn(&format!(
+            "{}: no sheet: sheets for SLIP-39 mnemonics are not available yet",
+            mnemonic.name
+        ));
     }
     for aside in &set_aside {
         warn(&format!("{}: no sheet: {}", aside.name, aside.reason));

@@ -153,8 +153,9 @@ pub struct ShareParams {
 }
 
 impl ShareParams {
-    /// The parameters every mnemonic of a set has in common.
-    fn common(&self) -> (u16, bool, u8, u8, u8) {
+    /// The parameters every mnemonic of a set has in common: identifier, extendable flag,
+    /// iteration exponent, group threshold and group count.
+    pub fn common(&self) -> (u16, bool, u8, u8, u8) {
         (
             self.identifier,
             self.extendable,
@@ -304,6 +305,11 @@ impl Slip39Share {
         }
         Commitment::from_bytes(hasher.finalize().into())
     }
+}
+
+/// The three RS1024 check words for a mnemonic's other words (`data`).
+pub fn checksum_for(extendable: bool, data: &[u16]) -> [u16; 3] {
+    rs1024::create(extendable, data)
 }
 
 /// Checks a passphrase's characters (printable ASCII) and returns its bytes.
@@ -483,6 +489,74 @@ pub fn recover_encrypted(shares: &[&Slip39Share]) -> Result<EncryptedMasterSecre
     })
 }
 
+/// For a set of one group, given any number of its shares with distinct indices: the
+/// encrypted master secret from the first k of them (in order) that pass the digest, and for
+/// each share whether it lies on the same polynomial. Tries k-subsets, at most C(16, 8).
+pub fn recover_one_group(
+    shares: &[&Slip39Share],
+) -> Result<(EncryptedMasterSecret, Vec<bool>), Slip39Error> {
+    let first = shares.first().ok_or(Slip39Error::NoShares)?;
+    let k = usize::from(first.params.member_threshold);
+    if first.params.group_threshold != 1 {
+        return Err(Slip39Error::GroupCount {
+            found: 1,
+            needed: usize::from(first.params.group_threshold),
+        });
+    }
+    if shares.len() < k {
+        return Err(Slip39Error::MemberCount {
+            group: first.params.group_index,
+            found: shares.len(),
+            needed: k,
+        });
+    }
+    let mut chosen: Vec<usize> = (0..k).collect();
+    loop {
+        let subset: Vec<&Slip39Share> = chosen.iter().map(|&i| shares[i]).collect();
+        match recover_encrypted(&subset) {
+            Ok(encrypted) => {
+                let points: Vec<Point<'_>> = subset
+                    .iter()
+                    .map(|share| Point {
+                        x: share.params.member_index,
+                        values: &share.value,
+                    })
+                    .collect();
+                let agrees = shares
+                    .iter()
+                    .map(|share| {
+                        share.params.common() == first.params.common()
+                            && field::interpolate(&points, share.params.member_index)
+                                .is_ok_and(|expected| *expected == *share.value)
+                    })
+                    .collect();
+                return Ok((encrypted, agrees));
+            }
+            Err(Slip39Error::Digest) => {}
+            Err(error) => return Err(error),
+        }
+        if !next_combination(&mut chosen, shares.len()) {
+            return Err(Slip39Error::Digest);
+        }
+    }
+}
+
+/// Advances `chosen` (increasing indices below `n`) to the next combination in lexicographic
+/// order; `false` after the last.
+fn next_combination(chosen: &mut [usize], n: usize) -> bool {
+    let k = chosen.len();
+    for position in (0..k).rev() {
+        if chosen[position] < n - k + position {
+            chosen[position] += 1;
+            for next in position + 1..k {
+                chosen[next] = chosen[next - 1] + 1;
+            }
+            return true;
+        }
+    }
+    false
+}
+
 /// Recovers the master secret from mnemonics and a passphrase, as `shamir recover` does.
 pub fn combine(
     shares: &[&Slip39Share],
@@ -588,6 +662,31 @@ mod tests {
                 found: 2,
                 needed: 3
             })
+        );
+    }
+
+    /// Among five shares of a 3-of-5 set with the first two corrupted, the search finds the
+    /// three good ones and marks the two bad ones.
+    #[test]
+    fn one_group_search_skips_corrupted_shares() {
+        let secret = [0x17u8; 32];
+        let settings = SplitSettings {
+            threshold: 3,
+            count: 5,
+            passphrase: "",
+            iteration_exponent: 0,
+            extendable: true,
+        };
+        let mut shares = split(&secret, &settings).unwrap();
+        shares[0].value[3] ^= 1;
+        shares[1].value[0] ^= 0x80;
+        let refs: Vec<&Slip39Share> = shares.iter().collect();
+        let (encrypted, agrees) = recover_one_group(&refs).unwrap();
+        assert_eq!(agrees, [false, false, true, true, true]);
+        assert_eq!(*encrypted.decrypt("").unwrap(), secret);
+        assert_eq!(
+            recover_one_group(&refs[..3]).err(),
+            Some(Slip39Error::Digest)
         );
     }
 }

@@ -1,0 +1,254 @@
+//! `--scheme slip39` sets end to end: split seals SLIP-39 mnemonics that Go `age -d` opens,
+//! combine and verify take them sealed or as text lines, every reconstruction is checked
+//! against the key's fingerprint, and mnemonics made elsewhere are accepted with
+//! `--fingerprint`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use custody::share::slip39::Slip39Share;
+
+use common::*;
+
+/// Splits the counting key 2 of 3 with `--scheme slip39` to three age identities in `dir`;
+/// returns the set folder and the identity files. `extra` goes after `split`.
+fn slip39_set(dir: &Path, extra: &[&str], fd3: Option<&str>) -> (PathBuf, Vec<PathBuf>) {
+    let set = dir.join("set");
+    let mut identities = Vec::new();
+    let mut args: Vec<String> = ["split", "--scheme", "slip39", "-t", "2", "--key-env", "KEY"]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    args.extend(extra.iter().map(ToString::to_string));
+    for name in ["ada", "bo", "cy"] {
+        let (identity, recipient) = go_identity(dir, name);
+        identities.push(identity);
+        args.extend(["-r".to_string(), recipient]);
+    }
+    args.extend(["-o".to_string(), s(&set).to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut command = custody_with_fd3(&args);
+    command.env("KEY", COUNTING_KEY_HEX);
+    let ran = run(command, fd3.unwrap_or("").as_bytes());
+    ran.expect(0, "wrote");
+    assert_eq!(ran.stdout_text().trim(), COUNTING_FINGERPRINT);
+    (set, identities)
+}
+
+/// `custody` with fd 3 fed from `fd3`, key material never on the command line.
+fn run_fd3(args: &[&str], fd3: &str) -> Ran {
+    run(custody_with_fd3(args), fd3.as_bytes())
+}
+
+/// A SLIP-39 split writes a manifest naming the scheme and its parameters; each sealed file
+/// opens with Go `age -d` to a 33-word mnemonic of the set; combine -m and verify --text
+/// recover the key.
+#[test]
+fn slip39_split_seals_mnemonics_that_go_age_opens_and_combine_recovers() {
+    let dir = scratch();
+    let (set, identities) = slip39_set(dir.path(), &[], None);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(set.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["scheme"], "slip39");
+    assert_eq!(manifest["slip39"]["extendable"], true);
+    assert_eq!(manifest["slip39"]["iteration_exponent"], 1);
+    assert_eq!(manifest["slip39"]["passphrase"], false);
+    let mut mnemonics = Vec::new();
+    for (index, identity) in identities.iter().enumerate() {
+        let opened = open_with_go(identity, &share_file(&set, index + 1, 3)).expect("age -d opens");
+        let text = String::from_utf8(opened).unwrap();
+        assert_eq!(text.split_whitespace().count(), 33);
+        let share = Slip39Share::from_mnemonic(&text).expect("a SLIP-39 mnemonic");
+        assert_eq!(share.params().member_index, index as u8);
+        assert_eq!(share.params().member_threshold, 2);
+        assert_eq!(
+            u64::from(share.params().identifier),
+            manifest["slip39"]["identifier"].as_u64().unwrap()
+        );
+        mnemonics.push(text);
+    }
+    let ran = run_fd3(
+        &[
+            "combine",
+            "-m",
+            s(&set),
+            "-i",
+            s(&identities[0]),
+            "-i",
+            s(&identities[2]),
+        ],
+        "",
+    );
+    ran.expect(0, "verified from 2 shares");
+    assert_eq!(ran.stdout_text().trim(), COUNTING_KEY_HEX);
+    let lines = format!("{}{}", mnemonics[1], mnemonics[2]);
+    let ran = custody_run(&["verify", "-m", s(&set), "--text", "-"], lines.as_bytes());
+    ran.expect(0, "");
+    assert!(ran.stdout_text().contains(COUNTING_FINGERPRINT));
+    assert!(ran.stdout_text().contains("(share 3)"));
+}
+
+/// A mnemonic changed in its share value is set aside by the manifest's commitment (and, with
+/// only --fingerprint, by SLIP-39's digest); the good ones still recover the key.
+#[test]
+fn slip39_combine_sets_aside_a_corrupted_mnemonic() {
+    let dir = scratch();
+    let (set, identities) = slip39_set(dir.path(), &[], None);
+    let mnemonics: Vec<String> = identities
+        .iter()
+        .enumerate()
+        .map(|(i, identity)| open_with_library(identity, &share_file(&set, i + 1, 3)))
+        .collect();
+    // Re-encode share 1 with one share-value byte changed, checksum valid.
+    let original = Slip39Share::from_mnemonic(&mnemonics[0]).unwrap();
+    let forged = forge(&original);
+    let lines = format!("{forged}\n{}{}", mnemonics[1], mnemonics[2]);
+    let ran = custody_run(&["verify", "-m", s(&set), "--text", "-"], lines.as_bytes());
+    ran.expect(0, "");
+    assert!(ran.stdout_text().contains("does not match its commitment"));
+    let ran = custody_run(
+        &[
+            "combine",
+            "--fingerprint",
+            COUNTING_FINGERPRINT,
+            "--text",
+            "-",
+        ],
+        lines.as_bytes(),
+    );
+    ran.expect(0, "does not agree with the other shares");
+    assert_eq!(ran.stdout_text().trim(), COUNTING_KEY_HEX);
+    // The forged one and one good one: no two pass the digest (exit 3).
+    let lines = format!("{forged}\n{}", mnemonics[1]);
+    custody_run(
+        &[
+            "combine",
+            "--fingerprint",
+            COUNTING_FINGERPRINT,
+            "--text",
+            "-",
+        ],
+        lines.as_bytes(),
+    )
+    .expect(3, "digest");
+    // One mnemonic of a 2-of-3 set: not enough (exit 4).
+    custody_run(
+        &["combine", "-m", s(&set), "--text", "-"],
+        mnemonics[1].as_bytes(),
+    )
+    .expect(4, "not enough valid shares: 1 valid, 2 needed");
+}
+
+/// `share` with the last byte of its share value flipped, as a mnemonic with a valid checksum.
+fn forge(share: &Slip39Share) -> String {
+    use custody::share::slip39::{word, word_value};
+    use secrecy::ExposeSecret;
+    let text = share.to_mnemonic();
+    let mut values: Vec<u16> = text
+        .expose_secret()
+        .split(' ')
+        .map(|w| word_value(w).unwrap())
+        .collect();
+    let last_value = values.len() - 4;
+    values[last_value] ^= 1;
+    let data = &values[..values.len() - 3];
+    let checksum = custody::share::slip39::checksum_for(share.params().extendable, data);
+    let mut words: Vec<&str> = data.iter().map(|&v| word(v)).collect();
+    words.extend(checksum.iter().map(|&v| word(v)));
+    words.join(" ")
+}
+
+/// A wrong SLIP-39 passphrase silently gives another key: the fingerprint check catches it
+/// (exit 3); the right one recovers the key; the manifest records that there is one.
+#[test]
+fn slip39_wrong_passphrase_is_caught_by_the_fingerprint() {
+    let dir = scratch();
+    let (set, identities) = slip39_set(
+        dir.path(),
+        &["--slip39-passphrase", "--passphrase-fd", "3"],
+        Some("correct horse\n"),
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(set.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["slip39"]["passphrase"], true);
+    let combine = |passphrase: Option<&str>| {
+        let mut args = vec!["combine", "-m", s(&set), "-i", s(&identities[1])];
+        args.extend(["-i", s(&identities[2])]);
+        if passphrase.is_some() {
+            args.extend(["--slip39-passphrase", "--passphrase-fd", "3"]);
+        }
+        run_fd3(&args, &format!("{}\n", passphrase.unwrap_or("")))
+    };
+    combine(Some("wrong horse")).expect(3, "a wrong or missing SLIP-39 passphrase");
+    combine(None).expect(3, "a wrong or missing SLIP-39 passphrase");
+    let ran = combine(Some("correct horse"));
+    ran.expect(0, "verified from 2 shares");
+    assert_eq!(ran.stdout_text().trim(), COUNTING_KEY_HEX);
+}
+
+/// SLIP-39 allows at most 16 shares in a group: 17 recipients are refused with exit 2 and
+/// nothing is written.
+#[test]
+fn slip39_split_refuses_more_than_sixteen_shares() {
+    let dir = scratch();
+    let set = dir.path().join("set");
+    let (_, recipient) = lib_identity(dir.path(), "all");
+    let mut args = vec!["split", "--scheme", "slip39", "-t", "2", "-o", s(&set)];
+    for _ in 0..17 {
+        args.extend(["-r", recipient.as_str()]);
+    }
+    custody_run(&args, format!("{COUNTING_KEY_HEX}\n").as_bytes())
+        .expect(2, "a SLIP-39 group has at most 16 shares");
+    assert!(!set.exists());
+}
+
+/// Mnemonics the reference implementation made (official vector 23: 2 of 3, 256 bits,
+/// passphrase "TREZOR") are recovered with `--fingerprint`; without one, custody refuses
+/// (exit 2: SLIP-39 shares carry no fingerprint); a wrong fingerprint is exit 3.
+#[test]
+fn combine_with_fingerprint_accepts_mnemonics_made_elsewhere() {
+    let vectors: Vec<(String, Vec<String>, String, String)> =
+        serde_json::from_str(include_str!("vectors/slip39/vectors.json")).unwrap();
+    let (_, mnemonics, secret, _) = vectors
+        .iter()
+        .find(|v| v.0.starts_with("23. "))
+        .unwrap()
+        .clone();
+    let fingerprint = custody_run(&["fingerprint"], format!("{secret}\n").as_bytes());
+    fingerprint.expect(0, "");
+    let fingerprint = fingerprint.stdout_text().trim().to_string();
+    let lines = mnemonics.join("\n");
+    let dir = scratch();
+    let texts = dir.path().join("mnemonics.txt");
+    fs::write(&texts, &lines).unwrap();
+    let ran = run_fd3(
+        &[
+            "combine",
+            "--fingerprint",
+            &fingerprint,
+            "--text",
+            s(&texts),
+            "--slip39-passphrase",
+            "--passphrase-fd",
+            "3",
+        ],
+        "TREZOR\n",
+    );
+    ran.expect(0, "verified from 2 shares");
+    assert_eq!(ran.stdout_text().trim(), secret);
+    run_fd3(&["combine", "--text", s(&texts)], "").expect(2, "carry no key fingerprint");
+    run_fd3(
+        &[
+            "combine",
+            "--fingerprint",
+            COUNTING_FINGERPRINT,
+            "--text",
+            s(&texts),
+        ],
+        "",
+    )
+    .expect(3, "fingerprint");
+}
