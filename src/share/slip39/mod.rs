@@ -52,11 +52,12 @@ pub fn word(value: u16) -> &'static str {
     WORDS.get(usize::from(value)).copied().unwrap_or("")
 }
 
-/// The 10-bit value of a word (any case); `None` for a word not in the list.
+/// The 10-bit value of a word (any case); `None` for a word not in the list. Compares in
+/// place: no lower-case copy of a mnemonic's word is made.
 pub fn word_value(word: &str) -> Option<u16> {
-    let word = word.to_ascii_lowercase();
+    let lowered = word.bytes().map(|byte| byte.to_ascii_lowercase());
     WORDS
-        .binary_search(&word.as_str())
+        .binary_search_by(|probe| probe.bytes().cmp(lowered.clone()))
         .ok()
         .map(|index| index as u16)
 }
