@@ -252,3 +252,79 @@ fn combine_with_fingerprint_accepts_mnemonics_made_elsewhere() {
     )
     .expect(3, "fingerprint");
 }
+
+/// `split --scheme slip39 --paper` prints a sheet per share: its QR code (read with zbarimg from
+/// a 150 dpi raster) holds the mnemonic, its text lists the 33 words numbered in order, and two
+/// scans give the key back through `combine --qr`.
+#[test]
+fn slip39_sheets_hold_numbered_words_and_a_qr_of_the_mnemonic() {
+    let dir = scratch();
+    let ram = tempfile::Builder::new()
+        .prefix("custody-slip39-paper-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    let sheets = ram.path().join("sheets");
+    let (set, identities) = slip39_set(dir.path(), &["--paper", s(&sheets)], None);
+    let mut scans = Vec::new();
+    for index in [1usize, 3] {
+        let sheet = sheets.join(format!("sheet-{index}-of-3.pdf"));
+        let mnemonic = open_with_library(&identities[index - 1], &share_file(&set, index, 3));
+        let words: Vec<&str> = mnemonic.split_whitespace().collect();
+        let text = std::process::Command::new("pdftotext")
+            .args(["-layout"])
+            .arg(&sheet)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(text.stdout).unwrap();
+        assert!(text.contains(&format!("Share {index} of 3")));
+        assert!(text.contains(COUNTING_FINGERPRINT.split_at(20).0.trim_end_matches('-')));
+        let listed: Vec<&str> = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|pair| {
+                pair[0]
+                    .parse::<usize>()
+                    .is_ok_and(|n| (1..=33).contains(&n))
+            })
+            .filter(|pair| words.contains(&pair[1]))
+            .map(|pair| pair[1])
+            .collect();
+        assert_eq!(listed.len(), 33, "the sheet lists the 33 words");
+        let stem = ram.path().join(format!("scan-{index}"));
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-r", "150", "-png", "-singlefile"])
+            .arg(&sheet)
+            .arg(&stem)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let scan = stem.with_extension("png");
+        let zbar = std::process::Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(&scan)
+            .output()
+            .unwrap();
+        let decoded = String::from_utf8(zbar.stdout).unwrap();
+        assert!(
+            decoded.trim() == mnemonic.trim().to_uppercase(),
+            "the QR code does not hold the mnemonic"
+        );
+        scans.push(scan);
+    }
+    let ran = custody_run(
+        &[
+            "combine",
+            "-m",
+            s(&set),
+            "--qr",
+            s(&scans[0]),
+            "--qr",
+            s(&scans[1]),
+        ],
+        b"",
+    );
+    ran.expect(0, "verified from 2 shares");
+    assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use custody::deliver::{check_dir_is_ram_backed, check_fd_is_safe};
 use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
+use custody::paper::sheet::{render_mnemonic, MnemonicSheet};
 use custody::paper::typed::{type_share, Typed, CLEAR_SCREEN};
 use custody::paper::{
     qr, render_plain, render_sealed, sheet_file_name, write_sheet, PaperSize, SheetFacts,
@@ -15,6 +16,7 @@ use custody::paper::{
 use custody::recover::{gather, Gathered, SetAside, ShareInput};
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
+use custody::share::slip39::Slip39Share;
 use custody::share::Share;
 use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
@@ -102,6 +104,9 @@ impl PaperSettings {
 
     /// Renders and writes one sheet per share. Returns the files written.
     pub fn write(&self, shares: &[Share], manifest: &Manifest) -> Result<Vec<String>, Error> {
+        if shares.is_empty() {
+            return Ok(Vec::new());
+        }
         if matches!(self.target, SheetTarget::Stdout) && shares.len() != 1 {
             return Err(Error::Usage(format!(
                 "-o - writes one sheet, and {} shares were given",
@@ -129,26 +134,85 @@ impl PaperSettings {
             } else {
                 render_plain(share, &facts, self.size)?
             };
-            match &self.target {
-                SheetTarget::Stdout => {
-                    let mut stdout = io::stdout().lock();
-                    stdout
-                        .write_all(&pdf)
-                        .and_then(|()| stdout.flush())
-                        .map_err(|error| Error::io("stdout", error))?;
-                    written.push("stdout".to_string());
-                }
-                SheetTarget::Folder(dir) => {
-                    if !dir.exists() {
-                        fs::create_dir(dir).map_err(|error| Error::io(dir, error))?;
-                    }
-                    let path =
-                        write_sheet(dir, &sheet_file_name(header.index, header.count), &pdf)?;
-                    written.push(path.display().to_string());
-                }
-            }
+            written.push(self.emit(header.index, header.count, &pdf)?);
         }
         Ok(written)
+    }
+
+    /// Renders and writes one sheet per mnemonic of a SLIP-39 set (numbered words and a QR
+    /// code of the mnemonic). Returns the files written.
+    pub fn write_mnemonics(
+        &self,
+        mnemonics: &[Slip39Share],
+        manifest: &Manifest,
+    ) -> Result<Vec<String>, Error> {
+        if mnemonics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = manifest.slip39.ok_or_else(|| {
+            Error::Verification(format!("set {} is not a SLIP-39 set", manifest.set_id))
+        })?;
+        if self.sealed {
+            return Err(Error::Usage(
+                "--paper-passphrase is not available for SLIP-39 sheets".into(),
+            ));
+        }
+        if matches!(self.target, SheetTarget::Stdout) && mnemonics.len() != 1 {
+            return Err(Error::Usage(format!(
+                "-o - writes one sheet, and {} shares were given",
+                mnemonics.len()
+            )));
+        }
+        let facts = SheetFacts {
+            label: &manifest.label,
+            created: &manifest.created,
+        };
+        let mut written = Vec::new();
+        for share in mnemonics {
+            let index = share.params().member_index + 1;
+            if share.params().identifier != params.identifier {
+                return Err(Error::Verification(format!(
+                    "share {index} belongs to SLIP-39 set {}, not to the manifest's {}",
+                    share.params().identifier,
+                    params.identifier
+                )));
+            }
+            let mnemonic = share.to_mnemonic();
+            let sheet = MnemonicSheet {
+                mnemonic: &mnemonic,
+                index,
+                count: manifest.count,
+                threshold: manifest.threshold,
+                set_id: manifest.set_id,
+                identifier: params.identifier,
+                fingerprint: manifest.fingerprint,
+                passphrase: params.passphrase,
+            };
+            let pdf = render_mnemonic(&sheet, &facts, self.size)?;
+            written.push(self.emit(index, manifest.count, &pdf)?);
+        }
+        Ok(written)
+    }
+
+    /// Writes one rendered sheet to the target; returns where it went.
+    fn emit(&self, index: u8, count: u8, pdf: &[u8]) -> Result<String, Error> {
+        match &self.target {
+            SheetTarget::Stdout => {
+                let mut stdout = io::stdout().lock();
+                stdout
+                    .write_all(pdf)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|error| Error::io("stdout", error))?;
+                Ok("stdout".to_string())
+            }
+            SheetTarget::Folder(dir) => {
+                if !dir.exists() {
+                    fs::create_dir(dir).map_err(|error| Error::io(dir, error))?;
+                }
+                let path = write_sheet(dir, &sheet_file_name(index, count), pdf)?;
+                Ok(path.display().to_string())
+            }
+        }
     }
 }
 
@@ -214,19 +278,14 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     for warning in &warnings {
         warn(warning);
     }
-    for mnemonic in &mnemonics {
-        warn(&format!(
-            "{}: no sheet: sheets for SLIP-39 mnemonics are not available yet",
-            mnemonic.name
-        ));
-    }
+
     for aside in &set_aside {
         warn(&format!("{}: no sheet: {}", aside.name, aside.reason));
     }
     for name in &undecryptable {
         warn(&format!("{name}: no sheet: no identity given opens it"));
     }
-    if candidates.is_empty() {
+    if candidates.is_empty() && mnemonics.is_empty() {
         return Err(if undecryptable.is_empty() {
             Error::Verification("no share could be read; no sheet was written".into())
         } else {
@@ -234,7 +293,9 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
         });
     }
     let shares: Vec<Share> = candidates.into_iter().map(|c| c.share).collect();
-    let written = settings.write(&shares, &manifest)?;
+    let mnemonics: Vec<Slip39Share> = mnemonics.into_iter().map(|c| c.share).collect();
+    let mut written = settings.write(&shares, &manifest)?;
+    written.extend(settings.write_mnemonics(&mnemonics, &manifest)?);
     for file in &written {
         note(&format!("wrote sheet {file}"));
     }

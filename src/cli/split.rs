@@ -32,9 +32,9 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
             "--slip39-passphrase needs --scheme slip39".into(),
         ));
     }
-    if slip39 && args.paper.is_some() {
+    if slip39 && args.paper_passphrase {
         return Err(Error::Usage(
-            "--paper is not available for --scheme slip39 yet: write the mnemonics down from `age -d` of each sealed file".into(),
+            "--paper-passphrase is not available for SLIP-39 sheets".into(),
         ));
     }
     let threshold = if slip39 {
@@ -126,7 +126,9 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
     drop(key);
     set.write(&[])?;
     if let Some(paper) = &paper {
-        for file in paper.write(&set.shares, &set.manifest)? {
+        let mut written = paper.write(&set.shares, &set.manifest)?;
+        written.extend(paper.write_mnemonics(&set.mnemonics, &set.manifest)?);
+        for file in written {
             note(&format!("wrote sheet {file}"));
         }
     }

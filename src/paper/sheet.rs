@@ -15,10 +15,14 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+mod slip39;
+
 use super::lines::{sheet_lines, TEXT_PREFIX};
 use super::qr::{encode, Payload};
 use crate::error::Error;
 use crate::share::Share;
+
+pub use slip39::{render_mnemonic, MnemonicSheet};
 
 /// The sheet format version, printed in the footer.
 pub const SHEET_FORMAT: &str = "custody-sheet-v1";
