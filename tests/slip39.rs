@@ -328,3 +328,49 @@ fn slip39_sheets_hold_numbered_words_and_a_qr_of_the_mnemonic() {
     ran.expect(0, "verified from 2 shares");
     assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
 }
+
+/// `verify --type` takes a SLIP-39 mnemonic typed from its sheet: a word not in the list is
+/// named and its line typed again; with one sealed share the typed one completes the quorum,
+/// and the screen is cleared of it.
+#[test]
+fn slip39_mnemonic_typed_at_the_terminal_completes_a_quorum() {
+    let dir = scratch();
+    let (set, identities) = slip39_set(dir.path(), &[], None);
+    let mnemonic = open_with_library(&identities[1], &share_file(&set, 2, 3));
+    let words: Vec<&str> = mnemonic.split_whitespace().collect();
+    let line = format!(
+        "{} verify -m {} -i {} --type {}",
+        BIN,
+        set.display(),
+        identities[0].display(),
+        share_file(&set, 1, 3).display()
+    );
+    let first = words[..11].join(" ");
+    let mut second = words[11..22].to_vec();
+    second[5] = "notaword";
+    let second_bad = second.join(" ");
+    let second_good = words[11..22].join(" ");
+    let third = words[22..].join(" ");
+    let answers = [
+        ("line 1/7: ", first.as_str()),
+        ("words 12-33", second_bad.as_str()),
+        ("words 12-33", second_good.as_str()),
+        ("words 23-33", third.as_str()),
+        ("Type another share? [y/N]: ", "n"),
+    ];
+    let ran = drive_tty(&line, &[], &answers);
+    let transcript = String::from_utf8_lossy(&ran.stdout).into_owned();
+    assert_eq!(
+        ran.code,
+        0,
+        "verify --type failed: {}",
+        redacted(&transcript)
+    );
+    assert!(transcript.contains("word 17 is not in the SLIP-39 word list"));
+    assert!(transcript.contains("good            typed share 1 (share 2)"));
+    let cleared = transcript.rfind("\x1b[3J").expect("the screen is cleared");
+    assert!(
+        !transcript[cleared..].contains(&third),
+        "the mnemonic is still on screen"
+    );
+}

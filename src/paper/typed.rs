@@ -19,6 +19,7 @@ use super::lines::{
     check_character, check_typed_line, group, normalise, LineProblem, BODY_LEN, GROUP_LEN,
     LINE_COUNT, LINE_LEN, TEXT_PREFIX,
 };
+use super::typed_mnemonic::is_mnemonic_line;
 use crate::share::text::ShareChecksum;
 use crate::share::Share;
 
@@ -93,6 +94,10 @@ pub fn type_share(
         output,
         "each with its boxed check character last. Spaces and case do not matter."
     )?;
+    writeln!(
+        output,
+        "For a SLIP-39 sheet, type its numbered words instead, in order, any number per line."
+    )?;
     let mut lines: Vec<Zeroizing<String>> = Vec::with_capacity(LINE_COUNT);
     let mut checks: Vec<char> = Vec::with_capacity(LINE_COUNT);
     let mut flagged: Vec<usize> = Vec::new();
@@ -111,6 +116,9 @@ pub fn type_share(
             let mut answer = Zeroizing::new(String::new());
             if input.read_line(&mut answer)? == 0 {
                 return Ok(Typed::Ended);
+            }
+            if line_number == 1 && pending.is_none() && is_mnemonic_line(&answer) {
+                return super::typed_mnemonic::type_mnemonic(input, output, number, &answer);
             }
             let mut typed = normalise(&answer);
             if line_number == 1 && typed.len() > TEXT_PREFIX.len() + LINE_LEN {

@@ -232,15 +232,7 @@ impl Slip39Share {
 
     /// Parses a mnemonic: words separated by any whitespace, any case.
     pub fn from_mnemonic(text: &str) -> Result<Self, Slip39Error> {
-        let values = Zeroizing::new(
-            text.split_whitespace()
-                .enumerate()
-                .map(|(position, word)| {
-                    word_value(word).ok_or(Slip39Error::UnknownWord(position + 1))
-                })
-                .collect::<Result<Vec<u16>, _>>()?,
-        );
-        Self::from_word_values(&values)
+        Self::from_word_values(&word_values(text)?)
     }
 
     fn from_word_values(values: &[u16]) -> Result<Self, Slip39Error> {
@@ -311,6 +303,42 @@ impl Slip39Share {
 /// The three RS1024 check words for a mnemonic's other words (`data`).
 pub fn checksum_for(extendable: bool, data: &[u16]) -> [u16; 3] {
     rs1024::create(extendable, data)
+}
+
+/// The mnemonic's word values if every word is in the list; `Err` names the first one that is
+/// not (1-based).
+pub fn word_values(text: &str) -> Result<Zeroizing<Vec<u16>>, Slip39Error> {
+    let mut values = Zeroizing::new(Vec::new());
+    for (position, word) in text.split_whitespace().enumerate() {
+        values.push(word_value(word).ok_or(Slip39Error::UnknownWord(position + 1))?);
+    }
+    Ok(values)
+}
+
+/// Whether the words (all of a mnemonic, checksum included) pass RS1024.
+pub fn checksum_holds(values: &[u16]) -> bool {
+    values.len() >= 2 && rs1024::verify((values[1] >> 4) & 1 == 1, values)
+}
+
+/// Every change of a single word that makes the checksum pass: (0-based position, new value).
+/// RS1024 detects any 3 wrong words, so when a single word was mistyped this finds it; the
+/// person must still confirm it against the sheet.
+pub fn single_word_corrections(values: &[u16]) -> Vec<(usize, u16)> {
+    let mut candidate = Zeroizing::new(values.to_vec());
+    let mut found = Vec::new();
+    for position in 0..values.len() {
+        for value in 0..1024u16 {
+            if value == values[position] {
+                continue;
+            }
+            candidate[position] = value;
+            if checksum_holds(&candidate) {
+                found.push((position, value));
+            }
+        }
+        candidate[position] = values[position];
+    }
+    found
 }
 
 /// Checks a passphrase's characters (printable ASCII) and returns its bytes.
