@@ -374,3 +374,105 @@ fn slip39_mnemonic_typed_at_the_terminal_completes_a_quorum() {
         "the mnemonic is still on screen"
     );
 }
+
+/// A plan's `scheme = "slip39"` makes a genesis set of SLIP-39 mnemonics: the ceremony
+/// verifies, the paper custodian gets a SLIP-39 sheet, `recover` gives the key back, and
+/// `extend` refuses the set and `rotate` the plan (exit 2) rather than half-work.
+#[test]
+fn slip39_plan_genesis_recover_and_extend_refused() {
+    let dir = scratch();
+    let ram = tempfile::Builder::new()
+        .prefix("custody-slip39-genesis-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    let mut plan = String::from("label = \"slip39 plan\"\nthreshold = 2\nscheme = \"slip39\"\n");
+    let mut identities = Vec::new();
+    for name in ["ann", "ben", "cat"] {
+        let (identity, recipient) = lib_identity(dir.path(), name);
+        identities.push(identity);
+        plan.push_str(&format!(
+            "\n[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
+        ));
+        if name == "ann" {
+            plan.push_str("paper = true\n");
+        }
+    }
+    let plan_file = dir.path().join("plan.toml");
+    fs::write(&plan_file, plan).unwrap();
+    let set = dir.path().join("set");
+    let sheets = ram.path().join("sheets");
+    fs::create_dir(&sheets).unwrap();
+    custody_run(
+        &[
+            "ceremony",
+            "genesis",
+            s(&plan_file),
+            "-o",
+            s(&set),
+            "--key-stdin",
+            "--paper-dir",
+            s(&sheets),
+        ],
+        format!("{ONES_KEY_HEX}\n").as_bytes(),
+    )
+    .expect(0, "");
+    custody_run(&["ceremony", "verify", s(&set)], b"").expect(0, "");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(set.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["scheme"], "slip39");
+    let mnemonic = open_with_library(&identities[2], &share_file(&set, 3, 3));
+    Slip39Share::from_mnemonic(&mnemonic).expect("a SLIP-39 mnemonic");
+    let sheet_text = std::process::Command::new("pdftotext")
+        .arg(sheets.join("sheet-1-of-3.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&sheet_text.stdout).contains("SLIP-39 KEY SHARE"));
+    let ran = custody_run(
+        &[
+            "recover",
+            s(&set),
+            "-i",
+            s(&identities[0]),
+            "-i",
+            s(&identities[2]),
+        ],
+        b"",
+    );
+    ran.expect(0, "delivered");
+    assert!(ran.stdout == format!("{ONES_KEY_HEX}\n").as_bytes());
+    let (_, newcomer) = lib_identity(dir.path(), "dan");
+    custody_run(
+        &[
+            "extend",
+            s(&set),
+            "-i",
+            s(&identities[0]),
+            "-i",
+            s(&identities[1]),
+            "-r",
+            &newcomer,
+            "-o",
+            s(&dir.path().join("grown")),
+        ],
+        b"",
+    )
+    .expect(2, "is a SLIP-39 set");
+    custody_run(
+        &[
+            "rotate",
+            "--from",
+            s(&set),
+            "--plan",
+            s(&plan_file),
+            "-o",
+            s(&dir.path().join("rotated")),
+            "-i",
+            s(&identities[0]),
+            "-i",
+            s(&identities[1]),
+        ],
+        b"",
+    )
+    .expect(2, "a rotation cannot make a SLIP-39 set yet");
+}

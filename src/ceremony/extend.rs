@@ -14,7 +14,7 @@ use crate::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
 use crate::set::{
     check_output_folder, seal_all, sealed_file_name, sha256_hex, write_folder_atomically, Manifest,
-    ManifestShare, MANIFEST_FILE,
+    ManifestShare, Scheme, MANIFEST_FILE,
 };
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
 use crate::share::Share;
@@ -42,6 +42,12 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
             "{} is {}, not active: only an active set is extended",
             request.from.display(),
             old.state.name()
+        )));
+    }
+    if old.manifest.scheme == Scheme::Slip39 {
+        return Err(Error::Usage(format!(
+            "{} is a SLIP-39 set, which extend cannot grow yet; make a new set with a rotation",
+            request.from.display()
         )));
     }
     check_output_folder(&request.output)?;
