@@ -476,3 +476,44 @@ fn slip39_plan_genesis_recover_and_extend_refused() {
     )
     .expect(2, "a rotation cannot make a SLIP-39 set yet");
 }
+
+/// At a terminal the SLIP-39 passphrase is typed twice at the split and once at `verify`,
+/// which then checks the key's fingerprint.
+#[test]
+fn slip39_passphrase_prompts_at_the_terminal() {
+    let dir = scratch();
+    let set = dir.path().join("set");
+    let (identity, recipient) = lib_identity(dir.path(), "solo");
+    let (other, second) = lib_identity(dir.path(), "duo");
+    let split = format!(
+        "{BIN} split --scheme slip39 --slip39-passphrase -t 2 -r {recipient} -r {second} --key-env KEY -o {}",
+        set.display()
+    );
+    let ran = drive_tty(
+        &split,
+        &[("KEY", COUNTING_KEY_HEX)],
+        &[
+            (
+                "New passphrase for the SLIP-39 master secret: ",
+                "tty words",
+            ),
+            ("Type it again: ", "tty words"),
+        ],
+    );
+    assert_eq!(
+        ran.code,
+        0,
+        "split failed: {}",
+        redacted(&String::from_utf8_lossy(&ran.stdout))
+    );
+    let verify = format!(
+        "{BIN} verify -m {} -i {} -i {} --slip39-passphrase",
+        set.display(),
+        identity.display(),
+        other.display()
+    );
+    let ran = drive_tty(&verify, &[], &[("SLIP-39 passphrase: ", "tty words")]);
+    let transcript = String::from_utf8_lossy(&ran.stdout).into_owned();
+    assert_eq!(ran.code, 0, "verify failed: {}", redacted(&transcript));
+    assert!(transcript.contains(COUNTING_FINGERPRINT));
+}

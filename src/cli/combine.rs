@@ -123,15 +123,13 @@ impl ShareSettings {
             )
             .collect();
         let slip39_passphrase = match self.slip39_passphrase {
-            true if !mnemonics.is_empty() => {
-                match self.prompts.passphrase("the SLIP-39 passphrase") {
-                    Some(passphrase) => passphrase,
-                    None => {
-                        let what = "the SLIP-39 mnemonics".to_string();
-                        return (Err(Error::NoPassphrase { what }), report);
-                    }
+            true if !mnemonics.is_empty() => match self.prompts.passphrase("SLIP-39 passphrase") {
+                Some(passphrase) => passphrase,
+                None => {
+                    let what = "the SLIP-39 mnemonics".to_string();
+                    return (Err(Error::NoPassphrase { what }), report);
                 }
-            }
+            },
             _ => SecretString::from(String::new()),
         };
         let result = reconstruct_either(

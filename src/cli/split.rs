@@ -94,7 +94,7 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
     let sealers: Vec<Box<dyn Sealer>> = sealers.into_iter().flatten().collect();
     let slip39_passphrase = args
         .slip39_passphrase
-        .then(|| prompts.new_passphrase("the SLIP-39 passphrase"))
+        .then(|| prompts.new_passphrase("the SLIP-39 master secret"))
         .transpose()?;
     if let Some(passphrase) = &slip39_passphrase {
         passphrase_bytes(passphrase.expose_secret())
