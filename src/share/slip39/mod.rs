@@ -694,6 +694,43 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any words with a valid checksum parse or are refused without panicking, and
+        /// whatever parses encodes back to the same words.
+        #[test]
+        fn parsing_never_panics(mut values in proptest::collection::vec(0u16..1024, 2..40)) {
+            let extendable = (values[1] >> 4) & 1 == 1;
+            let checksum = rs1024::create(extendable, &values);
+            values.extend(checksum);
+            if let Ok(share) = Slip39Share::from_word_values(&values) {
+                let encoded = share.to_word_values();
+                proptest::prop_assert_eq!(encoded.as_slice(), values.as_slice());
+            }
+        }
+
+        /// Any k of an n-share split (k ≤ n ≤ 16, 16 or 32 bytes) give back the secret.
+        #[test]
+        fn any_quorum_recovers(
+            n in 1usize..=16,
+            k_seed in 0usize..16,
+            long in proptest::bool::ANY,
+            start in 0usize..16,
+        ) {
+            let k = k_seed % n + 1;
+            let secret: Vec<u8> = (0..if long { 32u8 } else { 16 }).collect();
+            let settings = SplitSettings { threshold: k, count: n, passphrase: "", iteration_exponent: 0, extendable: false };
+            let shares = split(&secret, &settings).unwrap();
+            if k == 1 && n > 1 {
+                return Ok(());
+            }
+            let quorum: Vec<&Slip39Share> = (0..k).map(|i| &shares[(start + i) % n]).collect();
+            let recovered = combine(&quorum, "").unwrap();
+            proptest::prop_assert_eq!(recovered.as_slice(), secret.as_slice());
+        }
+    }
+
     /// Among five shares of a 3-of-5 set with the first two corrupted, the search finds the
     /// three good ones and marks the two bad ones.
     #[test]
