@@ -14,7 +14,8 @@
 //!   the pipeline's combine and an absolute target of 50 ms.
 //! - Library: the split proof (`prove_split`, n=255 k=128), naming 5 forged shares among 20 at
 //!   k=10 (`reconstruct` without a manifest), and combining 128 of 255 sealed shares with 128
-//!   identities through `gather` + `reconstruct` with the manifest.
+//!   identities through `gather` + `reconstruct` with the manifest; a SLIP-39 split of a key
+//!   3 of 5 with its proof and sealing (PBKDF2 at iteration exponent 1 dominates).
 //!
 //! Criterion times the library jobs and custody's side of the whole-process jobs (the pipeline
 //! takes seconds per run at 128-of-255, too slow for criterion's sampling). Then, because these
@@ -38,10 +39,11 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use custody::recover::{gather, reconstruct, Candidate, ShareInput};
-use custody::seal::{Keyring, Prompts};
+use custody::seal::{parse_recipient, Keyring, Prompts};
 use custody::secret::{MasterKey, SharePoint};
-use custody::set::Manifest;
+use custody::set::{prepare_slip39_set, Manifest, Slip39Split, SplitRequest};
 use custody::share::shamir::{prove_split, split};
+use custody::share::slip39::DEFAULT_ITERATION_EXPONENT;
 use custody::share::{SetId, Share};
 
 const CUSTODY: &str = env!("CARGO_BIN_EXE_custody");
@@ -328,6 +330,11 @@ fn library_jobs(fixture: &Fixture) -> Vec<LibraryJob<'_>> {
             Box::new(move || name_forged(candidates(&forged_shares), &forged)),
         ),
         (
+            "SLIP-39 split+prove+seal 3-of-5".into(),
+            ms(250),
+            Box::new(move || slip39_split_and_seal(fixture)),
+        ),
+        (
             format!("library combine {}-of-{}", largest.k, largest.n),
             ms(100),
             Box::new(move || {
@@ -336,6 +343,37 @@ fn library_jobs(fixture: &Fixture) -> Vec<LibraryJob<'_>> {
             }),
         ),
     ]
+}
+
+/// A SLIP-39 set of a fresh key to the first five recipients, made and sealed in memory.
+fn slip39_split_and_seal(fixture: &Fixture) {
+    let prompts = Prompts::terminal();
+    let sealers = fixture.recipients[..5]
+        .iter()
+        .enumerate()
+        .map(|(i, recipient)| {
+            parse_recipient(recipient, i + 1, &prompts, &mut |_| {
+                Err(custody::Error::Usage(
+                    "no passphrase recipients here".into(),
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = MasterKey::generate().unwrap();
+    let request = SplitRequest {
+        key: &key,
+        threshold: 3,
+        recipients: sealers,
+        label: String::new(),
+        output: fixture.fresh_output(),
+    };
+    let choices = Slip39Split {
+        passphrase: None,
+        iteration_exponent: DEFAULT_ITERATION_EXPONENT,
+    };
+    let set = prepare_slip39_set(request, &choices).unwrap();
+    assert_eq!(set.sealed.len(), 5);
 }
 
 fn criterion_benches(criterion: &mut Criterion, fixture: &Fixture) {

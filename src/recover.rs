@@ -5,6 +5,8 @@
 //! or, without a manifest, locates bad shares by Berlekamp–Welch decoding, combines and
 //! verifies the fingerprint (SPEC §1.3). Nothing here delivers the key; see [`crate::deliver`].
 
+mod slip39;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -20,6 +22,8 @@ use crate::secret::{MasterKey, KEY_LEN};
 use crate::set::{sha256_hex, Manifest};
 use crate::share::shamir::combine;
 use crate::share::{SetId, Share, ShareHeader};
+
+pub use slip39::{reconstruct_either, reconstruct_mnemonics, MnemonicCandidate};
 
 /// One share as given on the command line.
 pub enum ShareInput {
@@ -85,6 +89,8 @@ pub fn parse_share_texts(bytes: &[u8], name: &str) -> (Vec<ShareInput>, Vec<SetA
 pub struct Gathered {
     /// Shares that parsed.
     pub candidates: Vec<Candidate>,
+    /// SLIP-39 mnemonics that parsed.
+    pub mnemonics: Vec<MnemonicCandidate>,
     /// Inputs no identity could open.
     pub undecryptable: Vec<String>,
     /// Inputs that are damaged or not shares.
@@ -92,6 +98,27 @@ pub struct Gathered {
     /// Remarks that do not disqualify a share (e.g. a sealed file that differs from the
     /// manifest's hash but holds a share matching its commitment).
     pub warnings: Vec<String>,
+}
+
+impl Gathered {
+    /// Parses one share text: a custody share, or a SLIP-39 mnemonic when it starts with a
+    /// word of the SLIP-39 list; set aside with the reason when it is neither.
+    fn add_text(&mut self, name: String, text: &str) {
+        match Share::from_text(text) {
+            Ok(share) => self.candidates.push(Candidate { name, share }),
+            Err(error) if !slip39::looks_like_mnemonic(text) => self.set_aside.push(SetAside {
+                name,
+                reason: error.to_string(),
+            }),
+            Err(_) => match crate::share::slip39::Slip39Share::from_mnemonic(text) {
+                Ok(share) => self.mnemonics.push(MnemonicCandidate { name, share }),
+                Err(error) => self.set_aside.push(SetAside {
+                    name,
+                    reason: error.to_string(),
+                }),
+            },
+        }
+    }
 }
 
 /// Opens and parses every input. A wrong passphrase aborts (exit 6); everything else about a
@@ -105,13 +132,7 @@ pub fn gather(
     let mut gathered = Gathered::default();
     for input in inputs {
         match input {
-            ShareInput::Text { name, text } => match Share::from_text(text.expose_secret()) {
-                Ok(share) => gathered.candidates.push(Candidate { name, share }),
-                Err(error) => gathered.set_aside.push(SetAside {
-                    name,
-                    reason: error.to_string(),
-                }),
-            },
+            ShareInput::Text { name, text } => gathered.add_text(name, text.expose_secret()),
             ShareInput::Sealed(path) => {
                 let name = path.display().to_string();
                 let bytes = match read_capped(&path, MAX_SEALED_SHARE) {
@@ -143,17 +164,13 @@ pub fn gather(
                     None => None,
                 };
                 match keyring.open(&bytes, &name, placed)? {
-                    Opened::Plaintext(plaintext) => {
-                        let parsed = std::str::from_utf8(&plaintext)
-                            .map_err(|_| "the sealed content is not a share text".to_string())
-                            .and_then(|text| {
-                                Share::from_text(text).map_err(|error| error.to_string())
-                            });
-                        match parsed {
-                            Ok(share) => gathered.candidates.push(Candidate { name, share }),
-                            Err(reason) => gathered.set_aside.push(SetAside { name, reason }),
-                        }
-                    }
+                    Opened::Plaintext(plaintext) => match std::str::from_utf8(&plaintext) {
+                        Ok(text) => gathered.add_text(name, text),
+                        Err(_) => gathered.set_aside.push(SetAside {
+                            name,
+                            reason: "the sealed content is not a share text".into(),
+                        }),
+                    },
                     Opened::NoMatchingIdentity => gathered.undecryptable.push(name),
                     Opened::Unreadable(reason) => {
                         gathered.set_aside.push(SetAside { name, reason })
@@ -199,6 +216,7 @@ pub fn recover_set(
     inputs.extend(extra);
     let Gathered {
         candidates,
+        mnemonics,
         undecryptable,
         mut set_aside,
         warnings,
@@ -213,10 +231,18 @@ pub fn recover_set(
             }
         }
     };
-    let result = if candidates.is_empty() && !undecryptable.is_empty() {
+    let result = if candidates.is_empty() && mnemonics.is_empty() && !undecryptable.is_empty() {
         Err(Error::NothingDecrypted)
     } else {
-        reconstruct(candidates, Some(manifest), None, &mut set_aside)
+        // Ceremonies take no SLIP-39 passphrase: a set made with one fails the fingerprint.
+        reconstruct_either(
+            candidates,
+            mnemonics,
+            Some(manifest),
+            None,
+            "",
+            &mut set_aside,
+        )
     };
     SetRecovery {
         result,

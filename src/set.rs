@@ -6,6 +6,8 @@
 //! under the requested name (a killed one may leave the hidden folder, which holds only
 //! sealed files). The manifest format is specified in docs/formats.md.
 
+mod slip39;
+
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -22,7 +24,13 @@ use crate::seal::Sealer;
 use crate::secret::MasterKey;
 use crate::share::attest::AttestKey;
 use crate::share::shamir::{check_threshold, split};
-use crate::share::{Commitment, SetId, Share};
+use crate::share::slip39::Slip39Share;
+use crate::share::{Commitment, SetId, Share, ShareHeader};
+
+pub use slip39::{
+    check_slip39_threshold, prepare_slip39_set, Scheme, Slip39Parameters, Slip39Split,
+    MAX_SLIP39_SHARES,
+};
 
 /// The manifest's format tag.
 pub const MANIFEST_FORMAT: &str = "custody-manifest-v1";
@@ -49,6 +57,13 @@ pub struct Manifest {
     pub fingerprint: Fingerprint,
     /// One entry per share, by index.
     pub shares: Vec<ManifestShare>,
+    /// What the shares are: custody-v1 share texts (the default, not written) or SLIP-39
+    /// mnemonics.
+    #[serde(default, skip_serializing_if = "Scheme::is_custody_v1")]
+    pub scheme: Scheme,
+    /// The SLIP-39 set's public parameters, for a `slip39` set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slip39: Option<Slip39Parameters>,
 }
 
 /// One share's public entry in the manifest.
@@ -136,6 +151,7 @@ impl Manifest {
         }
         check_threshold(usize::from(manifest.threshold), usize::from(manifest.count))
             .map_err(|error| malformed(error.to_string()))?;
+        slip39::check_manifest(&manifest).map_err(malformed)?;
         for entry in &manifest.shares {
             if entry.file.contains('/') || entry.file.starts_with('.') {
                 return Err(malformed(format!(
@@ -183,8 +199,11 @@ pub fn create_set(request: SplitRequest<'_>) -> Result<Manifest, Error> {
 pub struct PreparedSet {
     /// The manifest; callers may still name holders before writing.
     pub manifest: Manifest,
-    /// The plaintext shares, in index order, for paper sheets and confirmations.
+    /// The plaintext shares, in index order, for paper sheets and confirmations (none for
+    /// a SLIP-39 set).
     pub shares: Vec<Share>,
+    /// The SLIP-39 mnemonics of a SLIP-39 set, in index order.
+    pub mnemonics: Vec<Slip39Share>,
     /// The sealed files, in index order: (file name, bytes).
     pub sealed: Vec<(String, Vec<u8>)>,
     output: PathBuf,
@@ -237,19 +256,38 @@ pub fn prepare_set(request: SplitRequest<'_>) -> Result<PreparedSet, Error> {
     let set_id = SetId::generate()?;
     let shares = split(request.key, request.threshold, count, set_id)?;
     let sealed = seal_all(&shares, &request.recipients)?;
-    let n = count as u8;
-    let entries = shares
+    let commitments = shares
         .iter()
+        .map(|share| (share.commitment(), Some(AttestKey::of(share))))
+        .collect();
+    let mut prepared = assemble(request, set_id, commitments, sealed);
+    prepared.shares = shares;
+    Ok(prepared)
+}
+
+/// The manifest and sealed files of a set whose shares (indices 1..=n, in order) are sealed
+/// and committed to (with their attestation keys, for custody shares); the plaintext shares
+/// are left for the caller to attach.
+fn assemble(
+    request: SplitRequest<'_>,
+    set_id: SetId,
+    commitments: Vec<(Commitment, Option<AttestKey>)>,
+    sealed: Vec<Vec<u8>>,
+) -> PreparedSet {
+    let n = request.recipients.len() as u8;
+    let entries = commitments
+        .into_iter()
         .zip(&request.recipients)
         .zip(&sealed)
-        .map(|((share, recipient), bytes)| ManifestShare {
-            index: share.header().index,
+        .zip(1..=n)
+        .map(|((((commitment, attest_key), recipient), bytes), index)| ManifestShare {
+            index,
             recipient: recipient.recipient(),
             holder: None,
-            file: sealed_file_name(share.header().index, n, recipient.extension()),
+            file: sealed_file_name(index, n, recipient.extension()),
             sha256: sha256_hex(bytes),
-            commitment: share.commitment(),
-            attest_key: Some(AttestKey::of(share)),
+            commitment,
+            attest_key,
         })
         .collect::<Vec<_>>();
     let manifest = Manifest {
@@ -261,6 +299,8 @@ pub fn prepare_set(request: SplitRequest<'_>) -> Result<PreparedSet, Error> {
         count: n,
         fingerprint: request.key.fingerprint(),
         shares: entries,
+        scheme: Scheme::default(),
+        slip39: None,
     };
     let sealed = manifest
         .shares
@@ -268,12 +308,13 @@ pub fn prepare_set(request: SplitRequest<'_>) -> Result<PreparedSet, Error> {
         .zip(sealed)
         .map(|(entry, bytes)| (entry.file.clone(), bytes))
         .collect();
-    Ok(PreparedSet {
+    PreparedSet {
         manifest,
-        shares,
+        shares: Vec::new(),
+        mnemonics: Vec::new(),
         sealed,
         output: request.output,
-    })
+    }
 }
 
 /// Seals each share's text to its recipient, on all cores.
@@ -281,21 +322,44 @@ pub(crate) fn seal_all(
     shares: &[Share],
     recipients: &[Box<dyn Sealer>],
 ) -> Result<Vec<Vec<u8>>, Error> {
-    let seal_one = |share: &Share, recipient: &dyn Sealer| -> Result<Vec<u8>, Error> {
-        use secrecy::ExposeSecret;
-        let text = share.to_text();
-        let mut plaintext =
-            zeroize::Zeroizing::new(Vec::with_capacity(text.expose_secret().len() + 1));
-        plaintext.extend_from_slice(text.expose_secret().as_bytes());
+    use secrecy::ExposeSecret;
+    let plaintexts: Vec<SealInput> = shares
+        .iter()
+        .map(|share| SealInput::line(share.to_text().expose_secret(), *share.header()))
+        .collect();
+    seal_plaintexts(&plaintexts, recipients)
+}
+
+/// One plaintext to seal: a share's text and a newline, and the header that names it.
+pub(crate) struct SealInput {
+    plaintext: zeroize::Zeroizing<Vec<u8>>,
+    header: ShareHeader,
+}
+
+impl SealInput {
+    /// `text` and a newline.
+    pub(crate) fn line(text: &str, header: ShareHeader) -> Self {
+        let mut plaintext = zeroize::Zeroizing::new(Vec::with_capacity(text.len() + 1));
+        plaintext.extend_from_slice(text.as_bytes());
         plaintext.push(b'\n');
+        Self { plaintext, header }
+    }
+}
+
+/// Seals each plaintext to its recipient, on all cores.
+fn seal_plaintexts(
+    shares: &[SealInput],
+    recipients: &[Box<dyn Sealer>],
+) -> Result<Vec<Vec<u8>>, Error> {
+    let seal_one = |share: &SealInput, recipient: &dyn Sealer| -> Result<Vec<u8>, Error> {
         recipient
-            .seal(&plaintext, share.header())
+            .seal(&share.plaintext, &share.header)
             .map_err(|reason| Error::Seal {
-                index: share.header().index,
+                index: share.header.index,
                 reason,
             })
     };
-    let seal_chunk = |shares: &[Share], recipients: &[Box<dyn Sealer>]| {
+    let seal_chunk = |shares: &[SealInput], recipients: &[Box<dyn Sealer>]| {
         shares
             .iter()
             .zip(recipients)

@@ -13,8 +13,8 @@ use crate::input::{read_input, MAX_SEALED_SHARE};
 use crate::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
 use crate::set::{
-    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,
-    MANIFEST_FILE,
+    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest,
+    ManifestShare, Scheme, MANIFEST_FILE,
 };
 use crate::share::attest::AttestKey;
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
@@ -49,6 +49,12 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
             "{} is {}, not active: only an active set is extended",
             request.from.display(),
             old.state.name()
+        )));
+    }
+    if old.manifest.scheme == Scheme::Slip39 {
+        return Err(Error::Usage(format!(
+            "{} is a SLIP-39 set, which extend cannot grow yet; make a new set with a rotation",
+            request.from.display()
         )));
     }
     check_output_folder(&request.output)?;

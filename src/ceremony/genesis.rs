@@ -9,11 +9,16 @@ use super::plan::Plan;
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
+use crate::paper::sheet::{render_mnemonic, MnemonicSheet};
 use crate::paper::{render_plain, sheet_file_name, PaperSize, SheetFacts};
 use crate::ram_dir::{RamDir, Staged};
 use crate::seal::{parse_recipient, Prompts, Sealer};
 use crate::secret::MasterKey;
-use crate::set::{check_output_folder, prepare_set, sha256_hex, PreparedSet, SplitRequest};
+use crate::set::{
+    check_output_folder, prepare_set, prepare_slip39_set, sha256_hex, PreparedSet, Scheme,
+    Slip39Split, SplitRequest,
+};
+use crate::share::slip39::DEFAULT_ITERATION_EXPONENT;
 
 /// What genesis needs.
 pub struct Genesis<'a> {
@@ -94,6 +99,30 @@ pub fn render_paper(plan: &Plan, set: &PreparedSet) -> Result<Vec<RenderedSheet>
         label: &set.manifest.label,
         created: &set.manifest.created,
     };
+    if let Some(params) = set.manifest.slip39 {
+        return plan
+            .custodians
+            .iter()
+            .zip(&set.mnemonics)
+            .filter(|(custodian, _)| custodian.paper)
+            .map(|(_, share)| {
+                let index = share.params().member_index + 1;
+                let mnemonic = share.to_mnemonic();
+                let sheet = MnemonicSheet {
+                    mnemonic: &mnemonic,
+                    index,
+                    count: set.manifest.count,
+                    threshold: set.manifest.threshold,
+                    set_id: set.manifest.set_id,
+                    identifier: params.identifier,
+                    fingerprint: set.manifest.fingerprint,
+                    passphrase: params.passphrase,
+                };
+                let name = sheet_file_name(index, set.manifest.count);
+                render_mnemonic(&sheet, &facts, PaperSize::default()).map(|pdf| (name, pdf))
+            })
+            .collect();
+    }
     plan.custodians
         .iter()
         .zip(&set.shares)
@@ -139,10 +168,14 @@ pub fn record_set(transcript: &mut Transcript, set: &PreparedSet) {
             })).collect::<Vec<_>>(),
         }),
     );
+    let method = match manifest.scheme {
+        Scheme::CustodyV1 => "all shares lie on one polynomial of degree below k whose constant term is the key",
+        Scheme::Slip39 => "SLIP-39: k mnemonics give back the encrypted master secret and pass its digest, all others lie on the same polynomials, and it decrypts to the key",
+    };
     transcript.append(
         "quorums-proven",
         json!({
-            "method": "all shares lie on one polynomial of degree below k whose constant term is the key",
+            "method": method,
             "threshold": manifest.threshold,
             "count": manifest.count,
         }),
@@ -157,13 +190,24 @@ pub fn prepare_from_plan(
     prompts: &Prompts,
 ) -> Result<PreparedSet, Error> {
     let recipients = plan_sealers(plan, prompts)?;
-    let mut set = prepare_set(SplitRequest {
+    let request = SplitRequest {
         key,
         threshold: plan.threshold,
         recipients,
         label: plan.label.clone(),
         output,
-    })?;
+    };
+    // Plans take no SLIP-39 passphrase: the ceremonies that recover a set ask for none.
+    let mut set = match plan.scheme {
+        Scheme::CustodyV1 => prepare_set(request)?,
+        Scheme::Slip39 => prepare_slip39_set(
+            request,
+            &Slip39Split {
+                passphrase: None,
+                iteration_exponent: DEFAULT_ITERATION_EXPONENT,
+            },
+        )?,
+    };
     for (entry, custodian) in set.manifest.shares.iter_mut().zip(&plan.custodians) {
         entry.holder = Some(custodian.name.clone());
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::Error;
+use crate::set::{check_slip39_threshold, Scheme};
 use crate::share::shamir::check_threshold;
 
 /// A parsed, checked plan.
@@ -20,6 +21,8 @@ pub struct Plan {
     pub label: String,
     /// k.
     pub threshold: usize,
+    /// What the shares are (`scheme = "slip39"` for SLIP-39 mnemonics; custody-v1 by default).
+    pub scheme: Scheme,
     /// Refuse to run with a live network.
     pub require_airgap: bool,
     /// The custodians, in share-index order.
@@ -60,6 +63,8 @@ impl std::fmt::Debug for Custodian {
 struct RawPlan {
     label: String,
     threshold: Spanned<i64>,
+    #[serde(default)]
+    scheme: Option<Spanned<String>>,
     #[serde(default)]
     require_airgap: bool,
     #[serde(default)]
@@ -167,8 +172,25 @@ impl Plan {
                 line,
             });
         }
+        let scheme = match &raw.scheme {
+            None => Scheme::CustodyV1,
+            Some(scheme) => match scheme.get_ref().as_str() {
+                "custody-v1" => Scheme::CustodyV1,
+                "slip39" => Scheme::Slip39,
+                other => {
+                    return Err(at(
+                        line_of(text, scheme.span()),
+                        format!("unknown scheme {other:?} (custody-v1 or slip39)"),
+                    ))
+                }
+            },
+        };
         let threshold = usize::try_from(*raw.threshold.get_ref()).unwrap_or(0);
-        check_threshold(threshold, custodians.len()).map_err(|error| match error.kind() {
+        let checked = match scheme {
+            Scheme::CustodyV1 => check_threshold(threshold, custodians.len()),
+            Scheme::Slip39 => check_slip39_threshold(threshold, custodians.len()),
+        };
+        checked.map_err(|error| match error.kind() {
             crate::ErrorKind::Invalid => at(threshold_line, error.to_string()),
             _ => Error::Refused(format!(
                 "plan {} line {threshold_line}: {error}",
@@ -178,6 +200,7 @@ impl Plan {
         Ok(Plan {
             label: raw.label,
             threshold,
+            scheme,
             require_airgap: raw.require_airgap,
             custodians,
             sha256: crate::set::sha256_hex(text.as_bytes()),
@@ -215,6 +238,12 @@ mod tests {
         assert_eq!(plan.custodians.len(), 3);
         assert_eq!(plan.custodians[2].name, "c2");
         assert_eq!(plan.sha256.len(), 64);
+        assert_eq!(plan.scheme, Scheme::CustodyV1);
+        let slip39 = format!(
+            "label = \"x\"\nthreshold = 2\nscheme = \"slip39\"\n{}",
+            custodians(16)
+        );
+        assert_eq!(self::plan(&slip39).unwrap().scheme, Scheme::Slip39);
     }
 
     /// Each bad plan names its line and has the right exit class.
@@ -235,6 +264,8 @@ mod tests {
                 ErrorKind::Invalid,
                 "line 5",
             ),
+            (format!("label = \"x\"\nthreshold = 2\nscheme = \"bip39\"\n{}", custodians(2)), ErrorKind::Invalid, "line 3"),
+            (format!("label = \"x\"\nthreshold = 2\nscheme = \"slip39\"\n{}", custodians(17)), ErrorKind::Invalid, "at most 16"),
         ];
         for (text, kind, needle) in cases {
             let error = plan(&text).unwrap_err();

@@ -22,7 +22,7 @@ use crate::ram_dir::RamDir;
 use crate::recover::{reconstruct, recover_set, Candidate, SetAside};
 use crate::seal::{Keyring, Opened};
 use crate::secret::MasterKey;
-use crate::set::{Manifest, PreparedSet};
+use crate::set::{Manifest, PreparedSet, Scheme};
 use crate::share::Share;
 
 /// The hand-off of the old and new keys to the platform's re-encryption job.
@@ -133,6 +133,12 @@ fn record_confirmations(
 /// Runs a rotation. The new set is written before anything is handed off; the old set is
 /// retired only after the hand-off succeeded.
 pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
+    // New holders confirm custody-v1 shares only; a SLIP-39 set would stay pending forever.
+    if request.plan.scheme == Scheme::Slip39 {
+        return Err(Error::Usage(
+            "a rotation cannot make a SLIP-39 set yet: the plan's scheme must be custody-v1".into(),
+        ));
+    }
     let old = audit_for_recovery(&request.from)?;
     request.expected.check(&old, &request.from)?;
     if old.state != SetState::Active {

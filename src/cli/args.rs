@@ -193,6 +193,17 @@ pub enum PaperSizeArg {
     Letter,
 }
 
+/// What the shares of a new set are.
+#[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SchemeArg {
+    /// custody-v1 share texts (docs/formats.md).
+    #[default]
+    #[value(name = "custody-v1")]
+    CustodyV1,
+    /// SLIP-39 mnemonics, one group, n ≤ 16 (docs/slip39.md).
+    Slip39,
+}
+
 /// `custody paper`.
 #[derive(Args, Debug)]
 pub struct PaperArgs {
@@ -324,6 +335,13 @@ pub struct SplitArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// What the shares are: custody-v1 share texts, or SLIP-39 mnemonics of the key.
+    #[arg(long, value_enum, default_value_t)]
+    pub scheme: SchemeArg,
+    /// Encrypt the SLIP-39 master secret with a passphrase (asked after any share passphrases,
+    /// or the next --passphrase-fd line); without it the passphrase is empty.
+    #[arg(long)]
+    pub slip39_passphrase: bool,
 }
 
 /// Shares that are not sealed files: share texts, QR scans of paper sheets, typing.
@@ -369,6 +387,10 @@ pub struct ShareSourceArgs {
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,
+    /// SLIP-39 mnemonics were made with a passphrase: ask for it (after any other
+    /// passphrases, or the next --passphrase-fd line).
+    #[arg(long)]
+    pub slip39_passphrase: bool,
     /// Sealed share files.
     #[arg(value_name = "SHARE")]
     pub shares: Vec<PathBuf>,

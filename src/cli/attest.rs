@@ -79,7 +79,14 @@ fn prove(args: AttestProveArgs) -> Result<(), Error> {
         undecryptable,
         set_aside,
         warnings,
+        mnemonics,
     } = settings.open()?;
+    if !mnemonics.is_empty() {
+        warn(&format!(
+            "{} SLIP-39 mnemonic(s) opened: a SLIP-39 set has no attestation keys, so no proof is made with them",
+            mnemonics.len()
+        ));
+    }
     for warning in &warnings {
         warn(warning);
     }

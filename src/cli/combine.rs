@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, read_capped_from, MAX_SHARE_TEXTS};
 use custody::recover::{
-    gather, parse_share_texts, reconstruct, ExpectedFrom, Gathered, Recovered, SetAside, ShareInput,
+    gather, parse_share_texts, reconstruct_either, ExpectedFrom, Gathered, Recovered, SetAside,
+    ShareInput,
 };
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::{Error, Fingerprint};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::args::{CombineArgs, ShareSourceArgs, UnsealedShareArgs, VerifyArgs};
@@ -25,6 +27,7 @@ pub(super) struct ShareSettings {
     unsealed: UnsealedShareArgs,
     identities: Vec<PathBuf>,
     prompts: Prompts,
+    slip39_passphrase: bool,
 }
 
 impl ShareSettings {
@@ -76,6 +79,7 @@ impl ShareSettings {
             unsealed: args.unsealed,
             identities: args.identities,
             prompts,
+            slip39_passphrase: args.slip39_passphrase,
         })
     }
 
@@ -123,6 +127,7 @@ impl ShareSettings {
         };
         let Gathered {
             candidates,
+            mnemonics,
             undecryptable,
             mut set_aside,
             warnings,
@@ -136,18 +141,35 @@ impl ShareSettings {
             .extend(keyring.unused_identities().into_iter().map(unused_identity));
         set_aside.extend(paper_aside);
         report.undecryptable = undecryptable;
-        if candidates.is_empty() && !report.undecryptable.is_empty() {
+        if candidates.is_empty() && mnemonics.is_empty() && !report.undecryptable.is_empty() {
             report.set_aside = set_aside;
             return (Err(Error::NothingDecrypted), report);
         }
         let opened: Vec<(String, u8)> = candidates
             .iter()
             .map(|c| (c.name.clone(), c.share.header().index))
+            .chain(
+                mnemonics
+                    .iter()
+                    .map(|c| (c.name.clone(), c.share.params().member_index + 1)),
+            )
             .collect();
-        let result = reconstruct(
+        let slip39_passphrase = match self.slip39_passphrase {
+            true if !mnemonics.is_empty() => match self.prompts.passphrase("SLIP-39 passphrase") {
+                Some(passphrase) => passphrase,
+                None => {
+                    let what = "the SLIP-39 mnemonics".to_string();
+                    return (Err(Error::NoPassphrase { what }), report);
+                }
+            },
+            _ => SecretString::from(String::new()),
+        };
+        let result = reconstruct_either(
             candidates,
+            mnemonics,
             self.manifest.as_ref(),
             self.stated,
+            slip39_passphrase.expose_secret(),
             &mut set_aside,
         );
         match &result {

@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use custody::ceremony::genesis::RenderedSheet;
 use custody::deliver::check_fd_is_safe;
 use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
+use custody::paper::sheet::{render_mnemonic, MnemonicSheet};
 use custody::paper::typed::{read_answer, type_share, Typed, CLEAR_SCREEN};
 use custody::paper::{render_plain, render_sealed, sheet_file_name, PaperSize, SheetFacts};
 use custody::ram_dir::{RamDir, Staged};
 use custody::recover::{gather, Gathered, SetAside, ShareInput};
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
+use custody::share::slip39::Slip39Share;
 use custody::share::Share;
 use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
@@ -122,28 +124,100 @@ impl PaperSettings {
             .collect()
     }
 
+    /// Renders one sheet per mnemonic of a SLIP-39 set (numbered words and a QR code of the
+    /// mnemonic), in memory.
+    fn render_mnemonics(
+        &self,
+        mnemonics: &[Slip39Share],
+        manifest: &Manifest,
+    ) -> Result<Vec<RenderedSheet>, Error> {
+        if mnemonics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = manifest.slip39.ok_or_else(|| {
+            Error::Verification(format!("set {} is not a SLIP-39 set", manifest.set_id))
+        })?;
+        if self.sealed {
+            return Err(Error::Usage(
+                "--paper-passphrase is not available for SLIP-39 sheets".into(),
+            ));
+        }
+        let facts = SheetFacts {
+            label: &manifest.label,
+            created: &manifest.created,
+        };
+        mnemonics
+            .iter()
+            .map(|share| {
+                let index = share.params().member_index + 1;
+                if share.params().identifier != params.identifier {
+                    return Err(Error::Verification(format!(
+                        "share {index} belongs to SLIP-39 set {}, not to the manifest's {}",
+                        share.params().identifier,
+                        params.identifier
+                    )));
+                }
+                let mnemonic = share.to_mnemonic();
+                let sheet = MnemonicSheet {
+                    mnemonic: &mnemonic,
+                    index,
+                    count: manifest.count,
+                    threshold: manifest.threshold,
+                    set_id: manifest.set_id,
+                    identifier: params.identifier,
+                    fingerprint: manifest.fingerprint,
+                    passphrase: params.passphrase,
+                };
+                let pdf = render_mnemonic(&sheet, &facts, self.size)?;
+                Ok((sheet_file_name(index, manifest.count), pdf))
+            })
+            .collect()
+    }
+
+    /// Every sheet of custody shares and SLIP-39 mnemonics, in memory.
+    fn render_all(
+        &self,
+        shares: &[Share],
+        mnemonics: &[Slip39Share],
+        manifest: &Manifest,
+    ) -> Result<Vec<RenderedSheet>, Error> {
+        let mut sheets = self.render(shares, manifest)?;
+        sheets.extend(self.render_mnemonics(mnemonics, manifest)?);
+        Ok(sheets)
+    }
+
     /// Renders one sheet per share and stages them in the folder for `split --paper`; they
     /// appear when the set is written with them.
-    pub fn stage(&self, shares: &[Share], manifest: &Manifest) -> Result<Staged<'_>, Error> {
+    pub fn stage(
+        &self,
+        shares: &[Share],
+        mnemonics: &[Slip39Share],
+        manifest: &Manifest,
+    ) -> Result<Staged<'_>, Error> {
         let SheetTarget::Folder(folder) = &self.target else {
             return Err(Error::Usage(
                 "split --paper takes a folder: a set has a sheet per share".into(),
             ));
         };
-        folder.stage(&self.render(shares, manifest)?)
+        folder.stage(&self.render_all(shares, mnemonics, manifest)?)
     }
 
     /// Renders and writes one sheet per share, all or none. Returns the files written.
-    pub fn write(&self, shares: &[Share], manifest: &Manifest) -> Result<Vec<String>, Error> {
+    pub fn write(
+        &self,
+        shares: &[Share],
+        mnemonics: &[Slip39Share],
+        manifest: &Manifest,
+    ) -> Result<Vec<String>, Error> {
         match &self.target {
             SheetTarget::Stdout => {
-                if shares.len() != 1 {
+                if shares.len() + mnemonics.len() != 1 {
                     return Err(Error::Usage(format!(
                         "-o - writes one sheet, and {} shares were given",
-                        shares.len()
+                        shares.len() + mnemonics.len()
                     )));
                 }
-                let sheets = self.render(shares, manifest)?;
+                let sheets = self.render_all(shares, mnemonics, manifest)?;
                 let mut stdout = io::stdout().lock();
                 for (_, pdf) in &sheets {
                     stdout
@@ -154,12 +228,9 @@ impl PaperSettings {
                 Ok(vec!["stdout".to_string()])
             }
             SheetTarget::Folder(folder) => {
-                let names: Vec<String> = shares
-                    .iter()
-                    .map(|share| sheet_file_name(share.header().index, share.header().count))
-                    .collect();
-                folder.check_absent(names.iter().map(String::as_str))?;
-                let written = folder.write_all_new(&self.render(shares, manifest)?)?;
+                let sheets = self.render_all(shares, mnemonics, manifest)?;
+                folder.check_absent(sheets.iter().map(|(name, _)| name.as_str()))?;
+                let written = folder.write_all_new(&sheets)?;
                 Ok(written
                     .iter()
                     .map(|path| path.display().to_string())
@@ -228,6 +299,7 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     let inputs = args.shares.into_iter().map(ShareInput::Sealed).collect();
     let Gathered {
         candidates,
+        mnemonics,
         undecryptable,
         set_aside,
         warnings,
@@ -235,13 +307,14 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     for warning in &warnings {
         warn(warning);
     }
+
     for aside in &set_aside {
         warn(&format!("{}: no sheet: {}", aside.name, aside.reason));
     }
     for name in &undecryptable {
         warn(&format!("{name}: no sheet: no identity given opens it"));
     }
-    if candidates.is_empty() {
+    if candidates.is_empty() && mnemonics.is_empty() {
         return Err(if undecryptable.is_empty() {
             Error::Verification("no share could be read; no sheet was written".into())
         } else {
@@ -249,7 +322,8 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
         });
     }
     let shares: Vec<Share> = candidates.into_iter().map(|c| c.share).collect();
-    let written = settings.write(&shares, &manifest)?;
+    let mnemonics: Vec<Slip39Share> = mnemonics.into_iter().map(|c| c.share).collect();
+    let written = settings.write(&shares, &mnemonics, &manifest)?;
     for file in &written {
         note(&format!("wrote sheet {file}"));
     }

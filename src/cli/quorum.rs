@@ -157,6 +157,9 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
     confirm_words(&request, args.check_words.as_deref())?;
     let settings = ShareSettings::from_args(args.shares)?;
     let gathered = settings.open()?;
+    if !gathered.mnemonics.is_empty() {
+        warn("SLIP-39 mnemonics cannot answer a quorum request yet; not sent");
+    }
     for aside in &gathered.set_aside {
         warn(&format!("{} set aside: {}", aside.name, aside.reason));
     }

@@ -4,12 +4,17 @@ use clap::ArgMatches;
 use custody::seal::{
     parse_recipient, read_recipients_file, recipient_needs_secret, Prompts, Sealer,
 };
-use custody::set::{check_output_folder, prepare_set, SplitRequest};
+use custody::set::{
+    check_output_folder, check_slip39_threshold, prepare_set, prepare_slip39_set, Slip39Split,
+    SplitRequest,
+};
 use custody::share::shamir::check_threshold;
+use custody::share::slip39::{passphrase_bytes, DEFAULT_ITERATION_EXPONENT};
 use custody::{Error, ErrorKind, MasterKey};
+use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::args::SplitArgs;
+use super::args::{SchemeArg, SplitArgs};
 use super::{check_airgap, key_source, note, print_json};
 
 pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
@@ -21,7 +26,22 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
     }
     // SPEC §2's order: malformed input (2) first, then refusals (5), and only then anything
     // secret: passphrases, the key.
-    let threshold = check_threshold(args.threshold, recipients.len());
+    let slip39 = args.scheme == SchemeArg::Slip39;
+    if args.slip39_passphrase && !slip39 {
+        return Err(Error::Usage(
+            "--slip39-passphrase needs --scheme slip39".into(),
+        ));
+    }
+    if slip39 && args.paper_passphrase {
+        return Err(Error::Usage(
+            "--paper-passphrase is not available for SLIP-39 sheets".into(),
+        ));
+    }
+    let threshold = if slip39 {
+        check_slip39_threshold(args.threshold, recipients.len())
+    } else {
+        check_threshold(args.threshold, recipients.len())
+    };
     if let Err(error) = &threshold {
         if error.kind() == ErrorKind::Invalid {
             return threshold;
@@ -73,23 +93,42 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         )?);
     }
     let sealers: Vec<Box<dyn Sealer>> = sealers.into_iter().flatten().collect();
+    let slip39_passphrase = args
+        .slip39_passphrase
+        .then(|| prompts.new_passphrase("the SLIP-39 master secret"))
+        .transpose()?;
+    if let Some(passphrase) = &slip39_passphrase {
+        passphrase_bytes(passphrase.expose_secret())
+            .map_err(|error| Error::Usage(error.to_string()))?;
+    }
     let key = if args.generate {
         MasterKey::generate()?
     } else {
         key_source::read(&args.key)?
     };
-    let set = prepare_set(SplitRequest {
+    let request = SplitRequest {
         key: &key,
         threshold: args.threshold,
         recipients: sealers,
         label: args.label,
         output: args.output.clone(),
-    })?;
+    };
+    let set = if slip39 {
+        prepare_slip39_set(
+            request,
+            &Slip39Split {
+                passphrase: slip39_passphrase.as_ref(),
+                iteration_exponent: DEFAULT_ITERATION_EXPONENT,
+            },
+        )?
+    } else {
+        prepare_set(request)?
+    };
     drop(key);
     // The sheets and the set appear together or not at all.
     let staged_sheets = paper
         .as_ref()
-        .map(|paper| paper.stage(&set.shares, &set.manifest))
+        .map(|paper| paper.stage(&set.shares, &set.mnemonics, &set.manifest))
         .transpose()?;
     for sheet in set.write_with_sheets(&[], staged_sheets)? {
         note(&format!("wrote sheet {}", sheet.display()));

@@ -15,6 +15,7 @@ pub mod raster;
 pub mod sealed;
 pub mod sheet;
 pub mod typed;
+pub mod typed_mnemonic;
 
 use crate::error::Error;
 use crate::share::Share;

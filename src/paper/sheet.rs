@@ -15,6 +15,8 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+mod slip39;
+
 use super::lines::{sheet_lines, ALPHABET, TEXT_PREFIX};
 use super::qr::{encode, Payload};
 use crate::error::Error;
@@ -22,6 +24,8 @@ use crate::fingerprint::{FINGERPRINT_LEN, FINGERPRINT_MESSAGE};
 use crate::gf256::REDUCTION;
 use crate::secret::KEY_LEN;
 use crate::share::{Share, FORMAT_VERSION, SET_ID_LEN, SHARE_LEN};
+
+pub use slip39::{render_mnemonic, MnemonicSheet};
 
 /// The sheet format version, printed in the footer.
 pub const SHEET_FORMAT: &str = "custody-sheet-v1";

@@ -19,6 +19,7 @@ use super::lines::{
     check_character, check_typed_line, group, normalise, value_of, LineProblem, BODY_LEN,
     GROUP_LEN, LINE_COUNT, LINE_LEN, TEXT_PREFIX,
 };
+use super::typed_mnemonic::is_mnemonic_line;
 use crate::share::correction::locate_errors;
 use crate::share::{Share, FORMAT_VERSION};
 
@@ -137,7 +138,7 @@ pub fn type_share(
     number: usize,
 ) -> io::Result<Typed> {
     let mut place = None;
-    let typed = read_share(input, output, &mut place);
+    let typed = read_share(input, output, &mut place, number);
     let cleared = write!(output, "{CLEAR_SCREEN}").and_then(|()| output.flush());
     let typed = typed?;
     cleared?;
@@ -162,11 +163,13 @@ pub fn type_share(
     Ok(typed)
 }
 
-/// Reads and judges one share's lines; `place` is set once the lines give it away.
+/// Reads and judges one share's lines (or a SLIP-39 mnemonic's words); `place` is set once
+/// the lines give it away. `number` counts the shares typed so far.
 fn read_share(
     input: &mut dyn BufRead,
     output: &mut dyn Write,
     place: &mut Option<Place>,
+    number: usize,
 ) -> io::Result<Typed> {
     writeln!(
         output,
@@ -175,6 +178,10 @@ fn read_share(
     writeln!(
         output,
         "each with its boxed check character last. Spaces and case do not matter."
+    )?;
+    writeln!(
+        output,
+        "For a SLIP-39 sheet, type its numbered words instead, in order, any number per line."
     )?;
     let mut lines: Vec<Zeroizing<String>> = Vec::with_capacity(LINE_COUNT);
     let mut checks: Vec<char> = Vec::with_capacity(LINE_COUNT);
@@ -197,6 +204,9 @@ fn read_share(
             let Some(answer) = read_answer(input)? else {
                 return Ok(Typed::Ended);
             };
+            if line_number == 1 && pending.is_none() && is_mnemonic_line(&answer) {
+                return super::typed_mnemonic::type_mnemonic(input, output, number, &answer);
+            }
             let mut typed = normalise(&answer);
             if line_number == 1 && typed.len() > TEXT_PREFIX.len() + LINE_LEN {
                 if let Some(rest) = typed.strip_prefix(normalise(TEXT_PREFIX).as_str()) {

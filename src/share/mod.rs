@@ -8,6 +8,7 @@
 pub mod attest;
 pub mod correction;
 pub mod shamir;
+pub mod slip39;
 pub mod text;
 
 use std::fmt;
@@ -251,6 +252,13 @@ fn check_header(header: &ShareHeader) -> Result<(), ShareFormatError> {
 /// A share's public commitment, as recorded in the manifest.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Commitment([u8; 32]);
+
+impl Commitment {
+    /// Wraps a hash computed elsewhere (SLIP-39 shares commit with their own domain tag).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
 
 impl fmt::Display for Commitment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
