@@ -567,7 +567,8 @@ impl Tmux {
                 .output()
                 .expect("tmux display-message");
             let state = String::from_utf8_lossy(&output.stdout).trim().to_string();
-            if let Some(ended) = state.strip_prefix("1:") {
+            // tmux can report the pane dead a moment before it records the status.
+            if let Some(ended) = state.strip_prefix("1:").filter(|ended| *ended != ":") {
                 return ended.to_string();
             }
             assert!(
