@@ -280,15 +280,17 @@ fn assemble(
         .zip(&request.recipients)
         .zip(&sealed)
         .zip(1..=n)
-        .map(|((((commitment, attest_key), recipient), bytes), index)| ManifestShare {
-            index,
-            recipient: recipient.recipient(),
-            holder: None,
-            file: sealed_file_name(index, n, recipient.extension()),
-            sha256: sha256_hex(bytes),
-            commitment,
-            attest_key,
-        })
+        .map(
+            |((((commitment, attest_key), recipient), bytes), index)| ManifestShare {
+                index,
+                recipient: recipient.recipient(),
+                holder: None,
+                file: sealed_file_name(index, n, recipient.extension()),
+                sha256: sha256_hex(bytes),
+                commitment,
+                attest_key,
+            },
+        )
         .collect::<Vec<_>>();
     let manifest = Manifest {
         format: MANIFEST_FORMAT.into(),

@@ -532,7 +532,7 @@ fn type_prompt_on_a_pseudo_terminal() {
 /// running a command line, whose pane stays after the command exits; killed on drop.
 struct Tmux {
     socket: PathBuf,
-    _folder: tempfile::TempDir,
+    folder: tempfile::TempDir,
 }
 
 impl Tmux {
@@ -540,36 +540,37 @@ impl Tmux {
         let folder = scratch();
         let tmux = Tmux {
             socket: folder.path().join("tmux"),
-            _folder: folder,
+            folder: folder,
         };
+        // The command runs from a script that records its exit status in a file: tmux can
+        // report a pane dead before (or without) recording the status itself.
+        let script = tmux.folder.path().join("run.sh");
+        let status = tmux.folder.path().join("status");
+        fs::write(
+            &script,
+            format!("{line}\necho $? > '{}'\n", status.display()),
+        )
+        .unwrap();
         let started = tmux
             .command(&["-f", "/dev/null", "start-server", ";"])
             .args(["set-option", "-g", "remain-on-exit", "on", ";"])
-            .args(["new-session", "-d", "-x", "150", "-y", "50", line])
+            .args(["new-session", "-d", "-x", "150", "-y", "50"])
+            .arg(format!("sh '{}'", script.display()))
             .status()
             .expect("tmux runs");
         assert!(started.success(), "tmux did not start");
         tmux
     }
 
-    /// Waits for the command to end; returns its exit status, or its signal.
+    /// Waits for the command to end; returns its exit status as "STATUS:".
     fn wait_for_exit(&self) -> String {
         let started = std::time::Instant::now();
+        let status = self.folder.path().join("status");
         loop {
-            let output = self
-                .command(&[
-                    "display-message",
-                    "-p",
-                    "-t",
-                    "0",
-                    "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}",
-                ])
-                .output()
-                .expect("tmux display-message");
-            let state = String::from_utf8_lossy(&output.stdout).trim().to_string();
-            // tmux can report the pane dead a moment before it records the status.
-            if let Some(ended) = state.strip_prefix("1:").filter(|ended| *ended != ":") {
-                return ended.to_string();
+            if let Ok(text) = fs::read_to_string(&status) {
+                if text.ends_with('\n') {
+                    return format!("{}:", text.trim());
+                }
             }
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(60),

@@ -458,6 +458,9 @@ fn slip39_plan_genesis_recover_and_extend_refused() {
         b"",
     )
     .expect(2, "is a SLIP-39 set");
+    // The plan asks for paper, so the rotation is given a folder for it; the refusal is about
+    // the scheme.
+    let sheets = tempfile::Builder::new().tempdir_in("/dev/shm").unwrap();
     custody_run(
         &[
             "rotate",
@@ -467,6 +470,8 @@ fn slip39_plan_genesis_recover_and_extend_refused() {
             s(&plan_file),
             "-o",
             s(&dir.path().join("rotated")),
+            "--paper-dir",
+            s(&sheets.path().join("rotated")),
             "-i",
             s(&identities[0]),
             "-i",

@@ -13,8 +13,8 @@ use crate::input::{read_input, MAX_SEALED_SHARE};
 use crate::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
 use crate::set::{
-    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest,
-    ManifestShare, Scheme, MANIFEST_FILE,
+    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,
+    Scheme, MANIFEST_FILE,
 };
 use crate::share::attest::AttestKey;
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
