@@ -540,7 +540,7 @@ impl Tmux {
         let folder = scratch();
         let tmux = Tmux {
             socket: folder.path().join("tmux"),
-            folder: folder,
+            folder,
         };
         // The command runs from a script that records its exit status in a file: tmux can
         // report a pane dead before (or without) recording the status itself.
