@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs};
+use super::completions::{CompletionsArgs, ManArgs};
+use super::version::VersionArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
@@ -47,6 +49,12 @@ pub enum Command {
     Extend(ExtendArgs),
     /// Quorum recovery: verify the set's transcript, reconstruct, deliver, report.
     Recover(RecoverArgs),
+    /// Which binary this is: version, source commit, toolchain, target, SHA-256 of itself.
+    Version(VersionArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Write a man page for every command into a folder.
+    Man(ManArgs),
 }
 
 /// Paper sizes for sheets.

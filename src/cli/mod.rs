@@ -22,17 +22,20 @@ mod args;
 mod ceremony;
 mod ceremony_args;
 mod combine;
+mod completions;
 mod drill;
+mod examples;
 mod fingerprint;
 mod hsm;
 mod inspect;
 mod key_source;
 mod paper;
 mod split;
+mod version;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use custody::harden::Hardening;
 use custody::{Error, ErrorKind};
 
@@ -40,7 +43,7 @@ use args::{Cli, Command};
 
 /// Parses the command line, runs the command, renders errors, returns the exit code.
 pub fn run(hardening: Hardening) -> ExitCode {
-    let matches = match Cli::command().try_get_matches() {
+    let matches = match examples::command().try_get_matches() {
         Ok(matches) => matches,
         Err(error) => {
             let _ = error.print();
@@ -74,6 +77,9 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
         Command::Extend(args) => ceremony::run_extend(args, &hardening),
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
+        Command::Version(args) => version::run(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
