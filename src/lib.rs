@@ -19,6 +19,7 @@
 //! - [`paper`]: printable sheets with a QR code, and reading shares back from scans and typing.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod build_info;
 pub mod ceremony;
 pub mod deliver;
 pub mod drill;

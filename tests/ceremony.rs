@@ -2279,3 +2279,94 @@ fn swapped_in_new_set_is_refused_at_the_second_sitting() {
     assert!(marker.exists(), "the job did not run");
     assert_eq!(state(&world.set), "retired");
 }
+
+/// What `sha256sum` says of a file: the first word of its output.
+fn sha256sum(path: &str) -> String {
+    let output = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(output.status.success(), "sha256sum {path} failed");
+    String::from_utf8(output.stdout).unwrap()[..64].to_string()
+}
+
+// Proves genesis and extend record the binary that ran them (its `sha256sum` hash, version and
+// source commit) as a fact of their own, and that `ceremony verify` and `inspect` list them.
+#[test]
+fn transcripts_record_the_binary_that_ran_each_ceremony() {
+    let world = World::new();
+    let ids = world.path().join("new-ids");
+    fs::create_dir(&ids).unwrap();
+    let newcomer = custodians(&ids, &["frank"]);
+    let extended = world.path().join("extended");
+    let (alice, bob, carol) = (world.id("alice"), world.id("bob"), world.id("carol"));
+    custody_run(
+        &[
+            "extend",
+            s(&world.set),
+            "-i",
+            s(alice),
+            "-i",
+            s(bob),
+            "-i",
+            s(carol),
+            "-r",
+            &newcomer[0].recipient,
+            "-o",
+            s(&extended),
+        ],
+        b"",
+    )
+    .expect(0, "");
+
+    let hash = sha256sum(BIN);
+    let version = custody_run(&["version", "--json"], b"");
+    version.expect(0, "");
+    let version: Value = serde_json::from_slice(&version.stdout).unwrap();
+    assert_eq!(version["sha256"], hash.as_str());
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    let git_head = Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    if git_head.status.success() {
+        let head = String::from_utf8(git_head.stdout).unwrap();
+        assert_eq!(version["commit"], head.trim(), "the commit built from");
+    }
+
+    let preflights: Vec<Value> = entries(&extended)
+        .into_iter()
+        .filter(|entry| entry["event"] == "preflight")
+        .collect();
+    assert_eq!(
+        preflights.len(),
+        2,
+        "genesis and extend each ran a preflight"
+    );
+    for preflight in &preflights {
+        let binary = &preflight["facts"]["binary"];
+        assert_eq!(binary["sha256"], hash.as_str(), "{binary}");
+        assert_eq!(binary["version"], version["version"]);
+        assert_eq!(binary["commit"], version["commit"]);
+        assert_eq!(binary["toolchain"], version["toolchain"]);
+    }
+
+    let verified = verify_json(&extended);
+    let binaries = verified["binaries"].as_array().unwrap();
+    assert_eq!(binaries.len(), 2, "{verified}");
+    assert!(binaries
+        .iter()
+        .all(|binary| binary["sha256"] == hash.as_str()));
+    for ran in [
+        verify(&extended, None),
+        custody_run(&["inspect", s(&extended)], b""),
+    ] {
+        ran.expect(0, "");
+        let shown = ran.stdout_text();
+        let lines = shown
+            .lines()
+            .filter(|line| line.contains(&format!("sha256 {hash}")));
+        assert_eq!(lines.count(), 2, "one binary line per ceremony: {shown}");
+    }
+    let inspected = custody_run(&["inspect", s(&extended), "--json"], b"");
+    inspected.expect(0, "");
+    let inspected: Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(inspected["transcript"]["binaries"], verified["binaries"]);
+}

@@ -866,3 +866,94 @@ fn relative_links_resolve() {
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Examples in --help.
+
+/// The long help of `custody PATH… --help`.
+fn long_help(path: &[String]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_custody"))
+        .args(path)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "custody {path:?} --help failed");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The subcommand names a help text lists under "Commands:", without `help`.
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every command path of the CLI (`[]`, `["split"]`, `["ceremony", "genesis"]`, …) and its help.
+fn every_command_help() -> Vec<(Vec<String>, String)> {
+    let mut pending = vec![Vec::new()];
+    let mut found = Vec::new();
+    while let Some(path) = pending.pop() {
+        let help = long_help(&path);
+        for name in listed_commands(&help) {
+            let mut sub = path.clone();
+            sub.push(name);
+            pending.push(sub);
+        }
+        found.push((path, help));
+    }
+    found
+}
+
+/// The example lines at the end of a long help: the indented lines after "Examples:".
+fn help_examples(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim_end() != "Examples:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+// Proves every command's --help ends with two or three examples, each running custody with
+// arguments that parse against today's CLI.
+#[test]
+fn help_examples_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let helps = every_command_help();
+    assert!(helps.len() >= 15, "found only {} commands", helps.len());
+    let mut failures = Vec::new();
+    for (path, help) in &helps {
+        let place = format!("custody {} --help", path.join(" "));
+        let examples = help_examples(help);
+        if !(2..=3).contains(&examples.len()) {
+            failures.push(format!("{place}: {} examples", examples.len()));
+        }
+        for example in &examples {
+            let args: Vec<Vec<String>> = pipeline_segments(example)
+                .iter()
+                .filter_map(|segment| custody_args(segment, &place))
+                .collect();
+            if args.len() != 1 || !args[0].starts_with(path) {
+                failures.push(format!(
+                    "{place}: example does not run custody {path:?}: {example}"
+                ));
+                continue;
+            }
+            let ran = run_custody(&args[0], dir.path());
+            if is_usage_error(&ran) || ran.stderr.starts_with("error:") {
+                let reason = ran.stderr.lines().next().unwrap_or("").to_string();
+                failures.push(format!("{place}: {example}\n    {reason}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "bad --help examples:\n{}",
+        failures.join("\n")
+    );
+}

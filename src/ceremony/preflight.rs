@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::build_info::BinaryIdentity;
 use crate::error::Error;
 use crate::harden::{network_interfaces_up, swap_active, Hardening};
 
@@ -43,6 +44,8 @@ pub struct Finding {
 pub struct Preflight {
     /// The findings, in a fixed order.
     pub findings: Vec<Finding>,
+    /// The binary running the ceremony, recorded as the `binary` fact.
+    pub binary: BinaryIdentity,
 }
 
 /// Runs the checks. `require_airgap` makes a live network fatal.
@@ -99,17 +102,9 @@ pub fn preflight(hardening: &Hardening, require_airgap: bool) -> Preflight {
                 .into(),
         );
     }
-    let exe = std::fs::read("/proc/self/exe").map(|bytes| crate::set::sha256_hex(&bytes));
-    add(
-        "binary",
-        Severity::Info,
-        format!(
-            "custody {} sha256 {}",
-            env!("CARGO_PKG_VERSION"),
-            exe.unwrap_or_else(|error| format!("unreadable ({error})"))
-        ),
-    );
-    Preflight { findings }
+    let binary = BinaryIdentity::running();
+    add("binary", Severity::Info, binary.summary());
+    Preflight { findings, binary }
 }
 
 impl Preflight {
@@ -128,9 +123,10 @@ impl Preflight {
         }
     }
 
-    /// The findings as transcript facts.
+    /// The findings and the binary as transcript facts.
     pub fn to_json(&self) -> Value {
         json!({
+            "binary": self.binary.to_json(),
             "findings": self.findings.iter().map(|finding| json!({
                 "code": finding.code,
                 "severity": finding.severity.name(),

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs, WitnessedArgs};
+use super::completions::{CompletionsArgs, ManArgs};
 use super::qr_child;
+use super::version::VersionArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Offline custody of one 32-byte key: Shamir split, sealed shares, verified recovery.
@@ -54,6 +56,12 @@ pub enum Command {
     /// Recovery with a quorum that is never in one place: open, respond, close.
     #[command(subcommand)]
     Quorum(QuorumCommand),
+    /// Which binary this is: version, source commit, toolchain, target, SHA-256 of itself.
+    Version(VersionArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Write a man page for every command into a folder.
+    Man(ManArgs),
     /// Internal: decode the QR codes of an image on stdin, in a child of `--qr` (see
     /// src/cli/qr_child.rs). Not for people.
     #[command(name = qr_child::COMMAND, hide = true)]

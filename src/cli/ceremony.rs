@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use custody::build_info::{binaries_in, BinaryUse};
 use custody::ceremony::audit::{audit, audit_for_recovery, Audit, Expectations, SetState};
 use custody::ceremony::extend::{extend, Extension};
 use custody::ceremony::genesis::{check_paper, genesis, Genesis};
@@ -210,6 +211,7 @@ fn run_verify(args: CeremonyVerifyArgs) -> Result<(), Error> {
             "transcript_hash": audit.transcript.final_hash(),
             "confirmed": audit.confirmed.keys().collect::<Vec<_>>(),
             "unconfirmed": audit.unconfirmed(),
+            "binaries": binaries_in(&audit.transcript).iter().map(BinaryUse::to_json).collect::<Vec<_>>(),
         }));
     }
     note(&format!(
@@ -218,6 +220,13 @@ fn run_verify(args: CeremonyVerifyArgs) -> Result<(), Error> {
         audit.transcript.entries().len(),
         audit.manifest.shares.len()
     ));
+    for binary in binaries_in(&audit.transcript) {
+        outln!(
+            "binary      entry {}: {}",
+            binary.seq,
+            binary.identity.summary()
+        );
+    }
     print_holders(&audit);
     print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());
     Ok(())

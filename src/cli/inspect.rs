@@ -7,6 +7,7 @@ use std::path::Path;
 use age::armor::ArmoredReader;
 use std::collections::BTreeMap;
 
+use custody::build_info::{binaries_in, BinaryUse};
 use custody::ceremony::audit::{confirmations_of, state_of};
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
 use custody::input::{read_capped, read_input, MAX_SEALED_SHARE};
@@ -43,6 +44,7 @@ struct History {
     confirmed: BTreeMap<u8, String>,
     entries: usize,
     final_hash: String,
+    binaries: Vec<BinaryUse>,
 }
 
 /// Reads the set's transcript, if any. A transcript that does not verify is reported, not
@@ -57,6 +59,7 @@ fn history(folder: &Path) -> Result<Option<History>, String> {
         confirmed: confirmations_of(&transcript),
         entries: transcript.entries().len(),
         final_hash: transcript.final_hash().to_string(),
+        binaries: binaries_in(&transcript),
     }))
 }
 
@@ -90,7 +93,8 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
             .collect();
         let transcript = match &history {
             Ok(Some(history)) => {
-                json!({"state": history.state, "entries": history.entries, "final_hash": history.final_hash})
+                let binaries: Vec<_> = history.binaries.iter().map(BinaryUse::to_json).collect();
+                json!({"state": history.state, "entries": history.entries, "final_hash": history.final_hash, "binaries": binaries})
             }
             Ok(None) => serde_json::Value::Null,
             Err(reason) => json!({"error": reason}),
@@ -122,6 +126,13 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
                 history.entries,
                 history.final_hash
             );
+            for binary in &history.binaries {
+                outln!(
+                    "binary      entry {}: {}",
+                    binary.seq,
+                    binary.identity.summary()
+                );
+            }
         }
         Ok(None) => outln!("transcript  none (a set made by `split`)"),
         Err(reason) => outln!("transcript  DOES NOT VERIFY: {reason}"),

@@ -23,7 +23,9 @@ mod attest;
 mod ceremony;
 mod ceremony_args;
 mod combine;
+mod completions;
 mod drill;
+mod examples;
 mod fingerprint;
 mod hsm;
 mod inspect;
@@ -34,10 +36,11 @@ mod qr_child;
 mod quorum;
 mod split;
 mod typing;
+mod version;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 use custody::harden::Hardening;
 use custody::{Error, ErrorKind};
 
@@ -45,7 +48,7 @@ use args::{Cli, Command};
 
 /// Parses the command line, runs the command, renders errors, returns the exit code.
 pub fn run(hardening: Hardening) -> ExitCode {
-    let matches = match Cli::command().try_get_matches() {
+    let matches = match examples::command().try_get_matches() {
         Ok(matches) => matches,
         Err(error) => {
             let _ = error.print();
@@ -87,6 +90,9 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Attest(command) => attest::run(command),
         Command::Quorum(command) => quorum::run(command),
         Command::ScanQrChild => qr_child::run_child(),
+        Command::Version(args) => version::run(args),
+        Command::Completions(args) => completions::run_completions(args),
+        Command::Man(args) => completions::run_man(args),
     };
     invocation.finish(result)
 }
@@ -117,7 +123,7 @@ impl Invocation {
     /// it names, and whether `--json` is among them.
     fn from_argv() -> Self {
         let words: Vec<String> = std::env::args().skip(1).collect();
-        let mut command = Cli::command();
+        let mut command = examples::command();
         let mut names = Vec::new();
         for word in &words {
             let Some(sub) = command.find_subcommand(word).cloned() else {
