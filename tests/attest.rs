@@ -7,58 +7,12 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use custody::ceremony::transcript::Transcript;
 use serde_json::Value;
 
 use common::*;
-
-/// A holder's own folder: their identity, their sealed share, a copy of the manifest.
-struct Holder {
-    folder: PathBuf,
-    identity: PathBuf,
-    share: PathBuf,
-}
-
-/// A genesis of 2 of 3 from a plan in `root/coordinator/set`; each holder's identity lives in
-/// `root/NAME/`, and their sealed file and the manifest are copied there as a courier would.
-fn genesis(root: &Path) -> (PathBuf, Vec<Holder>) {
-    let coordinator = root.join("coordinator");
-    fs::create_dir(&coordinator).unwrap();
-    let names = ["alice", "bob", "carol"];
-    let mut plan = String::from("label = \"attest test\"\nthreshold = 2\n");
-    let mut identities = Vec::new();
-    for name in names {
-        let folder = root.join(name);
-        fs::create_dir(&folder).unwrap();
-        let (identity, recipient) = lib_identity(&folder, name);
-        plan.push_str(&format!(
-            "[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
-        ));
-        identities.push((folder, identity));
-    }
-    let plan_file = coordinator.join("plan.toml");
-    fs::write(&plan_file, plan).unwrap();
-    let set = coordinator.join("set");
-    custody_run(&["ceremony", "genesis", s(&plan_file), "-o", s(&set)], b"").expect(0, "");
-    let holders = identities
-        .into_iter()
-        .enumerate()
-        .map(|(i, (folder, identity))| {
-            let name = format!("share-{}-of-3.age", i + 1);
-            let share = folder.join(&name);
-            fs::copy(set.join(&name), &share).unwrap();
-            fs::copy(set.join("manifest.json"), folder.join("manifest.json")).unwrap();
-            Holder {
-                folder,
-                identity,
-                share,
-            }
-        })
-        .collect();
-    (set, holders)
-}
 
 fn challenge(set: &Path) -> String {
     let ran = custody_run(&["attest", "challenge", s(set)], b"");
@@ -101,7 +55,7 @@ fn attested_entries(set: &Path) -> usize {
 #[test]
 fn holders_prove_from_their_own_folders() {
     let dir = scratch();
-    let (set, holders) = genesis(dir.path());
+    let (set, holders) = genesis_with_holders(dir.path(), None);
     let manifest: Value =
         serde_json::from_slice(&fs::read(set.join("manifest.json")).unwrap()).unwrap();
     for share in manifest["shares"].as_array().unwrap() {
@@ -139,7 +93,7 @@ fn holders_prove_from_their_own_folders() {
 #[test]
 fn bad_lines_are_named_and_not_recorded() {
     let dir = scratch();
-    let (set, holders) = genesis(dir.path());
+    let (set, holders) = genesis_with_holders(dir.path(), None);
     let issued = challenge(&set);
     let alice = prove(&holders[0], &issued);
     custody_run(&["attest", "check", s(&set), &alice], b"").expect(0, "");
@@ -155,7 +109,7 @@ fn bad_lines_are_named_and_not_recorded() {
     let damaged = String::from_utf8(damaged).unwrap();
 
     let other_dir = scratch();
-    let (other_set, other_holders) = genesis(other_dir.path());
+    let (other_set, other_holders) = genesis_with_holders(other_dir.path(), None);
     let foreign = prove(&other_holders[0], &challenge(&other_set));
 
     let ran = custody_run(
@@ -198,7 +152,7 @@ fn bad_lines_are_named_and_not_recorded() {
 #[test]
 fn sets_without_keys_or_transcript() {
     let dir = scratch();
-    let (set, holders) = genesis(dir.path());
+    let (set, holders) = genesis_with_holders(dir.path(), None);
     let plain = dir.path().join("plain");
     copy_folder(&set, &plain);
     fs::remove_file(plain.join("transcript.jsonl")).unwrap();
@@ -244,18 +198,8 @@ fn sets_without_keys_or_transcript() {
 #[test]
 fn attestations_activate_a_pending_rotation() {
     let dir = scratch();
-    let (old, old_holders) = genesis(dir.path());
-    let mut plan = String::from("label = \"attest rotation\"\nthreshold = 2\n");
-    let mut new_identities = Vec::new();
-    for name in ["dave", "erin", "fay"] {
-        let folder = dir.path().join(name);
-        fs::create_dir(&folder).unwrap();
-        let (identity, recipient) = lib_identity(&folder, name);
-        plan.push_str(&format!(
-            "[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
-        ));
-        new_identities.push((folder, identity));
-    }
+    let (old, old_holders) = genesis_with_holders(dir.path(), None);
+    let (plan, new_people) = holder_plan(dir.path(), "attest rotation", &["dave", "erin", "fay"]);
     let plan_file = dir.path().join("coordinator/plan-2.toml");
     fs::write(&plan_file, plan).unwrap();
     let new = dir.path().join("coordinator/new");
@@ -276,20 +220,7 @@ fn attestations_activate_a_pending_rotation() {
         b"",
     )
     .expect(0, "is PENDING");
-    let holders: Vec<Holder> = new_identities
-        .into_iter()
-        .enumerate()
-        .map(|(i, (folder, identity))| {
-            let name = format!("share-{}-of-3.age", i + 1);
-            fs::copy(new.join(&name), folder.join(&name)).unwrap();
-            fs::copy(new.join("manifest.json"), folder.join("manifest.json")).unwrap();
-            Holder {
-                share: folder.join(&name),
-                folder,
-                identity,
-            }
-        })
-        .collect();
+    let holders = hand_out(&new, new_people);
     let issued = challenge(&new);
     let dave = prove(&holders[0], &issued);
     custody_run(&["attest", "check", s(&new), &dave], b"").expect(0, "");

@@ -14,60 +14,6 @@ use serde_json::Value;
 
 use common::*;
 
-/// A holder's own folder, with their identity, sealed share and a copy of the manifest.
-struct Holder {
-    folder: PathBuf,
-    identity: PathBuf,
-    share: PathBuf,
-}
-
-/// Genesis of the counting key, 2 of 3, in `root/coordinator/set`; holders in `root/NAME/`.
-fn genesis(root: &Path) -> (PathBuf, Vec<Holder>) {
-    let coordinator = root.join("coordinator");
-    fs::create_dir(&coordinator).unwrap();
-    let mut plan = String::from("label = \"quorum test\"\nthreshold = 2\n");
-    let mut identities = Vec::new();
-    for name in ["alice", "bob", "carol"] {
-        let folder = root.join(name);
-        fs::create_dir(&folder).unwrap();
-        let (identity, recipient) = lib_identity(&folder, name);
-        plan.push_str(&format!(
-            "[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
-        ));
-        identities.push((folder, identity));
-    }
-    let plan_file = coordinator.join("plan.toml");
-    fs::write(&plan_file, plan).unwrap();
-    let set = coordinator.join("set");
-    custody_run(
-        &[
-            "ceremony",
-            "genesis",
-            s(&plan_file),
-            "-o",
-            s(&set),
-            "--key-stdin",
-        ],
-        format!("{COUNTING_KEY_HEX}\n").as_bytes(),
-    )
-    .expect(0, "");
-    let holders = identities
-        .into_iter()
-        .enumerate()
-        .map(|(i, (folder, identity))| {
-            let name = format!("share-{}-of-3.age", i + 1);
-            fs::copy(set.join(&name), folder.join(&name)).unwrap();
-            fs::copy(set.join("manifest.json"), folder.join("manifest.json")).unwrap();
-            Holder {
-                share: folder.join(&name),
-                folder,
-                identity,
-            }
-        })
-        .collect();
-    (set, holders)
-}
-
 /// `quorum open --json`: the request line and its check words.
 fn open(set: &Path, request_dir: &Path, extra: &[&str]) -> (String, String) {
     let mut args = vec!["quorum", "open", s(set), "-o", s(request_dir), "--json"];
@@ -110,7 +56,7 @@ fn respond(holder: &Holder, request: &str, words: &str, file: &str) -> (Ran, Pat
 #[test]
 fn a_remote_quorum_recovers_the_key() {
     let dir = scratch();
-    let (set, holders) = genesis(dir.path());
+    let (set, holders) = genesis_with_holders(dir.path(), Some(COUNTING_KEY_HEX));
     let shm = tempfile::Builder::new().tempdir_in("/dev/shm").unwrap();
     let request_dir = shm.path().join("request");
     let (request, words) = open(&set, &request_dir, &[]);
@@ -216,7 +162,7 @@ fn a_remote_quorum_recovers_the_key() {
 #[test]
 fn foreign_responses_and_expired_requests_are_refused() {
     let dir = scratch();
-    let (set, holders) = genesis(dir.path());
+    let (set, holders) = genesis_with_holders(dir.path(), Some(COUNTING_KEY_HEX));
     let shm = tempfile::Builder::new().tempdir_in("/dev/shm").unwrap();
     let first = shm.path().join("first");
     let second = shm.path().join("second");
@@ -262,7 +208,7 @@ fn foreign_responses_and_expired_requests_are_refused() {
 #[test]
 fn the_transport_key_never_touches_a_disk() {
     let dir = scratch();
-    let (set, _) = genesis(dir.path());
+    let (set, _) = genesis_with_holders(dir.path(), Some(COUNTING_KEY_HEX));
     let on_disk = dir.path().join("request");
     custody_run(&["quorum", "open", s(&set), "-o", s(&on_disk)], b"").expect(5, "");
     assert!(!on_disk.exists());

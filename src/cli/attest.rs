@@ -1,13 +1,12 @@
 //! `custody attest challenge|prove|check`: proofs of possession from each holder's own machine.
 
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use custody::ceremony::attest::{
     attested_facts, check_lines, last_proofs, LineOutcome, ATTESTED_EVENT, CHALLENGE_EVENT,
 };
-use custody::ceremony::audit::{activate_when_proven, audit_for_recovery};
-use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
+use custody::ceremony::audit::activate_when_proven;
+use custody::ceremony::transcript::Transcript;
 use custody::recover::Gathered;
 use custody::set::Manifest;
 use custody::share::attest::{Attestation, Challenge};
@@ -16,6 +15,7 @@ use serde_json::json;
 
 use super::args::{AttestChallengeArgs, AttestCheckArgs, AttestCommand, AttestProveArgs};
 use super::combine::ShareSettings;
+use super::named_set::NamedSet;
 use super::{note, print_json, warn};
 
 /// Runs one `attest` subcommand.
@@ -27,38 +27,24 @@ pub fn run(command: AttestCommand) -> Result<(), Error> {
     }
 }
 
-/// The set's manifest and, when the folder has one, its transcript checked against it.
-fn load_set(folder: &Path) -> Result<(Manifest, Option<Transcript>), Error> {
-    if folder.join(TRANSCRIPT_FILE).exists() {
-        let audit = audit_for_recovery(folder)?;
-        return Ok((audit.manifest, Some(audit.transcript)));
-    }
-    let (manifest, _) = Manifest::load(folder)?;
-    Ok((manifest, None))
-}
-
 fn parse_challenge(text: &str) -> Result<Challenge, Error> {
     text.parse()
         .map_err(|reason: String| Error::Usage(format!("--challenge: {reason}")))
 }
 
 fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
-    let (manifest, transcript) = load_set(&args.set)?;
-    let challenge = Challenge::generate(manifest.set_id)?;
-    let recorded = match transcript {
-        Some(mut transcript) => {
-            transcript.append(CHALLENGE_EVENT, json!({"challenge": challenge.to_string()}));
-            transcript.save(&args.set)?;
-            true
-        }
-        None => {
-            warn("the set has no transcript: the challenge is not recorded; give it to `attest check --challenge`");
-            false
-        }
-    };
+    let mut set = NamedSet::load(&args.set)?;
+    let set_id = set.manifest.set_id;
+    let challenge = Challenge::generate(set_id)?;
+    let recorded = set.update_transcript(|transcript, _| {
+        transcript.append(CHALLENGE_EVENT, json!({"challenge": challenge.to_string()}));
+    })?;
+    if !recorded {
+        warn("the set has no transcript: the challenge is not recorded; give it to `attest check --challenge`");
+    }
     if args.json {
         return print_json(&json!({
-            "set_id": manifest.set_id.to_string(),
+            "set_id": set_id.to_string(),
             "challenge": challenge.to_string(),
             "recorded": recorded,
         }));
@@ -66,7 +52,7 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
     outln!("{challenge}");
     note(&format!(
         "send this challenge to the holders of set {}; each runs `custody attest prove --challenge …` on their own machine",
-        manifest.set_id
+        set_id
     ));
     Ok(())
 }
@@ -153,7 +139,7 @@ fn prove(args: AttestProveArgs) -> Result<(), Error> {
 
 fn check(args: AttestCheckArgs) -> Result<(), Error> {
     let stated = args.challenge.as_deref().map(parse_challenge).transpose()?;
-    let (manifest, mut transcript) = load_set(&args.set)?;
+    let mut set = NamedSet::load(&args.set)?;
     let mut lines: Vec<(String, String)> = args
         .lines
         .iter()
@@ -180,32 +166,31 @@ fn check(args: AttestCheckArgs) -> Result<(), Error> {
             "no attestation lines given: pass them as arguments or with --from FILE".into(),
         ));
     }
-    if transcript.is_none() && stated.is_none() {
+    if set.audit.is_none() && stated.is_none() {
         warn("the set has no transcript, so no challenge is on record: give the one you sent with --challenge");
     }
-    let outcomes = check_lines(&manifest, transcript.as_ref(), stated, lines);
+    let outcomes = check_lines(&set.manifest, set.transcript(), stated, lines);
     let accepted: Vec<&Attestation> = outcomes
         .iter()
         .filter_map(|outcome| outcome.result.as_ref().ok())
         .collect();
-    match transcript.as_mut() {
-        Some(transcript) if !accepted.is_empty() => {
+    if !accepted.is_empty() {
+        let mut activated = false;
+        let recorded = set.update_transcript(|transcript, manifest| {
             for attestation in &accepted {
-                transcript.append(ATTESTED_EVENT, attested_facts(&manifest, attestation));
+                transcript.append(ATTESTED_EVENT, attested_facts(manifest, attestation));
             }
-            if activate_when_proven(transcript, &manifest) {
-                note(&format!(
-                    "set {} is now active: {} of its holders have proved their shares; next: rotate handoff",
-                    manifest.set_id, manifest.threshold
-                ));
-            }
-            transcript.save(&args.set)?;
+            activated = activate_when_proven(transcript, manifest);
+        })?;
+        if activated {
+            note(&format!(
+                "set {} is now active: {} of its holders have proved their shares; next: rotate handoff",
+                set.manifest.set_id, set.manifest.threshold
+            ));
         }
-        Some(_) => {}
-        None if !accepted.is_empty() => {
+        if !recorded {
             warn("the set has no transcript: the verified proofs are not recorded");
         }
-        None => {}
     }
     let failed = outcomes.len() - accepted.len();
     let result = if failed == 0 {
@@ -216,7 +201,7 @@ fn check(args: AttestCheckArgs) -> Result<(), Error> {
             outcomes.len()
         )))
     };
-    report(&args, &manifest, transcript.as_ref(), &outcomes)?;
+    report(&args, &set.manifest, set.transcript(), &outcomes)?;
     result
 }
 

@@ -31,6 +31,7 @@ mod hsm;
 mod inspect;
 mod json;
 mod key_source;
+mod named_set;
 mod paper;
 mod qr_child;
 mod quorum;

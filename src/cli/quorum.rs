@@ -2,22 +2,19 @@
 
 use std::fs;
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use custody::ceremony::audit::{audit_for_recovery, Audit};
 use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
-use custody::ceremony::transcript::TRANSCRIPT_FILE;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, MAX_SEALED_SHARE};
 use custody::ram_dir::RamDir;
 use custody::recover::{reconstruct, SetAside};
-use custody::set::Manifest;
 use custody::Error;
 use serde_json::json;
 
 use super::args::{QuorumCloseArgs, QuorumCommand, QuorumOpenArgs, QuorumRespondArgs};
 use super::combine::ShareSettings;
+use super::named_set::NamedSet;
 use super::{note, print_json, warn};
 
 /// Runs one `quorum` subcommand.
@@ -35,53 +32,22 @@ fn now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// A set named on the command line: its manifest, its folder, and when it has a transcript,
-/// the audit of that transcript against the manifest.
-struct NamedSet {
-    manifest: Manifest,
-    folder: PathBuf,
-    audit: Option<Audit>,
-}
-
-impl NamedSet {
-    fn load(path: &Path) -> Result<Self, Error> {
-        let (manifest, folder) = Manifest::load(path)?;
-        let audit = if folder.join(TRANSCRIPT_FILE).exists() {
-            Some(audit_for_recovery(&folder)?)
-        } else {
-            None
-        };
-        Ok(Self {
-            manifest,
-            folder,
-            audit,
-        })
-    }
-
-    /// Appends one entry to the set's transcript, when it has one.
-    fn record(&mut self, event: &str, facts: serde_json::Value) -> Result<(), Error> {
-        if let Some(audit) = &mut self.audit {
-            audit.transcript.append(event, facts);
-            audit.transcript.save(&self.folder)?;
-        }
-        Ok(())
-    }
-}
-
 fn open(args: QuorumOpenArgs) -> Result<(), Error> {
     let folder = RamDir::open(&args.output)?;
     let mut set = NamedSet::load(&args.set)?;
-    let manifest = set.manifest.clone();
+    let set_id = set.manifest.set_id;
     let expires = now().saturating_add(args.expires.saturating_mul(3600));
-    let request = open_request(&folder, &manifest, expires)?;
+    let request = open_request(&folder, &set.manifest, expires)?;
     let words = request.check_words();
-    set.record(
-        "quorum-opened",
-        json!({"request": request.to_string(), "check_words": words, "expires": expires}),
-    )?;
+    set.update_transcript(|transcript, _| {
+        transcript.append(
+            "quorum-opened",
+            json!({"request": request.to_string(), "check_words": words, "expires": expires}),
+        );
+    })?;
     if args.json {
         return print_json(&json!({
-            "set_id": manifest.set_id.to_string(),
+            "set_id": set_id.to_string(),
             "request": request.to_string(),
             "check_words": words,
             "expires": expires,
@@ -92,7 +58,7 @@ fn open(args: QuorumOpenArgs) -> Result<(), Error> {
     note(&format!("check words: {words}"));
     note(&format!(
         "send the request line to the holders of set {}; read them the check words over the phone; the transport key stays in {} until `quorum close`",
-        manifest.set_id,
+        set_id,
         folder.path().display()
     ));
     Ok(())
@@ -288,15 +254,17 @@ fn close(args: QuorumCloseArgs) -> Result<(), Error> {
     }
     let holders: Vec<u8> = recovered.good.iter().map(|(_, index)| *index).collect();
     if let Some(set) = &mut set {
-        set.record(
-            "quorum-closed",
-            json!({
-                "request": request.to_string(),
-                "holders": holders,
-                "delivered": target.is_some(),
-                "fingerprint": recovered.fingerprint.to_string(),
-            }),
-        )?;
+        set.update_transcript(|transcript, _| {
+            transcript.append(
+                "quorum-closed",
+                json!({
+                    "request": request.to_string(),
+                    "holders": holders,
+                    "delivered": target.is_some(),
+                    "fingerprint": recovered.fingerprint.to_string(),
+                }),
+            );
+        })?;
     }
     OpenRequest::destroy(&folder)?;
     note(&format!(

@@ -430,3 +430,69 @@ pub fn share_text_in(transcript: &[u8]) -> Option<String> {
 pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+/// A holder's own folder: their identity, their sealed share, a copy of the public manifest.
+pub struct Holder {
+    /// The folder.
+    pub folder: PathBuf,
+    /// Their age identity file.
+    pub identity: PathBuf,
+    /// Their sealed share, copied from the set.
+    pub share: PathBuf,
+}
+
+/// Future holders `names`, each with an age identity in their own folder `root/NAME/`: the
+/// plan text for them (threshold 2, label `label`) and their (folder, identity) pairs.
+pub fn holder_plan(root: &Path, label: &str, names: &[&str]) -> (String, Vec<(PathBuf, PathBuf)>) {
+    let mut plan = format!("label = \"{label}\"\nthreshold = 2\n");
+    let mut people = Vec::new();
+    for name in names {
+        let folder = root.join(name);
+        fs::create_dir(&folder).expect("holder folder");
+        let (identity, recipient) = lib_identity(&folder, name);
+        plan.push_str(&format!(
+            "[[custodian]]\nname = \"{name}\"\nrecipient = \"{recipient}\"\n"
+        ));
+        people.push((folder, identity));
+    }
+    (plan, people)
+}
+
+/// Copies each holder's sealed file of `set` (share i+1 of n, in plan order) and the manifest
+/// into their own folder, as a courier would.
+pub fn hand_out(set: &Path, people: Vec<(PathBuf, PathBuf)>) -> Vec<Holder> {
+    let count = people.len();
+    people
+        .into_iter()
+        .enumerate()
+        .map(|(i, (folder, identity))| {
+            let name = format!("share-{}-of-{count}.age", i + 1);
+            fs::copy(set.join(&name), folder.join(&name)).expect("copy the sealed share");
+            fs::copy(set.join("manifest.json"), folder.join("manifest.json"))
+                .expect("copy the manifest");
+            Holder {
+                share: folder.join(&name),
+                folder,
+                identity,
+            }
+        })
+        .collect()
+}
+
+/// A genesis of 2 of 3 for alice, bob and carol from a plan in `root/coordinator/set`, the key
+/// `key_hex` on stdin (else generated); each holder's identity, sealed share and manifest copy
+/// in their own folder `root/NAME/`, never the coordinator's.
+pub fn genesis_with_holders(root: &Path, key_hex: Option<&str>) -> (PathBuf, Vec<Holder>) {
+    let coordinator = root.join("coordinator");
+    fs::create_dir(&coordinator).expect("coordinator folder");
+    let (plan, people) = holder_plan(root, "remote custodians", &["alice", "bob", "carol"]);
+    let plan_file = coordinator.join("plan.toml");
+    fs::write(&plan_file, plan).expect("write the plan");
+    let set = coordinator.join("set");
+    let mut args = vec!["ceremony", "genesis", s(&plan_file), "-o", s(&set)];
+    if key_hex.is_some() {
+        args.push("--key-stdin");
+    }
+    custody_run(&args, format!("{}\n", key_hex.unwrap_or("")).as_bytes()).expect(0, "");
+    (set.clone(), hand_out(&set, people))
+}
