@@ -38,7 +38,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use custody::recover::{gather, reconstruct, Candidate, ShareInput};
+use custody::set::recover::{gather, reconstruct, Candidate, ShareInput};
 use custody::seal::{parse_recipient, Keyring, Prompts};
 use custody::secret::{MasterKey, SharePoint};
 use custody::set::{prepare_slip39_set, Manifest, Slip39Split, SplitRequest};

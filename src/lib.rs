@@ -14,7 +14,7 @@
 //! - [`share`]: Shamir split/combine, the share format and its text form.
 //! - [`seal`]: sealing shares to custodians and opening them again.
 //! - [`set`]: a share set on disk (manifest and sealed files).
-//! - [`recover`]: turning a pile of possibly bad shares into a verified key.
+//! - [`set::recover`]: turning a pile of possibly bad shares into a verified key.
 //! - [`ram_dir`]: the one way plaintext files are written: into a checked RAM-backed folder.
 //! - [`paper`]: printable sheets with a QR code, and reading shares back from scans and typing.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -22,17 +22,14 @@
 pub mod build_info;
 pub mod ceremony;
 pub mod deliver;
-pub mod drill;
 pub mod error;
 pub mod fingerprint;
-pub mod gf256;
 pub mod harden;
 pub mod input;
 pub mod key_input;
 pub mod paper;
 mod pgp_words;
 pub mod ram_dir;
-pub mod recover;
 pub mod seal;
 pub mod secret;
 pub mod set;

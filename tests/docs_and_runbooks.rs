@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use custody::fingerprint::Fingerprint;
-use custody::gf256::evaluate;
+use custody::share::gf256::evaluate;
 use custody::secret::SharePoint;
 use custody::set::{sealed_file_name, Manifest, MANIFEST_FORMAT};
 use custody::share::shamir::combine;

@@ -1,6 +1,6 @@
 //! The share-format test vectors in tests/vectors/, in the style of age's testkit: each file
 //! is a header of `key: value` lines, a blank line, then share texts one per line. Every file
-//! is run through the library (`Share::from_text`, `custody::recover::reconstruct`) and must
+//! is run through the library (`Share::from_text`, `custody::set::recover::reconstruct`) and must
 //! give exactly the outcome its `expect:` line names.
 //!
 //! Header keys: `expect` (the outcome), `description`, and for vectors whose shares parse,
@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use custody::recover::{reconstruct, Candidate, SetAside};
+use custody::set::recover::{reconstruct, Candidate, SetAside};
 use custody::share::{Share, ShareFormatError};
 use custody::{Error, ErrorKind, Fingerprint};
 
@@ -300,7 +300,7 @@ fn check(vector: &Vector) {
     }
 }
 
-fn run(candidates: Vec<Candidate>) -> (Result<custody::recover::Recovered, Error>, Vec<SetAside>) {
+fn run(candidates: Vec<Candidate>) -> (Result<custody::set::recover::Recovered, Error>, Vec<SetAside>) {
     let mut set_aside = Vec::new();
     let result = reconstruct(candidates, None, None, &mut set_aside);
     (result, set_aside)

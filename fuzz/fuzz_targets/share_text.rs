@@ -1,7 +1,7 @@
 //! Share texts: a `--text` file's bytes, each line parsed as a share text.
 #![no_main]
 
-use custody::recover::{parse_share_texts, ShareInput};
+use custody::set::recover::{parse_share_texts, ShareInput};
 use custody::share::Share;
 use libfuzzer_sys::fuzz_target;
 use secrecy::ExposeSecret;

@@ -10,7 +10,7 @@ use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
 use crate::input::{read_input, MAX_SEALED_SHARE};
-use crate::recover::recover_set;
+use crate::set::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
 use crate::set::{
     check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,

@@ -4,6 +4,7 @@
 
 pub mod attest;
 pub mod audit;
+pub mod drill;
 pub mod drill_log;
 pub mod extend;
 pub mod genesis;

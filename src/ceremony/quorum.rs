@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fingerprint::{Fingerprint, FINGERPRINT_LEN};
 use crate::ram_dir::RamDir;
-use crate::recover::{Candidate, SetAside};
+use crate::set::recover::{Candidate, SetAside};
 use crate::secret::{fill_random, read_secret};
 use crate::set::Manifest;
 use crate::share::{SetId, Share, SET_ID_LEN};

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::audit::Audit;
 use crate::error::Error;
-use crate::recover::{Recovered, SetAside};
+use crate::set::recover::{Recovered, SetAside};
 
 /// The public record of one recovery.
 pub fn report(

@@ -7,7 +7,7 @@ use custody::ceremony::attest::{
 };
 use custody::ceremony::audit::activate_when_proven;
 use custody::ceremony::transcript::Transcript;
-use custody::recover::Gathered;
+use custody::set::recover::Gathered;
 use custody::set::Manifest;
 use custody::share::attest::{Attestation, Challenge};
 use custody::Error;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, read_capped_from, MAX_SHARE_TEXTS};
-use custody::recover::{
+use custody::set::recover::{
     gather, parse_share_texts, reconstruct_either, ExpectedFrom, Gathered, Recovered, SetAside,
     ShareInput,
 };

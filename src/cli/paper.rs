@@ -13,7 +13,7 @@ use custody::paper::sheet::{render_mnemonic, MnemonicSheet};
 use custody::paper::typed::{read_answer, type_share, Typed, CLEAR_SCREEN};
 use custody::paper::{render_plain, render_sealed, sheet_file_name, PaperSize, SheetFacts};
 use custody::ram_dir::{RamDir, Staged};
-use custody::recover::{gather, Gathered, SetAside, ShareInput};
+use custody::set::recover::{gather, Gathered, SetAside, ShareInput};
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::share::slip39::Slip39Share;

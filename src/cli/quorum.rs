@@ -8,7 +8,7 @@ use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, MAX_SEALED_SHARE};
 use custody::ram_dir::RamDir;
-use custody::recover::{reconstruct, SetAside};
+use custody::set::recover::{reconstruct, SetAside};
 use custody::Error;
 use serde_json::json;
 

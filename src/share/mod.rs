@@ -7,6 +7,7 @@
 
 pub mod attest;
 pub mod correction;
+pub mod gf256;
 pub mod shamir;
 pub mod slip39;
 pub mod text;

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::{SetId, Share, ShareHeader};
 use crate::error::Error;
-use crate::gf256::{combine as combine_basis, Interpolator};
+use crate::share::gf256::{combine as combine_basis, Interpolator};
 use crate::secret::{system_rng, MasterKey, SharePoint, KEY_LEN};
 
 /// The largest share count: x-coordinates are the non-zero elements of GF(256).
@@ -203,7 +203,7 @@ pub fn extend(
 
 /// Reconstructs the key from shares with distinct indices (at least k of them) with `blahaj`.
 ///
-/// Does not verify anything: callers check the fingerprint (see [`crate::recover`]).
+/// Does not verify anything: callers check the fingerprint (see [`crate::set::recover`]).
 pub fn combine(shares: &[&Share]) -> Result<MasterKey, Error> {
     let threshold = shares.first().map_or(0, |s| s.header().threshold);
     let dealt: Vec<blahaj::Share> = shares

@@ -6,6 +6,7 @@
 //! under the requested name (a killed one may leave the hidden folder, which holds only
 //! sealed files). The manifest format is specified in docs/formats.md.
 
+pub mod recover;
 mod slip39;
 
 use std::fmt;
