@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use super::transcript::Transcript;
 use crate::error::Error;
+use crate::fingerprint::sha256_hex;
 use crate::fingerprint::Fingerprint;
 use crate::input::{read_capped, read_input, MAX_MANIFEST, MAX_SEALED_SHARE};
-use crate::set::{sha256_hex, Manifest, MANIFEST_FILE};
+use crate::set::{Manifest, MANIFEST_FILE};
 
 /// Transcript event names that carry the set's manifest hash.
 pub const MANIFEST_EVENTS: [&str; 2] = ["set-sealed", "set-extended"];

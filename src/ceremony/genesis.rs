@@ -9,14 +9,15 @@ use super::plan::Plan;
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
+use crate::fingerprint::sha256_hex;
 use crate::paper::sheet::{render_mnemonic, MnemonicSheet};
 use crate::paper::{render_plain, sheet_file_name, PaperSize, SheetFacts};
 use crate::ram_dir::{RamDir, Staged};
 use crate::seal::{parse_recipient, Prompts, Sealer};
 use crate::secret::MasterKey;
 use crate::set::{
-    check_output_folder, prepare_set, prepare_slip39_set, sha256_hex, PreparedSet, Scheme,
-    Slip39Split, SplitRequest,
+    check_output_folder, prepare_set, prepare_slip39_set, PreparedSet, Scheme, Slip39Split,
+    SplitRequest,
 };
 use crate::share::slip39::DEFAULT_ITERATION_EXPONENT;
 
@@ -158,7 +159,7 @@ pub fn record_set(transcript: &mut Transcript, set: &PreparedSet) {
             "threshold": manifest.threshold,
             "count": manifest.count,
             "fingerprint": manifest.fingerprint.to_string(),
-            "manifest_sha256": sha256_hex(&set.manifest_json()),
+            "manifest_sha256": sha256_hex(&set.manifest.to_json_bytes()),
             "sealed": manifest.shares.iter().map(|entry| json!({
                 "index": entry.index,
                 "holder": entry.holder,

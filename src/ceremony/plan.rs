@@ -203,7 +203,7 @@ impl Plan {
             scheme,
             require_airgap: raw.require_airgap,
             custodians,
-            sha256: crate::set::sha256_hex(text.as_bytes()),
+            sha256: crate::fingerprint::sha256_hex(text.as_bytes()),
         })
     }
 }

@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use custody::build_info::{binaries_in, BinaryUse};
 use custody::ceremony::audit::{audit, audit_for_recovery, Audit, Expectations, SetState};
 use custody::ceremony::extend::{extend, Extension};
 use custody::ceremony::genesis::{check_paper, genesis, Genesis};
@@ -15,11 +14,12 @@ use custody::ceremony::rotate::{
     confirm, hand_off_later, rotate, HandOff, Rotation, WitnessedPair,
 };
 use custody::ceremony::transcript::hash_words;
+use custody::ceremony::transcript::{binaries_in, BinaryUse};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::harden::Hardening;
 use custody::ram_dir::RamDir;
-use custody::set::recover::recover_set;
 use custody::seal::{parse_recipient, Keyring, Prompts};
+use custody::set::recover::recover_set;
 use custody::{Error, Fingerprint};
 use serde_json::json;
 

@@ -14,12 +14,13 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::fingerprint::sha256_hex;
 use crate::fingerprint::Fingerprint;
-use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
 use crate::input::{read_capped, MAX_SEALED_SHARE};
 use crate::seal::{Keyring, Opened};
 use crate::secret::{MasterKey, KEY_LEN};
-use crate::set::{sha256_hex, Manifest};
+use crate::set::{Manifest, ManifestShare};
+use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
 use crate::share::shamir::combine;
 use crate::share::{SetId, Share, ShareHeader};
 
@@ -163,7 +164,7 @@ pub fn gather(
                     }
                     None => None,
                 };
-                match keyring.open(&bytes, &name, placed)? {
+                match keyring.open(&bytes, &name, placed.map(ManifestShare::addressee).as_ref())? {
                     Opened::Plaintext(plaintext) => match std::str::from_utf8(&plaintext) {
                         Ok(text) => gathered.add_text(name, text),
                         Err(_) => gathered.set_aside.push(SetAside {
