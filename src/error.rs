@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Refused,
     /// Exit 6: could not decrypt (no identity matches, wrong passphrase or PIN).
     Decrypt,
+    /// Exit 1, said to be a bug: an invariant custody relies on did not hold.
+    Internal,
 }
 
 /// Everything that can go wrong in custody.
@@ -171,6 +173,9 @@ pub enum Error {
         /// What went wrong there.
         source: Box<Error>,
     },
+    /// A bug: an invariant custody relies on did not hold. Says which, never any data.
+    #[error("internal error, a bug in custody (please report it): {0}")]
+    Internal(&'static str),
     /// A child process (`--exec`) failed.
     #[error("{program}: {reason}")]
     Exec {
@@ -218,6 +223,7 @@ impl Error {
             | Error::Seal { .. }
             | Error::Exec { .. }
             | Error::Hsm { .. } => ErrorKind::Runtime,
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 

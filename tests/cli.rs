@@ -955,7 +955,7 @@ fn forged_and_alien_shares_are_named_without_a_manifest() {
         }
     }
     let alien_key = MasterKey::from_bytes([0x42; 32]);
-    let alien = custody::share::shamir::split(&alien_key, 2, 3, SetId::from_bytes([9; 8])).unwrap();
+    let alien = custody::share::shamir::split(&alien_key, custody::share::shamir::Threshold::new(2, 3).unwrap(), SetId::from_bytes([9; 8])).unwrap();
     lines.insert(7, alien[0].to_text().expose_secret().to_string());
     lines.push(alien[2].to_text().expose_secret().to_string());
     let input = lines.join("\n") + "\n";
@@ -1067,7 +1067,7 @@ fn forged_k2_group_does_not_outvote_a_genuine_quorum() {
     // A consistent 2-of-7 set of another key, relabelled with the real set id and fingerprint.
     let forger_key = MasterKey::from_bytes([0x42; 32]);
     let forged: Vec<String> =
-        custody::share::shamir::split(&forger_key, 2, 7, genuine.header().set_id)
+        custody::share::shamir::split(&forger_key, custody::share::shamir::Threshold::new(2, 7).unwrap(), genuine.header().set_id)
             .unwrap()
             .into_iter()
             .skip(3)

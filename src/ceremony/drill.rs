@@ -25,7 +25,7 @@ use crate::seal::{pkcs11, Keyring, Prompts};
 use crate::secret::MasterKey;
 use crate::set::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
 use crate::set::Manifest;
-use crate::share::shamir::split;
+use crate::share::shamir::{split, Threshold};
 
 /// One step of a drill and how long it took.
 #[derive(Debug, Clone)]
@@ -267,7 +267,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             name: format!("{}'s paper sheet", names[0]),
             share,
         }));
-        let forged = split(&MasterKey::generate()?, 3, 5, manifest.set_id)?
+        let forged = split(&MasterKey::generate()?, Threshold::new(3, 5)?, manifest.set_id)?
             .into_iter()
             .nth(1)
             .ok_or_else(|| Error::Verification("no forged share".into()))?;

@@ -36,6 +36,7 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::NotEnoughShares => "not_enough_shares",
         ErrorKind::Refused => "refused",
         ErrorKind::Decrypt => "decrypt",
+        ErrorKind::Internal => "internal",
     }
 }
 

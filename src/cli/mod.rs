@@ -184,7 +184,7 @@ fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Err
 /// SPEC §2's exit codes.
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::Runtime => 1,
+        ErrorKind::Runtime | ErrorKind::Internal => 1,
         ErrorKind::Invalid => 2,
         ErrorKind::Verification => 3,
         ErrorKind::NotEnoughShares => 4,

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::seal::Addressee;
 use crate::share::attest::AttestKey;
-use crate::share::shamir::check_threshold;
+use crate::share::shamir::Threshold;
 use crate::share::{Commitment, SetId};
 
 use super::slip39::{self, Scheme, Slip39Parameters};
@@ -156,7 +156,7 @@ impl Manifest {
                 manifest.format
             )));
         }
-        check_threshold(usize::from(manifest.threshold), usize::from(manifest.count))
+        Threshold::new(usize::from(manifest.threshold), usize::from(manifest.count))
             .map_err(|error| malformed(error.to_string()))?;
         slip39::check_manifest(&manifest).map_err(malformed)?;
         for entry in &manifest.shares {

@@ -19,7 +19,7 @@ use crate::ram_dir::{Published, Staged};
 use crate::seal::Sealer;
 use crate::secret::MasterKey;
 use crate::share::attest::AttestKey;
-use crate::share::shamir::{check_threshold, split};
+use crate::share::shamir::{split, Threshold};
 use crate::share::slip39::Slip39Share;
 use crate::share::{Commitment, SetId, Share, ShareHeader};
 
@@ -27,7 +27,7 @@ pub use manifest::{
     now_rfc3339, sealed_file_name, Manifest, ManifestShare, MANIFEST_FILE, MANIFEST_FORMAT,
 };
 pub use slip39::{
-    check_slip39_threshold, prepare_slip39_set, Scheme, Slip39Parameters, Slip39Split,
+    slip39_threshold, prepare_slip39_set, Scheme, Slip39Parameters, Slip39Split,
     MAX_SLIP39_SHARES,
 };
 
@@ -101,17 +101,16 @@ impl PreparedSet {
 
 /// Splits, proves and seals a share set in memory; checks the output folder but writes nothing.
 pub fn prepare_set(request: SplitRequest<'_>) -> Result<PreparedSet, Error> {
-    let count = request.recipients.len();
-    check_threshold(request.threshold, count)?;
+    let threshold = Threshold::new(request.threshold, request.recipients.len())?;
     check_output_folder(&request.output)?;
     let set_id = SetId::generate()?;
-    let shares = split(request.key, request.threshold, count, set_id)?;
+    let shares = split(request.key, threshold, set_id)?;
     let sealed = seal_all(&shares, &request.recipients)?;
     let commitments = shares
         .iter()
         .map(|share| (share.commitment(), Some(AttestKey::of(share))))
         .collect();
-    let mut prepared = assemble(request, set_id, commitments, sealed);
+    let mut prepared = assemble(request, threshold, set_id, commitments, sealed);
     prepared.shares = shares;
     Ok(prepared)
 }
@@ -121,11 +120,12 @@ pub fn prepare_set(request: SplitRequest<'_>) -> Result<PreparedSet, Error> {
 /// are left for the caller to attach.
 fn assemble(
     request: SplitRequest<'_>,
+    threshold: Threshold,
     set_id: SetId,
     commitments: Vec<(Commitment, Option<AttestKey>)>,
     sealed: Vec<Vec<u8>>,
 ) -> PreparedSet {
-    let n = request.recipients.len() as u8;
+    let n = threshold.n();
     let entries = commitments
         .into_iter()
         .zip(&request.recipients)
@@ -148,7 +148,7 @@ fn assemble(
         set_id,
         label: request.label,
         created: now_rfc3339(),
-        threshold: request.threshold as u8,
+        threshold: threshold.k(),
         count: n,
         fingerprint: request.key.fingerprint(),
         shares: entries,
@@ -235,10 +235,9 @@ fn seal_plaintexts(
             .collect();
         let mut sealed = Vec::with_capacity(shares.len());
         for handle in handles {
-            let part = handle.join().map_err(|_| Error::Seal {
-                index: 0,
-                reason: "a sealing thread failed".into(),
-            })??;
+            let part = handle
+                .join()
+                .map_err(|_| Error::Internal("a sealing thread panicked"))??;
             sealed.extend(part);
         }
         Ok(sealed)

@@ -716,7 +716,7 @@ fn locate_bad_shares(shares: &[&Share], k: usize) -> Option<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::secret::SharePoint;
-    use crate::share::shamir::split;
+    use crate::share::shamir::{split, Threshold};
 
     fn candidates(shares: Vec<Share>) -> Vec<Candidate> {
         shares
@@ -740,7 +740,7 @@ mod tests {
     #[test]
     fn names_forged_shares_without_a_manifest() {
         let key = MasterKey::generate().unwrap();
-        let mut shares = split(&key, 10, 20, SetId::from_bytes([3; 8])).unwrap();
+        let mut shares = split(&key, Threshold::new(10, 20).unwrap(), SetId::from_bytes([3; 8])).unwrap();
         for i in [1usize, 4, 9, 13, 19] {
             shares[i] = forge(&shares[i], 0x5a);
         }
@@ -759,7 +759,7 @@ mod tests {
     #[test]
     fn outcomes_without_redundancy() {
         let key = MasterKey::generate().unwrap();
-        let mut shares = split(&key, 3, 5, SetId::from_bytes([4; 8])).unwrap();
+        let mut shares = split(&key, Threshold::new(3, 5).unwrap(), SetId::from_bytes([4; 8])).unwrap();
         shares.truncate(3);
         shares[2] = forge(&shares[2], 1);
         let mut aside = Vec::new();
@@ -767,7 +767,7 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(error.kind(), crate::ErrorKind::Verification);
-        let mut shares = split(&key, 3, 5, SetId::from_bytes([4; 8])).unwrap();
+        let mut shares = split(&key, Threshold::new(3, 5).unwrap(), SetId::from_bytes([4; 8])).unwrap();
         shares.truncate(2);
         let error = reconstruct(candidates(shares), None, None, &mut aside)
             .err()
@@ -781,7 +781,7 @@ mod tests {
     fn stated_fingerprint_is_enforced() {
         let key = MasterKey::generate().unwrap();
         let other = MasterKey::generate().unwrap();
-        let shares = split(&key, 2, 3, SetId::from_bytes([5; 8])).unwrap();
+        let shares = split(&key, Threshold::new(2, 3).unwrap(), SetId::from_bytes([5; 8])).unwrap();
         let mut aside = Vec::new();
         let error = reconstruct(
             candidates(shares),
@@ -794,9 +794,9 @@ mod tests {
         assert_eq!(error.kind(), crate::ErrorKind::Verification);
         assert!(aside.is_empty());
 
-        let mut mixed = candidates(split(&key, 2, 3, SetId::from_bytes([5; 8])).unwrap());
+        let mut mixed = candidates(split(&key, Threshold::new(2, 3).unwrap(), SetId::from_bytes([5; 8])).unwrap());
         mixed.extend(candidates(
-            split(&other, 2, 3, SetId::from_bytes([6; 8])).unwrap(),
+            split(&other, Threshold::new(2, 3).unwrap(), SetId::from_bytes([6; 8])).unwrap(),
         ));
         let recovered = reconstruct(mixed, None, Some(key.fingerprint()), &mut aside).unwrap();
         assert_eq!(recovered.key.expose_bytes(), key.expose_bytes());

@@ -276,11 +276,11 @@ fn decode(hrp: &str, what: &str, text: &str, length: usize) -> Result<Vec<u8>, S
 mod tests {
     use super::*;
     use crate::secret::MasterKey;
-    use crate::share::shamir::split;
+    use crate::share::shamir::{split, Threshold};
 
     fn shares() -> Vec<Share> {
         let key = MasterKey::from_bytes(std::array::from_fn(|i| i as u8));
-        split(&key, 2, 3, SetId::from_bytes([7; 8])).unwrap()
+        split(&key, Threshold::new(2, 3).unwrap(), SetId::from_bytes([7; 8])).unwrap()
     }
 
     /// A proof made with a share verifies with that share's key only, and survives its text
