@@ -280,7 +280,12 @@ fn run(command: &mut Command, input: &[u8]) -> Output {
 /// Shares of a 10-of-20 split, 5 of them forged (points replaced), and the forged positions.
 fn forged_set() -> (Vec<Share>, Vec<usize>) {
     let key = MasterKey::generate().unwrap();
-    let mut shares = split(&key, Threshold::new(10, 20).unwrap(), SetId::generate().unwrap()).unwrap();
+    let mut shares = split(
+        &key,
+        Threshold::new(10, 20).unwrap(),
+        SetId::generate().unwrap(),
+    )
+    .unwrap();
     let forged = vec![1, 4, 9, 13, 18];
     for &position in &forged {
         let point = SharePoint::from_bytes(*MasterKey::generate().unwrap().expose_bytes());
@@ -314,7 +319,12 @@ type LibraryJob<'a> = (String, Duration, Box<dyn FnMut() + 'a>);
 
 fn library_jobs(fixture: &Fixture) -> Vec<LibraryJob<'_>> {
     let key = MasterKey::generate().unwrap();
-    let shares = split(&key, Threshold::new(128, 255).unwrap(), SetId::generate().unwrap()).unwrap();
+    let shares = split(
+        &key,
+        Threshold::new(128, 255).unwrap(),
+        SetId::generate().unwrap(),
+    )
+    .unwrap();
     let (forged_shares, forged) = forged_set();
     let largest = fixture.sizes.last().unwrap();
     let ms = Duration::from_millis;

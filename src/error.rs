@@ -25,6 +25,24 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// A value the caller stated, which a message may be about. The library names it by what it is;
+/// the command line adds which flag gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stated {
+    /// The key's fingerprint.
+    Fingerprint,
+    /// The key's fingerprint or its set's manifest, either of which names the key.
+    KeyOrSet,
+    /// The witnessed final hash of a transcript.
+    FinalHash,
+    /// The program to hand the key to.
+    Exec,
+    /// The folder for paper sheets.
+    PaperFolder,
+    /// The demand that the machine be air-gapped.
+    Airgap,
+}
+
 /// Everything that can go wrong in custody.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -173,6 +191,14 @@ pub enum Error {
         /// What went wrong there.
         source: Box<Error>,
     },
+    /// An error about a value the caller stated (see [`Stated`]).
+    #[error("{source}")]
+    About {
+        /// Which value.
+        stated: Stated,
+        /// What is wrong.
+        source: Box<Error>,
+    },
     /// A bug: an invariant custody relies on did not hold. Says which, never any data.
     #[error("internal error, a bug in custody (please report it): {0}")]
     Internal(&'static str),
@@ -217,13 +243,30 @@ impl Error {
             Error::Refused(_) => ErrorKind::Refused,
             Error::Verification(_) => ErrorKind::Verification,
             Error::NotEnoughShares { .. } => ErrorKind::NotEnoughShares,
-            Error::InSet { source, .. } => source.kind(),
+            Error::InSet { source, .. } | Error::About { source, .. } => source.kind(),
             Error::Io { .. }
             | Error::Random(_)
             | Error::Seal { .. }
             | Error::Exec { .. }
             | Error::Hsm { .. } => ErrorKind::Runtime,
             Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// `error`, said to be about a value the caller stated.
+    pub fn about(stated: Stated, error: Error) -> Self {
+        Error::About {
+            stated,
+            source: Box::new(error),
+        }
+    }
+
+    /// The stated value this error is about, if any, however deeply wrapped.
+    pub fn stated(&self) -> Option<Stated> {
+        match self {
+            Error::About { stated, .. } => Some(*stated),
+            Error::InSet { source, .. } => source.stated(),
+            _ => None,
         }
     }
 

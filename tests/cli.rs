@@ -955,7 +955,12 @@ fn forged_and_alien_shares_are_named_without_a_manifest() {
         }
     }
     let alien_key = MasterKey::from_bytes([0x42; 32]);
-    let alien = custody::share::shamir::split(&alien_key, custody::share::shamir::Threshold::new(2, 3).unwrap(), SetId::from_bytes([9; 8])).unwrap();
+    let alien = custody::share::shamir::split(
+        &alien_key,
+        custody::share::shamir::Threshold::new(2, 3).unwrap(),
+        SetId::from_bytes([9; 8]),
+    )
+    .unwrap();
     lines.insert(7, alien[0].to_text().expose_secret().to_string());
     lines.push(alien[2].to_text().expose_secret().to_string());
     let input = lines.join("\n") + "\n";
@@ -1012,7 +1017,8 @@ fn shares_of_another_key_with_stated_fingerprint_is_exit_3() {
     assert!(ran.stdout.is_empty());
 }
 
-/// A malformed --fingerprint is exit 2; a manifest that disagrees with --fingerprint is exit 3.
+/// A malformed --fingerprint is exit 2; a manifest that disagrees with --fingerprint is exit 3,
+/// and the message names the flag.
 #[test]
 fn stated_fingerprint_checks() {
     let set = Set::new(2, 3);
@@ -1035,7 +1041,8 @@ fn stated_fingerprint_checks() {
         ],
         b"",
     )
-    .expect(3, "differs from the manifest's");
+    .expect(3, "differs from the manifest's")
+    .expect(3, "(--fingerprint)");
     custody_run(&["combine"], b"").expect(2, "no shares given");
 }
 
@@ -1066,21 +1073,24 @@ fn forged_k2_group_does_not_outvote_a_genuine_quorum() {
     let genuine = Share::from_text(&set.text(1)).unwrap();
     // A consistent 2-of-7 set of another key, relabelled with the real set id and fingerprint.
     let forger_key = MasterKey::from_bytes([0x42; 32]);
-    let forged: Vec<String> =
-        custody::share::shamir::split(&forger_key, custody::share::shamir::Threshold::new(2, 7).unwrap(), genuine.header().set_id)
-            .unwrap()
-            .into_iter()
-            .skip(3)
-            .map(|share| {
-                let header = custody::share::ShareHeader {
-                    fingerprint: genuine.header().fingerprint,
-                    ..*share.header()
-                };
-                let point = SharePoint::from_bytes(*share.point().expose_bytes());
-                let relabelled = Share::new(header, point).unwrap();
-                relabelled.to_text().expose_secret().to_string()
-            })
-            .collect();
+    let forged: Vec<String> = custody::share::shamir::split(
+        &forger_key,
+        custody::share::shamir::Threshold::new(2, 7).unwrap(),
+        genuine.header().set_id,
+    )
+    .unwrap()
+    .into_iter()
+    .skip(3)
+    .map(|share| {
+        let header = custody::share::ShareHeader {
+            fingerprint: genuine.header().fingerprint,
+            ..*share.header()
+        };
+        let point = SharePoint::from_bytes(*share.point().expose_bytes());
+        let relabelled = Share::new(header, point).unwrap();
+        relabelled.to_text().expose_secret().to_string()
+    })
+    .collect();
     let forged_file = set.root.join("forged.txt");
     fs::write(&forged_file, forged.join("\n") + "\n").unwrap();
     let args = [

@@ -137,3 +137,45 @@ fn the_library_never_reaches_the_command_line() {
     }
     assert!(found.is_empty(), "library code that names cli: {found:?}");
 }
+
+/// The library names no command-line flag in what it says: the binary adds the flag to a
+/// message about a value given on the command line (`custody::Stated`). Commands printed for
+/// people to run (on paper sheets) are not messages.
+#[test]
+fn library_messages_name_no_flags() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for file in rust_files(&src) {
+        let relative = file.strip_prefix(&src).unwrap();
+        if relative.starts_with("cli") || relative == Path::new("main.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (number, line) in code.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for literal in line.split('"').skip(1).step_by(2) {
+                let names_a_flag = literal
+                    .match_indices("--")
+                    .any(|(at, _)| literal[at + 2..].starts_with(|c: char| c.is_ascii_lowercase()));
+                let shown_command = ["custody ", "zbarimg "]
+                    .iter()
+                    .any(|command| literal.contains(command));
+                if names_a_flag && !shown_command {
+                    found.push(format!(
+                        "src/{}:{}: {literal}",
+                        relative.display(),
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "library messages that name flags:\n{}",
+        found.join("\n")
+    );
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::transcript::Transcript;
-use crate::error::Error;
+use crate::error::{Error, Stated};
 use crate::fingerprint::sha256_hex;
 use crate::fingerprint::Fingerprint;
 use crate::input::{read_capped, read_input, MAX_MANIFEST, MAX_SEALED_SHARE};
@@ -163,10 +163,13 @@ impl Expectations {
         folder: &Path,
     ) -> Result<(), Error> {
         if self.final_hash.is_some() {
-            return Err(Error::Verification(format!(
-                "{} has no transcript to check --final-hash against",
-                folder.display()
-            )));
+            return Err(Error::about(
+                Stated::FinalHash,
+                Error::Verification(format!(
+                    "{} has no transcript to check the witnessed final hash against",
+                    folder.display()
+                )),
+            ));
         }
         self.check_fingerprint(manifest, folder)
     }

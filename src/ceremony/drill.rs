@@ -267,10 +267,14 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             name: format!("{}'s paper sheet", names[0]),
             share,
         }));
-        let forged = split(&MasterKey::generate()?, Threshold::new(3, 5)?, manifest.set_id)?
-            .into_iter()
-            .nth(1)
-            .ok_or_else(|| Error::Verification("no forged share".into()))?;
+        let forged = split(
+            &MasterKey::generate()?,
+            Threshold::new(3, 5)?,
+            manifest.set_id,
+        )?
+        .into_iter()
+        .nth(1)
+        .ok_or_else(|| Error::Verification("no forged share".into()))?;
         candidates.push(Candidate {
             name: "forged share 2".into(),
             share: forged,

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::plan::Plan;
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
-use crate::error::Error;
+use crate::error::{Error, Stated};
 use crate::fingerprint::sha256_hex;
 use crate::paper::sheet::{render_mnemonic, MnemonicSheet};
 use crate::paper::{render_plain, sheet_file_name, PaperSize, SheetFacts};
@@ -66,11 +66,14 @@ fn paper_sheet_names(plan: &Plan) -> Vec<String> {
 pub fn check_paper(plan: &Plan, paper: Option<&RamDir>) -> Result<(), Error> {
     match (paper, plan.custodians.iter().find(|custodian| custodian.paper)) {
         (Some(dir), _) => dir.check_absent(paper_sheet_names(plan).iter().map(String::as_str)),
-        (None, Some(custodian)) => Err(Error::Usage(format!(
-            "plan line {}: custodian {:?} has paper = true: give --paper-dir TMPFS_DIR for the sheets",
-            custodian.paper_line.unwrap_or(custodian.line),
-            custodian.name
-        ))),
+        (None, Some(custodian)) => Err(Error::about(
+            Stated::PaperFolder,
+            Error::Usage(format!(
+                "plan line {}: custodian {:?} has paper = true: name a RAM-backed folder for the sheets",
+                custodian.paper_line.unwrap_or(custodian.line),
+                custodian.name
+            )),
+        )),
         (None, None) => Ok(()),
     }
 }

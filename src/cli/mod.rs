@@ -43,7 +43,7 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches;
 use custody::harden::Hardening;
-use custody::{Error, ErrorKind};
+use custody::{Error, ErrorKind, Stated};
 
 use args::{Cli, Command};
 
@@ -145,7 +145,7 @@ impl Invocation {
         let code = match &result {
             Ok(()) => 0,
             Err(error) => {
-                errln!("custody: error: {}", one_line(&error.to_string()));
+                errln!("custody: error: {}", one_line(&message(error)));
                 exit_code(error.kind())
             }
         };
@@ -154,6 +154,21 @@ impl Invocation {
         }
         ExitCode::from(code)
     }
+}
+
+/// An error's message for people: the library's words, and for an error about a value given on
+/// the command line, the flag that gave it.
+pub fn message(error: &Error) -> String {
+    let flag = match error.stated() {
+        None => return error.to_string(),
+        Some(Stated::Fingerprint) => "--fingerprint",
+        Some(Stated::KeyOrSet) => "--fingerprint FP or -m SET",
+        Some(Stated::FinalHash) => "--final-hash",
+        Some(Stated::Exec) => "--exec",
+        Some(Stated::PaperFolder) => "--paper-dir",
+        Some(Stated::Airgap) => "--require-airgap or the plan's require_airgap = true",
+    };
+    format!("{error} ({flag})")
 }
 
 fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Error> {

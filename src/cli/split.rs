@@ -5,7 +5,7 @@ use custody::seal::{
     parse_recipient, read_recipients_file, recipient_needs_secret, Prompts, Sealer,
 };
 use custody::set::{
-    check_output_folder, slip39_threshold, prepare_set, prepare_slip39_set, Slip39Split,
+    check_output_folder, prepare_set, prepare_slip39_set, slip39_threshold, Slip39Split,
     SplitRequest,
 };
 use custody::share::shamir::Threshold;
@@ -51,8 +51,11 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         Some(fd) => Prompts::from_fd(fd)?,
         None => Prompts::terminal(),
     };
-    let no_passphrase_yet =
-        &mut |_| Err(Error::Internal("a passphrase was asked for before the refusals were checked"));
+    let no_passphrase_yet = &mut |_| {
+        Err(Error::Internal(
+            "a passphrase was asked for before the refusals were checked",
+        ))
+    };
     // Passphrase and PKCS#11 recipients (a token PIN) wait until the refusals are checked;
     // their syntax is checked now.
     let mut sealers = recipients

@@ -27,8 +27,7 @@ pub use manifest::{
     now_rfc3339, sealed_file_name, Manifest, ManifestShare, MANIFEST_FILE, MANIFEST_FORMAT,
 };
 pub use slip39::{
-    slip39_threshold, prepare_slip39_set, Scheme, Slip39Parameters, Slip39Split,
-    MAX_SLIP39_SHARES,
+    prepare_slip39_set, slip39_threshold, Scheme, Slip39Parameters, Slip39Split, MAX_SLIP39_SHARES,
 };
 
 pub use write::{check_output_folder, stage_folder, write_folder_atomically, StagedFolder};

@@ -280,7 +280,12 @@ mod tests {
 
     fn shares() -> Vec<Share> {
         let key = MasterKey::from_bytes(std::array::from_fn(|i| i as u8));
-        split(&key, Threshold::new(2, 3).unwrap(), SetId::from_bytes([7; 8])).unwrap()
+        split(
+            &key,
+            Threshold::new(2, 3).unwrap(),
+            SetId::from_bytes([7; 8]),
+        )
+        .unwrap()
     }
 
     /// A proof made with a share verifies with that share's key only, and survives its text

@@ -269,7 +269,12 @@ mod tests {
     #[test]
     fn proof_catches_an_altered_share() {
         let key = key();
-        let mut shares = split(&key, Threshold::new(3, 5).unwrap(), SetId::from_bytes([1; 8])).unwrap();
+        let mut shares = split(
+            &key,
+            Threshold::new(3, 5).unwrap(),
+            SetId::from_bytes([1; 8]),
+        )
+        .unwrap();
         let header = *shares[4].header();
         let mut point = *shares[4].point().expose_bytes();
         point[7] ^= 0x40;
