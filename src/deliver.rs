@@ -53,10 +53,13 @@ impl KeyFormat {
             }
             KeyFormat::Base64 => {
                 let mut encoded = Zeroizing::new([0u8; BASE64_KEY_LEN]);
-                // Exactly the padded length of 32 bytes, so encoding cannot run out of room.
+                #[expect(
+                    clippy::expect_used,
+                    reason = "the buffer is exactly the padded base64 length of 32 bytes"
+                )]
                 let written = base64::engine::general_purpose::STANDARD
                     .encode_slice(bytes, encoded.as_mut_slice())
-                    .unwrap_or_default();
+                    .expect("32 bytes fit their base64 buffer");
                 text.extend_from_slice(&encoded[..written]);
             }
             KeyFormat::Raw => text.extend_from_slice(bytes),

@@ -402,12 +402,12 @@ pub fn reconstruct(
 
     let (set_id, _, threshold) = group_key;
     let fingerprint = key.fingerprint();
-    let mut chosen: Vec<Option<Candidate>> = groups
-        .remove(&group_key)
-        .unwrap_or_default()
-        .into_iter()
-        .map(Some)
-        .collect();
+    #[expect(
+        clippy::expect_used,
+        reason = "group_key was chosen among the keys of groups just above"
+    )]
+    let group = groups.remove(&group_key).expect("the chosen group exists");
+    let mut chosen: Vec<Option<Candidate>> = group.into_iter().map(Some).collect();
     for (position, reason) in in_group_aside {
         if let Some(candidate) = chosen[position].take() {
             aside(candidate.name, reason);

@@ -242,10 +242,13 @@ fn signed_message(index: u8, challenge: &Challenge, time: u64) -> Vec<u8> {
 
 /// Lowercase bech32m text of `bytes` under `hrp`.
 fn encode(hrp: &str, bytes: &[u8]) -> String {
-    Hrp::parse(hrp)
-        .ok()
-        .and_then(|hrp| bech32::encode_lower::<Bech32m>(hrp, bytes).ok())
-        .unwrap_or_default()
+    #[expect(
+        clippy::expect_used,
+        reason = "the prefixes are this module's valid constants and the payloads are a few dozen bytes, far below bech32's length limit"
+    )]
+    let text = bech32::encode_lower::<Bech32m>(Hrp::parse(hrp).expect("a valid prefix"), bytes)
+        .expect("a short payload encodes");
+    text
 }
 
 /// Decodes bech32m text under `hrp` into exactly `length` bytes of version
