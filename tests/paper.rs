@@ -11,7 +11,10 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{custody, custody_run, drive_tty, lib_identity, run, scratch, Ran, COUNTING_KEY_HEX};
+use common::{
+    custody, custody_run, drive_tty, lib_identity, run, sample_share_text, scratch, Ran,
+    COUNTING_KEY_HEX,
+};
 use custody::paper::lines::{check_character, sheet_lines, ALPHABET};
 use custody::paper::typed::{type_share, Typed};
 use image::{imageops, GrayImage, Luma};
@@ -386,15 +389,6 @@ fn sheets_only_go_to_ram_or_a_pipe() {
     again.expect(5, "never overwritten");
 }
 
-fn sample_text() -> String {
-    let doc = fs::read_to_string(Path::new(ROOT).join("docs/formats.md")).unwrap();
-    let start = doc
-        .find("    CUSTODY1")
-        .expect("the sample text in docs/formats.md")
-        + 4;
-    doc[start..start + 119].to_string()
-}
-
 fn printed_lines(text: &str) -> Vec<String> {
     sheet_lines(text)
         .unwrap()
@@ -418,7 +412,7 @@ fn typing_errors(len: usize, errors: usize) -> impl Strategy<Value = Vec<(usize,
 // original exactly (sampled over many positions and values).
 #[test]
 fn typed_shares_with_errors_never_yield_a_wrong_share() {
-    let text = sample_text();
+    let text = sample_share_text();
     let original: Vec<u8> = text.as_bytes()[8..].to_vec();
     let printed = printed_lines(&text);
     let corrected = Cell::new(0);
@@ -760,7 +754,7 @@ fn line_check_vectors_in_formats_md() {
     }
     assert!(checked >= 7, "found {checked} line-check vectors");
     // The sample text's printed lines are exactly these vectors.
-    for printed in printed_lines(&sample_text()) {
+    for printed in printed_lines(&sample_share_text()) {
         assert!(doc.contains(&printed), "{printed} is not among the vectors");
     }
 }

@@ -92,25 +92,8 @@ impl Share {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::Fingerprint;
-    use crate::secret::SharePoint;
-    use crate::share::{SetId, ShareHeader};
+    use crate::share::sample::sample_share;
     use proptest::prelude::*;
-
-    fn sample() -> Share {
-        let header = ShareHeader {
-            set_id: SetId::from_bytes([0x11; 8]),
-            threshold: 2,
-            count: 3,
-            index: 1,
-            fingerprint: Fingerprint::from_bytes([0x22; 16]),
-        };
-        Share::new(
-            header,
-            SharePoint::from_bytes(std::array::from_fn(|i| i as u8)),
-        )
-        .unwrap()
-    }
 
     /// The constants describe one generator polynomial (the bech32 crate's own consistency check).
     #[test]
@@ -121,7 +104,7 @@ mod tests {
     /// Canonical and grouped texts parse back to the same share, in any case.
     #[test]
     fn text_round_trips() {
-        let share = sample();
+        let share = sample_share();
         let text = share.to_text();
         assert_eq!(text.expose_secret().len(), 119);
         assert!(text.expose_secret().starts_with("CUSTODY1"));
@@ -158,7 +141,7 @@ mod tests {
         #[test]
         fn substitutions_are_detected(substitutions in substitutions()) {
             const ALPHABET: &[u8] = b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
-            let mut mutated = sample().to_text().expose_secret().as_bytes().to_vec();
+            let mut mutated = sample_share().to_text().expose_secret().as_bytes().to_vec();
             for &(position, shift) in &substitutions {
                 let current = ALPHABET.iter().position(|&c| c == mutated[position]).unwrap();
                 mutated[position] = ALPHABET[(current + shift) % 32];
@@ -175,7 +158,7 @@ mod tests {
     /// A dropped character, a wrong prefix and a character outside the alphabet are refused.
     #[test]
     fn malformed_texts_are_refused() {
-        let text = sample().to_text().expose_secret().to_string();
+        let text = sample_share().to_text().expose_secret().to_string();
         let mut dropped = text.clone();
         dropped.remove(40);
         assert!(Share::from_text(&dropped).is_err());

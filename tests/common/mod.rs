@@ -26,6 +26,32 @@ pub const ONES_KEY_HEX: &str = "ffffffffffffffffffffffffffffffffffffffffffffffff
 /// Its fingerprint.
 pub const ONES_FINGERPRINT: &str = "2c04-e676-60b2-6026-b9a7-55bc-21c3-6780";
 
+/// The sample share text docs/formats.md §5 shows (share 2 of a 3-of-5 set of the all-ones
+/// key; the same share as the unit tests' `share::sample`), read from the document.
+pub fn sample_share_text() -> String {
+    let doc = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/formats.md"))
+        .expect("docs/formats.md");
+    let start = doc
+        .find("    CUSTODY1")
+        .expect("the sample text in docs/formats.md")
+        + 4;
+    doc[start..start + 119].to_string()
+}
+
+/// The three share texts of tests/vectors/valid-2-of-3-counting-key.txt: the counting key,
+/// 2 of 3, set id 0102030405060708.
+pub fn counting_key_share_texts() -> Vec<String> {
+    let vector = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/valid-2-of-3-counting-key.txt"),
+    )
+    .expect("the counting-key vector");
+    vector
+        .lines()
+        .filter(|line| line.starts_with("CUSTODY1"))
+        .map(String::from)
+        .collect()
+}
+
 /// How long any one child process may run before the test kills it and fails.
 const TIME_LIMIT: Duration = Duration::from_secs(180);
 
