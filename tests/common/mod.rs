@@ -2,6 +2,7 @@
 //! a time limit, scratch folders on disk, age identities, and opening sealed shares in memory.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -183,6 +184,75 @@ pub fn run_spawned(mut command: Command, input: Option<Vec<u8>>) -> Ran {
                 .unwrap_or_default(),
         )
         .into_owned(),
+    }
+}
+
+/// A custody command line being built, run with piped stdio by [`Cmd::run`]:
+/// `cmd(&["recover"]).arg(&set).each("-i", &ids).stdin(b"...").run()`.
+pub struct Cmd {
+    command: Command,
+    input: Vec<u8>,
+}
+
+/// A custody command starting with `args`, stdin empty until [`Cmd::stdin`].
+pub fn cmd(args: &[&str]) -> Cmd {
+    Cmd::from(custody()).args(args)
+}
+
+impl From<Command> for Cmd {
+    /// Goes on building `command` (one with its own environment, say).
+    fn from(command: Command) -> Self {
+        Self {
+            command,
+            input: Vec::new(),
+        }
+    }
+}
+
+impl Cmd {
+    /// One more argument (a path is passed as it is).
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    /// More arguments.
+    pub fn args<I>(mut self, args: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// `flag VALUE` once for each value, in order: `each("-i", [a, b])` is `-i a -i b`.
+    pub fn each<I>(mut self, flag: &str, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<OsStr>,
+    {
+        for value in values {
+            self.command.arg(flag).arg(value);
+        }
+        self
+    }
+
+    /// An environment variable for the child.
+    pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    /// What the child reads on stdin.
+    pub fn stdin(mut self, input: &[u8]) -> Self {
+        self.input = input.to_vec();
+        self
+    }
+
+    /// Runs it as [`run`] does.
+    pub fn run(self) -> Ran {
+        run(self.command, &self.input)
     }
 }
 
