@@ -413,7 +413,7 @@ fn bad_recipients_files() {
     .expect(2, "holds no recipients");
     let ran = cmd(&["split", "-t", "2"])
         .arg("-R")
-        .arg(&dir.path().join("missing.txt"))
+        .arg(dir.path().join("missing.txt"))
         .arg("-o")
         .arg(&output)
         .stdin(key.as_bytes())
