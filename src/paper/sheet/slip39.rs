@@ -5,10 +5,8 @@
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{
-    display_date, text_width, wrap, Font, Page, PaperSize, SheetFacts, MARGIN, MODULE_POINTS,
-    QUIET_ZONE, SHEET_FORMAT,
-};
+use super::pdf::{text_width, wrap, Font, Page, QUIET_ZONE};
+use super::{display_date, PaperSize, SheetFacts, MARGIN, MODULE_POINTS, SHEET_FORMAT};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::paper::qr::{encode, Payload};
