@@ -9,11 +9,15 @@
 //! `pdftotext` extracts it; the QR modules are filled rectangles. The output is deterministic:
 //! no timestamps, no random ids.
 //!
+//! Here is what a custody-v1 sheet says; the steps every kind of sheet takes down the page are
+//! in `layout`, the PDF underneath in `pdf`, and the SLIP-39 sheet in `slip39`.
+//!
 //! Not for the share text's format (see [`crate::share::text`]) or QR encoding ([`super::qr`]).
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+mod layout;
 mod pdf;
 mod slip39;
 
@@ -23,8 +27,9 @@ use crate::error::Error;
 use crate::fingerprint::{FINGERPRINT_LEN, FINGERPRINT_MESSAGE};
 use crate::secret::KEY_LEN;
 use crate::share::gf256::REDUCTION;
-use crate::share::{Share, FORMAT_VERSION, SET_ID_LEN, SHARE_LEN};
-use pdf::{text_width, wrap, Font, Page, QUIET_ZONE};
+use crate::share::{Share, ShareHeader, FORMAT_VERSION, SET_ID_LEN, SHARE_LEN};
+use layout::{fingerprint_facts, Fact, FactSpacing, Kind, QrCode, QrSize, Sheet};
+use pdf::{wrap, Font};
 
 pub use slip39::{render_mnemonic, MnemonicSheet};
 
@@ -65,6 +70,14 @@ pub struct SheetFacts<'a> {
     pub created: &'a str,
 }
 
+/// What a custody-v1 sheet calls itself.
+const CUSTODY_SHEET: Kind = Kind {
+    banner: "CUSTODY KEY SHARE",
+    format_variant: "",
+    title: "key share",
+    docs: "docs/formats.md, \"Paper sheet\"",
+};
+
 /// Renders one share's sheet. With `sealed` (an armored age file), the QR code holds that
 /// instead of the share text, and the share text is not printed.
 pub fn render(
@@ -80,229 +93,119 @@ pub fn render(
     };
     let modules = encode(&payload).map_err(Error::Usage)?;
     let header = share.header();
-    let (width, height) = size.points();
-    let mut page = Page::new(height);
-    let left = MARGIN;
-    let right = width - MARGIN;
-    let content_width = right - left;
+    let mut sheet = Sheet::new(size, &CUSTODY_SHEET, header, facts.label);
+    let y = sheet.heading();
 
-    // Header band.
-    let mut y = MARGIN + 10.0;
-    page.text(
-        Font::HelveticaBold,
-        9.0,
-        left,
-        y,
-        0.35,
-        "CUSTODY KEY SHARE  \u{2014}  SECRET: KEEP SEALED",
-    );
-    let tag = format!("{SHEET_FORMAT}   set {}", header.set_id);
-    page.text(
-        Font::Helvetica,
-        9.0,
-        right - text_width(Font::Helvetica, 9.0, &tag),
-        y,
-        0.35,
-        &tag,
-    );
-    y += 8.0;
-    page.rule(left, right, y, 1.2, 0.0);
-
-    // Title: the label, then which share this is.
-    y += 30.0;
-    let label = if facts.label.trim().is_empty() {
-        "(unlabelled key)"
-    } else {
-        facts.label.trim()
+    let qr = QrCode {
+        modules: &modules,
+        size: match sealed {
+            None => QrSize::Natural,
+            Some(_) => QrSize::Exactly(230.0),
+        },
+        caption: match sealed {
+            None => format!("QR: the share text, version {}, level Q", modules.version),
+            Some(_) => format!(
+                "QR: the share sealed with a passphrase (age), version {}, level M",
+                modules.version
+            ),
+        },
     };
-    for line in wrap(Font::HelveticaBold, 20.0, label, content_width, 2) {
-        page.text(Font::HelveticaBold, 20.0, left, y, 0.0, &line);
-        y += 25.0;
-    }
-    y += 2.0;
-    page.text(
-        Font::Helvetica,
-        16.0,
-        left,
-        y,
-        0.0,
-        &format!(
-            "Share {} of {}  \u{2014}  {} needed to recover the key",
-            header.index, header.count, header.threshold
+    let [fingerprint, spoken] = fingerprint_facts(&header.fingerprint, 11.0);
+    let set_facts = [
+        Fact::line("Set id", header.set_id.to_string(), Font::Courier, 11.0),
+        Fact::line(
+            "Set created",
+            display_date(facts.created),
+            Font::Helvetica,
+            11.0,
         ),
-    );
+        fingerprint,
+        spoken,
+    ];
+    let spacing = FactSpacing {
+        between: 9.0,
+        below: 16.0,
+    };
+    let block_top = sheet.qr_beside_facts(y, qr, &set_facts, spacing);
+
+    // The share text, or the sealed text, at the left; the custodian's box at the right.
+    let block_bottom = match sealed {
+        None => share_text(&mut sheet, &text, block_top)?,
+        Some(armored) => sealed_text(&mut sheet, armored, block_top),
+    };
+    let box_bottom = custodian_box(&mut sheet, block_top, block_bottom, sealed.is_some());
+
+    let steps = recovery_steps(header, sealed.is_some());
+    let y = sheet.recovery_steps(block_bottom.max(box_bottom) + 22.0, &steps);
+    if sealed.is_none() {
+        let width = sheet.content_width();
+        recovery_notes(&mut sheet, false, y + 4.0, width);
+    }
+    Ok(sheet.finish())
+}
+
+/// The share text in its checked lines, from `y` down; returns the y below them.
+fn share_text(sheet: &mut Sheet<'_>, text: &SecretString, mut y: f32) -> Result<f32, Error> {
+    let (left, page) = (sheet.left, &mut sheet.page);
+    let heading = "Share text, to type if the code cannot be scanned";
+    page.text(Font::HelveticaBold, 10.0, left, y, 0.0, heading);
+    y += 13.0;
+    let hint = "Each line ends in a check character (boxed). Spaces and case do not matter.";
+    page.text(Font::Helvetica, 8.0, left, y, 0.35, hint);
+    y += 20.0;
+    page.text(Font::Helvetica, 8.0, left, y, 0.35, "start");
+    page.text(Font::CourierBold, 14.0, left + 34.0, y, 0.0, TEXT_PREFIX);
+    y += 21.0;
+    let lines = sheet_lines(text.expose_secret()).ok_or_else(|| {
+        Error::Usage("internal: the share text does not cut into sheet lines".into())
+    })?;
+    for line in &lines {
+        let number = format!("line {}", line.number);
+        page.text(Font::Helvetica, 8.0, left, y, 0.35, &number);
+        let grouped = line.grouped();
+        page.text(Font::Courier, 14.0, left + 34.0, y, 0.0, &grouped);
+        let check_x = left + 34.0 + 20.0 * 8.4 + 12.0;
+        page.boxed(check_x - 3.0, y - 12.0, 14.5, 16.0);
+        let check = line.check.to_string();
+        page.text(Font::CourierBold, 14.0, check_x, y, 0.0, &check);
+        y += 21.0;
+    }
+    Ok(y)
+}
+
+/// A sealed sheet's left column from `y` down: what the code holds, the armored age file to
+/// type, and the recovery notes; returns the y below them.
+fn sealed_text(sheet: &mut Sheet<'_>, armored: &str, mut y: f32) -> f32 {
+    let (left, page) = (sheet.left, &mut sheet.page);
+    let heading = "Sealed sheet: the share text is not printed";
+    page.text(Font::HelveticaBold, 10.0, left, y, 0.0, heading);
     y += 14.0;
-    page.rule(left, right, y, 0.5, 0.6);
-
-    // Facts (left) and the QR code (right).
-    let top = y + 16.0;
-    let qr_side = match sealed {
-        None => (modules.width + 2 * QUIET_ZONE) as f32 * MODULE_POINTS,
-        Some(_) => 230.0,
-    };
-    let module = qr_side / (modules.width + 2 * QUIET_ZONE) as f32;
-    let qr_left = right - qr_side;
-    page.qr(&modules, qr_left, top, module);
-    let qr_caption = match sealed {
-        None => format!("QR: the share text, version {}, level Q", modules.version),
-        Some(_) => format!(
-            "QR: the share sealed with a passphrase (age), version {}, level M",
-            modules.version
-        ),
-    };
-    page.text(
-        Font::Helvetica,
-        7.5,
-        qr_left + module * QUIET_ZONE as f32,
-        top + qr_side + 2.0,
-        0.35,
-        &qr_caption,
-    );
-
-    let mut fy = top + 14.0;
-    let fact =
-        |page: &mut Page, fy: &mut f32, name: &str, lines: &[String], font: Font, size: f32| {
-            page.text(
-                Font::HelveticaBold,
-                7.5,
-                left,
-                *fy,
-                0.35,
-                &name.to_uppercase(),
-            );
-            *fy += size + 4.0;
-            for line in lines {
-                page.text(font, size, left, *fy, 0.0, line);
-                *fy += size + 3.0;
-            }
-            *fy += 9.0;
-        };
-    fact(
-        &mut page,
-        &mut fy,
-        "Set id",
-        &[header.set_id.to_string()],
-        Font::Courier,
-        11.0,
-    );
-    fact(
-        &mut page,
-        &mut fy,
-        "Set created",
-        &[display_date(facts.created)],
-        Font::Helvetica,
-        11.0,
-    );
-    let fingerprint = header.fingerprint.to_string();
-    let (first, second) = fingerprint.split_at(fingerprint.len().min(20));
-    fact(
-        &mut page,
-        &mut fy,
-        "Key fingerprint",
-        &[first.trim_end_matches('-').to_string(), second.to_string()],
-        Font::Courier,
-        11.0,
-    );
-    let words = header.fingerprint.words();
-    let words: Vec<&str> = words.split(' ').collect();
-    let word_lines: Vec<String> = words.chunks(4).map(|chunk| chunk.join(" ")).collect();
-    fact(
-        &mut page,
-        &mut fy,
-        "Fingerprint, spoken",
-        &word_lines,
-        Font::Helvetica,
-        10.0,
-    );
-
-    // Share text (left) and the custodian's box (right).
-    let mut y = (top + qr_side + 30.0).max(fy + 16.0);
-    let block_top = y;
-    match sealed {
-        None => {
-            page.text(
-                Font::HelveticaBold,
-                10.0,
-                left,
-                y,
-                0.0,
-                "Share text, to type if the code cannot be scanned",
-            );
-            y += 13.0;
-            page.text(
-                Font::Helvetica,
-                8.0,
-                left,
-                y,
-                0.35,
-                "Each line ends in a check character (boxed). Spaces and case do not matter.",
-            );
-            y += 20.0;
-            page.text(Font::Helvetica, 8.0, left, y, 0.35, "start");
-            page.text(Font::CourierBold, 14.0, left + 34.0, y, 0.0, TEXT_PREFIX);
-            y += 21.0;
-            let lines = sheet_lines(text.expose_secret()).ok_or_else(|| {
-                Error::Usage("internal: the share text does not cut into sheet lines".into())
-            })?;
-            for line in &lines {
-                page.text(
-                    Font::Helvetica,
-                    8.0,
-                    left,
-                    y,
-                    0.35,
-                    &format!("line {}", line.number),
-                );
-                let grouped = line.grouped();
-                page.text(Font::Courier, 14.0, left + 34.0, y, 0.0, &grouped);
-                let check_x = left + 34.0 + 20.0 * 8.4 + 12.0;
-                page.boxed(check_x - 3.0, y - 12.0, 14.5, 16.0);
-                page.text(
-                    Font::CourierBold,
-                    14.0,
-                    check_x,
-                    y,
-                    0.0,
-                    &line.check.to_string(),
-                );
-                y += 21.0;
-            }
-        }
-        Some(armored) => {
-            page.text(
-                Font::HelveticaBold,
-                10.0,
-                left,
-                y,
-                0.0,
-                "Sealed sheet: the share text is not printed",
-            );
-            y += 14.0;
-            for line in [
-                "The QR code holds this share sealed with a 10-word passphrase",
-                "(age, scrypt). The passphrase was shown once when the sheet was",
-                "made; write it in the box at the right, or keep it apart.",
-                "The sealed text, to type if the code cannot be scanned:",
-            ] {
-                page.text(Font::Helvetica, 8.5, left, y, 0.0, line);
-                y += 11.0;
-            }
-            y += 4.0;
-            for line in armored.lines() {
-                page.text(Font::Courier, 6.3, left, y, 0.0, line);
-                y += 7.6;
-            }
-            // Beside the tall custodian's box, where a sealed sheet has room for them.
-            y = recovery_notes(&mut page, true, left, y + 10.0, 275.0);
-        }
+    for line in [
+        "The QR code holds this share sealed with a 10-word passphrase",
+        "(age, scrypt). The passphrase was shown once when the sheet was",
+        "made; write it in the box at the right, or keep it apart.",
+        "The sealed text, to type if the code cannot be scanned:",
+    ] {
+        page.text(Font::Helvetica, 8.5, left, y, 0.0, line);
+        y += 11.0;
     }
-    let block_bottom = y;
+    y += 4.0;
+    for line in armored.lines() {
+        page.text(Font::Courier, 6.3, left, y, 0.0, line);
+        y += 7.6;
+    }
+    // Beside the tall custodian's box, where a sealed sheet has room for them.
+    recovery_notes(sheet, true, y + 10.0, 275.0)
+}
 
-    // The custodian's box.
-    let box_left = left + 290.0;
-    let box_width = right - box_left;
+/// The box at the right, from `block_top` to at least `block_bottom`, with lines for the
+/// custodian to fill in (and, on a sealed sheet, the passphrase); returns the y of its bottom.
+fn custodian_box(sheet: &mut Sheet<'_>, block_top: f32, block_bottom: f32, sealed: bool) -> f32 {
+    let page = &mut sheet.page;
+    let box_left = sheet.left + 290.0;
+    let box_width = sheet.right - box_left;
     let mut by = block_top - 10.0;
-    let fields = if sealed.is_some() { 6.0 } else { 4.0 };
+    let fields = if sealed { 6.0 } else { 4.0 };
     let box_height = (block_bottom - block_top).max(36.0 + fields * 39.0);
     page.boxed(box_left, by, box_width, box_height);
     by += 16.0;
@@ -314,87 +217,49 @@ pub fn render(
         0.0,
         "Custodian",
     );
-    let field = |page: &mut Page, by: &mut f32, name: &str| {
-        *by += 30.0;
-        page.rule(box_left + 10.0, box_left + box_width - 10.0, *by, 0.5, 0.0);
-        page.text(Font::Helvetica, 7.5, box_left + 10.0, *by + 9.0, 0.35, name);
-        *by += 9.0;
-    };
-    field(&mut page, &mut by, "Name");
-    field(&mut page, &mut by, "Signature and date sealed");
-    field(&mut page, &mut by, "Tamper-evident bag serial");
-    field(&mut page, &mut by, "Witness");
-    if sealed.is_some() {
-        field(&mut page, &mut by, "Passphrase (by hand only)");
-        field(&mut page, &mut by, "");
+    let mut names = vec![
+        "Name",
+        "Signature and date sealed",
+        "Tamper-evident bag serial",
+        "Witness",
+    ];
+    if sealed {
+        names.extend(["Passphrase (by hand only)", ""]);
     }
+    for name in names {
+        by += 30.0;
+        page.rule(box_left + 10.0, box_left + box_width - 10.0, by, 0.5, 0.0);
+        page.text(Font::Helvetica, 7.5, box_left + 10.0, by + 9.0, 0.35, name);
+        by += 9.0;
+    }
+    block_top - 10.0 + box_height
+}
 
-    // Recovery instructions.
-    let mut y = block_bottom.max(block_top - 10.0 + box_height) + 22.0;
-    page.text(
-        Font::HelveticaBold,
-        10.0,
-        left,
-        y,
-        0.0,
-        "To recover the key",
-    );
-    y += 14.0;
-    let steps: Vec<String> = vec![
+/// The numbered steps to recover with custody (or, sealed, with age).
+fn recovery_steps(header: &ShareHeader, sealed: bool) -> [String; 4] {
+    [
         format!(
             "1. Bring {} of the {} sheets (or sealed shares) together on an offline machine with custody installed.",
             header.threshold, header.count
         ),
         "2. Scan each sheet at 150 to 300 dpi and run: custody combine -m SET_FOLDER --qr sheet.png ...".into(),
-        match sealed {
-            None => "    or type the lines at a prompt that checks each one: custody combine -m SET_FOLDER --type".into(),
-            Some(_) => "    (it asks for the passphrase), or without custody: zbarimg --raw -q sheet.png | age -d".into(),
+        if sealed {
+            "    (it asks for the passphrase), or without custody: zbarimg --raw -q sheet.png | age -d".into()
+        } else {
+            "    or type the lines at a prompt that checks each one: custody combine -m SET_FOLDER --type".into()
         },
         format!(
             "3. The key must have the fingerprint above ({}...). Compare it aloud using the words.",
-            &fingerprint[..9]
+            &header.fingerprint.to_string()[..9]
         ),
-    ];
-    for step in &steps {
-        for line in wrap(Font::Helvetica, 9.0, step, content_width, 2) {
-            page.text(Font::Helvetica, 9.0, left, y, 0.0, &line);
-            y += 12.0;
-        }
-    }
-    if sealed.is_none() {
-        recovery_notes(&mut page, false, left, y + 4.0, content_width);
-    }
-
-    // Footer.
-    let footer_y = height - MARGIN + 14.0;
-    page.rule(left, right, footer_y - 12.0, 0.5, 0.6);
-    page.text(
-        Font::Helvetica,
-        7.5,
-        left,
-        footer_y,
-        0.35,
-        &format!(
-            "{SHEET_FORMAT}  \u{b7}  set {}  \u{b7}  share {} of {}  \u{b7}  docs/formats.md, \"Paper sheet\"  \u{b7}  do not copy or photograph; scan only to recover",
-            header.set_id, header.index, header.count
-        ),
-    );
-
-    Ok(page.finish(
-        width,
-        height,
-        &format!(
-            "custody key share {} of {}, set {}",
-            header.index, header.count, header.set_id
-        ),
-    ))
+    ]
 }
 
-/// Prints, from `y` down in `width`, the least a stranger needs to recover by hand without
+/// Prints, from `y` down in `width` at the left margin, the least a stranger needs to recover by hand without
 /// custody: where the specification is, the share text, the share layout, the field and
 /// Lagrange, the fingerprint. Each sentence restates docs/formats.md; the test suite recovers a
 /// key from this text alone. Returns the y below it.
-fn recovery_notes(page: &mut Page, sealed: bool, x: f32, mut y: f32, width: f32) -> f32 {
+fn recovery_notes(sheet: &mut Sheet<'_>, sealed: bool, mut y: f32, width: f32) -> f32 {
     let alphabet = String::from_utf8_lossy(ALPHABET).to_lowercase();
     // A sealed sheet prints no share text, not even its prefix.
     let text = if sealed {
@@ -423,7 +288,7 @@ fn recovery_notes(page: &mut Page, sealed: bool, x: f32, mut y: f32, width: f32)
         (Font::Helvetica, notes.join(" ")),
     ] {
         for line in wrap(font, 6.5, &note, width, 12) {
-            page.text(font, 6.5, x, y, 0.0, &line);
+            sheet.page.text(font, 6.5, sheet.left, y, 0.0, &line);
             y += 7.8;
         }
     }
