@@ -7,6 +7,7 @@
 //! sealed files). The manifest format is specified in docs/formats.md.
 
 pub mod recover;
+pub mod replace;
 mod slip39;
 
 use std::fmt;
