@@ -233,7 +233,8 @@ fn shares_of_an_extended_set_are_reissued_with_their_own_header() {
 }
 
 /// An index not in the set (2, named), too few shares (4), a quorum that does not give the
-/// witnessed key (3) and a SLIP-39 set (2) are refused, and the set folder and its
+/// witnessed key (3), a set made by `split`, which has no transcript to record in (3), and a
+/// SLIP-39 set (2) are refused, and the set folder and its
 /// surroundings are left exactly as they were.
 #[test]
 fn refusals_leave_the_set_as_it_was() {
@@ -263,6 +264,18 @@ fn refusals_leave_the_set_as_it_was() {
     )
     .expect(3, ONES_FINGERPRINT);
     assert!(snapshot(&set) == untouched);
+
+    let split_set = dir.path().join("split-set");
+    let (split_identity, split_recipient) = lib_identity(dir.path(), "dan");
+    split(
+        COUNTING_KEY_HEX,
+        2,
+        &[split_recipient.clone(), split_recipient],
+        &split_set,
+    );
+    let untouched = snapshot(&split_set);
+    reissue(&split_set, 1, &new_recipient, &[&split_identity], &[]).expect(3, "no transcript");
+    assert!(snapshot(&split_set) == untouched);
 
     let mut plan = String::from("label = \"slip39\"\nthreshold = 2\nscheme = \"slip39\"\n");
     let mut identities = Vec::new();

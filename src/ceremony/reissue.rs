@@ -93,7 +93,7 @@ pub fn reissue(request: Reissue<'_>) -> Result<Reissued, Error> {
         file,
         sha256: sha256_hex(&sealed),
         commitment: share.commitment(),
-        attest_key: replaced.attest_key.clone(),
+        attest_key: replaced.attest_key,
     };
     drop(share);
 
