@@ -30,7 +30,10 @@ use super::ceremony_args::{
 use super::{key_source, note, print_json, warn};
 
 /// Runs the preflight, prints its findings, refuses (5) on a fatal one.
-pub(super) fn run_preflight(hardening: &Hardening, require_airgap: bool) -> Result<Preflight, Error> {
+pub(super) fn run_preflight(
+    hardening: &Hardening,
+    require_airgap: bool,
+) -> Result<Preflight, Error> {
     let report = preflight(hardening, require_airgap);
     for finding in &report.findings {
         let line = format!("preflight {}: {}", finding.code, finding.message);
