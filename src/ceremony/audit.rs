@@ -14,7 +14,8 @@ use crate::input::{read_capped, read_input, MAX_MANIFEST, MAX_SEALED_SHARE};
 use crate::set::{Manifest, MANIFEST_FILE};
 
 /// Transcript event names that carry the set's manifest hash.
-pub const MANIFEST_EVENTS: [&str; 2] = ["set-sealed", "set-extended"];
+pub const MANIFEST_EVENTS: [&str; 3] =
+    ["set-sealed", "set-extended", super::reissue::REISSUED_EVENT];
 
 /// A set's lifecycle state, from its transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,7 +30,10 @@ use super::ceremony_args::{
 use super::{key_source, note, print_json, warn};
 
 /// Runs the preflight, prints its findings, refuses (5) on a fatal one.
-fn run_preflight(hardening: &Hardening, require_airgap: bool) -> Result<Preflight, Error> {
+pub(super) fn run_preflight(
+    hardening: &Hardening,
+    require_airgap: bool,
+) -> Result<Preflight, Error> {
     let report = preflight(hardening, require_airgap);
     for finding in &report.findings {
         let line = format!("preflight {}: {}", finding.code, finding.message);
@@ -84,12 +87,12 @@ fn expectations(
     })
 }
 
-fn prompts(passphrase_fd: Option<u32>) -> Result<Prompts, Error> {
+pub(super) fn prompts(passphrase_fd: Option<u32>) -> Result<Prompts, Error> {
     passphrase_fd.map_or_else(|| Ok(Prompts::terminal()), Prompts::from_fd)
 }
 
 /// What the witnesses write down.
-fn print_record(fingerprint: &Fingerprint, transcript_hash: &str) {
+pub(super) fn print_record(fingerprint: &Fingerprint, transcript_hash: &str) {
     outln!("fingerprint {fingerprint}");
     outln!("spoken      {}", fingerprint.words());
     outln!("transcript  {transcript_hash}");

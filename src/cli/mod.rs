@@ -35,6 +35,7 @@ mod named_set;
 mod paper;
 mod qr_child;
 mod quorum;
+mod reissue;
 mod split;
 mod typing;
 mod version;
@@ -87,6 +88,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Ceremony(command) => ceremony::run(command, &hardening),
         Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
         Command::Extend(args) => ceremony::run_extend(args, &hardening),
+        Command::Reissue(args) => reissue::run(args, &hardening),
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
         Command::Attest(command) => attest::run(command),
         Command::Quorum(command) => quorum::run(command),

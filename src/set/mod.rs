@@ -8,6 +8,7 @@
 
 pub mod manifest;
 pub mod recover;
+pub mod replace;
 mod slip39;
 pub mod write;
 
