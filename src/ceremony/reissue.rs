@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::fingerprint::sha256_hex;
 use crate::seal::{Keyring, Sealer};
 use crate::set::recover::{recover_set, Recovered};
-use crate::set::replace::replace_files;
+use crate::set::write::replace_files;
 use crate::set::{seal_all, Manifest, ManifestShare, Scheme, MANIFEST_FILE};
 use crate::share::shamir::extend as points_at;
 use crate::share::{Share, ShareHeader};

@@ -8,7 +8,6 @@
 
 pub mod manifest;
 pub mod recover;
-pub mod replace;
 mod slip39;
 pub mod write;
 

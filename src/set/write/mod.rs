@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
+mod replace;
+
+pub use replace::replace_files;
+
 /// Refuses (exit 5) an output folder that exists and is not empty, or is not a folder.
 pub fn check_output_folder(output: &Path) -> Result<(), Error> {
     match fs::read_dir(output) {
@@ -62,33 +66,44 @@ pub struct StagedFolder {
 
 /// Writes `files` into a hidden sibling of `output` and syncs them; see [`StagedFolder`].
 pub fn stage_folder(output: &Path, files: &[(String, Vec<u8>)]) -> Result<StagedFolder, Error> {
-    let base = output
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "set".into());
-    let staging = temporary_path(&parent_of(output), &base)?;
+    let staging = hidden_sibling(output, "custody-tmp")?;
     fs::create_dir(&staging).map_err(|error| Error::io(&staging, error))?;
     let staged = StagedFolder {
         staging,
         output: output.to_path_buf(),
         published: false,
     };
+    write_files_synced(&staged.staging, files)?;
+    Ok(staged)
+}
+
+/// Writes new `files` into `folder` and syncs them with the folder. One syncfs flushes every
+/// file and the folder together, which the disk can batch; an fsync per file costs a journal
+/// commit each.
+fn write_files_synced(folder: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     for (name, bytes) in files {
-        let path = staged.staging.join(name);
-        let mut file = OpenOptions::new()
+        let path = folder.join(name);
+        OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(|error| Error::io(&path, error))?;
-        file.write_all(bytes)
+            .and_then(|mut file| file.write_all(bytes))
             .map_err(|error| Error::io(&path, error))?;
     }
-    // One syncfs flushes every file and the staging folder together, which the disk can
-    // batch; an fsync per file costs a journal commit each.
-    File::open(&staged.staging)
-        .and_then(|folder| rustix::fs::syncfs(&folder).map_err(Into::into))
-        .map_err(|error| Error::io(&staged.staging, error))?;
-    Ok(staged)
+    File::open(folder)
+        .and_then(|handle| rustix::fs::syncfs(&handle).map_err(Into::into))
+        .map_err(|error| Error::io(folder, error))
+}
+
+/// A fresh hidden name beside `path` (a file or a folder): `.NAME.KIND-RANDOM`.
+fn hidden_sibling(path: &Path, kind: &str) -> Result<PathBuf, Error> {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "set".into());
+    let mut tag = [0u8; 6];
+    crate::secret::fill_random(&mut tag)?;
+    Ok(parent_of(path).join(format!(".{name}.{kind}-{}", hex::encode(tag))))
 }
 
 impl StagedFolder {
@@ -116,24 +131,11 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
         .map_err(|error| Error::io(dir, error))
 }
 
-/// A temporary name in `folder` for a file that will become `name`: hidden, random, never an
-/// existing file's.
-fn temporary_path(folder: &Path, name: &str) -> Result<PathBuf, Error> {
-    let mut tag = [0u8; 6];
-    crate::secret::fill_random(&mut tag)?;
-    Ok(folder.join(format!(".{name}.custody-tmp-{}", hex::encode(tag))))
-}
-
 /// Writes `bytes` under a temporary name in `path`'s folder and syncs it; the caller puts it in
 /// place. The temporary file is removed if writing fails.
 fn write_temporary(path: &Path, bytes: &[u8]) -> Result<(PathBuf, PathBuf), Error> {
     let folder = parent_of(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{} names no file", path.display())))?
-        .to_string_lossy()
-        .into_owned();
-    let temporary = temporary_path(&folder, &name)?;
+    let temporary = hidden_sibling(path, "custody-tmp")?;
     let written = OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -9,13 +9,13 @@
 //! under hidden names beside the set (`.SET.custody-old-…` is the set as it was) and never a
 //! mixed one. The old folder is removed once the new one is in place.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 use rustix::io::Errno;
 
+use super::{hidden_sibling, parent_of, sync_dir, write_files_synced};
 use crate::error::Error;
 
 /// Replaces `folder`'s files named in `written` with their new bytes (or adds them), removes
@@ -30,7 +30,7 @@ pub fn replace_files(
     // The real folder: a set reached through a symlink is changed where it lives.
     let folder = fs::canonicalize(folder).map_err(|error| Error::io(folder, error))?;
     let kept = files_kept(&folder, written, removed)?;
-    let staging = Sibling::create(&folder, "custody-tmp")?;
+    let staging = Sibling::create(&folder)?;
     let permissions = fs::metadata(&folder)
         .map_err(|error| Error::io(&folder, error))?
         .permissions();
@@ -40,24 +40,13 @@ pub fn replace_files(
         let target = staging.path.join(name);
         fs::hard_link(folder.join(name), &target).map_err(|error| Error::io(&target, error))?;
     }
-    for (name, bytes) in written {
-        let path = staging.path.join(name);
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(bytes))
-            .map_err(|error| Error::io(&path, error))?;
-    }
-    File::open(&staging.path)
-        .and_then(|handle| rustix::fs::syncfs(&handle).map_err(Into::into))
-        .map_err(|error| Error::io(&staging.path, error))?;
+    write_files_synced(&staging.path, written)?;
     let old = exchange(staging, &folder)?;
     let leftover = fs::remove_dir_all(&old.path)
         .is_err()
         .then(|| old.path.clone());
     old.forget();
-    sync_parent(&folder)?;
+    sync_dir(&parent_of(&folder))?;
     Ok(leftover)
 }
 
@@ -119,9 +108,9 @@ struct Sibling {
 }
 
 impl Sibling {
-    /// Makes the folder.
-    fn create(folder: &Path, kind: &str) -> Result<Self, Error> {
-        let mut sibling = Self::reserve(folder, kind)?;
+    /// Makes the staging folder.
+    fn create(folder: &Path) -> Result<Self, Error> {
+        let mut sibling = Self::reserve(folder, "custody-tmp")?;
         fs::create_dir(&sibling.path).map_err(|error| Error::io(&sibling.path, error))?;
         sibling.remove_on_drop = true;
         Ok(sibling)
@@ -129,15 +118,8 @@ impl Sibling {
 
     /// A fresh name, not yet made.
     fn reserve(folder: &Path, kind: &str) -> Result<Self, Error> {
-        let base = folder
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "set".into());
-        let mut tag = [0u8; 6];
-        crate::secret::fill_random(&mut tag)?;
-        let name = format!(".{base}.{kind}-{}", hex::encode(tag));
         Ok(Self {
-            path: folder.with_file_name(name),
+            path: hidden_sibling(folder, kind)?,
             remove_on_drop: false,
         })
     }
@@ -154,13 +136,6 @@ impl Drop for Sibling {
             let _ = fs::remove_dir_all(&self.path);
         }
     }
-}
-
-fn sync_parent(folder: &Path) -> Result<(), Error> {
-    let parent = folder.parent().unwrap_or(Path::new("/"));
-    File::open(parent)
-        .and_then(|handle| handle.sync_all())
-        .map_err(|error| Error::io(parent, error))
 }
 
 #[cfg(test)]
