@@ -92,3 +92,46 @@ fn stanza_lines<'a>(lines: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item
         .take_while(|line| !line.starts_with(b"---"))
         .filter(|line| line.starts_with(b"-> "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header names its recipient's stanza type without age's grease, armored or not, and
+    /// what is not age v1 is named as such.
+    #[test]
+    fn reads_stanza_types_and_armor() {
+        let recipient = age::x25519::Identity::generate().to_public();
+        let armored = age::encrypt_and_armor(&recipient, b"a share text\n").unwrap();
+        assert_eq!(
+            AgeHeader::read(armored.as_bytes()).unwrap(),
+            AgeHeader {
+                armored: true,
+                stanza_types: vec!["X25519".into()],
+            }
+        );
+        let binary = age::encrypt(&recipient, b"a share text\n").unwrap();
+        assert!(!AgeHeader::read(&binary).unwrap().armored);
+        let plain_text = b"a plain text file, long enough to be told from age armor\n";
+        assert_eq!(
+            AgeHeader::read(plain_text).unwrap_err(),
+            "not an age v1 file"
+        );
+    }
+
+    /// More stanzas than custody reads are refused before the age crate parses them.
+    #[test]
+    fn counts_stanzas() {
+        let header = |stanzas: usize| {
+            let mut text = String::from("age-encryption.org/v1\n");
+            for _ in 0..stanzas {
+                text.push_str("-> X25519 AAAA\nAAAA\n");
+            }
+            text.push_str("--- AAAA\n");
+            text.into_bytes()
+        };
+        assert!(check_stanza_count(&header(MAX_STANZAS)).is_ok());
+        let reason = check_stanza_count(&header(MAX_STANZAS + 1)).unwrap_err();
+        assert!(reason.contains("33 recipient stanzas"), "{reason}");
+    }
+}
