@@ -21,11 +21,14 @@ use crate::ceremony::rotate::{rotate, Rotation};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::ram_dir::RamDir;
-use crate::seal::{pkcs11, Keyring, Prompts};
+use crate::seal::{Keyring, Prompts};
 use crate::secret::MasterKey;
 use crate::set::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
 use crate::set::Manifest;
 use crate::share::shamir::{split, Threshold};
+
+mod softhsm;
+use softhsm::{HsmCustodian, HSM_KEY_LABEL, HSM_TOKEN_LABEL};
 
 /// One step of a drill and how long it took.
 #[derive(Debug, Clone)]
@@ -430,66 +433,6 @@ fn read_sheet(path: &Path) -> Result<secrecy::SecretString, Error> {
             "{}: the QR code does not scan back",
             path.display()
         ))),
-    }
-}
-
-/// The token and key names of the drill's HSM custodian.
-const HSM_TOKEN_LABEL: &str = "custody-drill";
-const HSM_KEY_LABEL: &str = "drill-wrap";
-
-/// The drill's HSM custodian: a SoftHSM2 token store in the workspace, named to SoftHSM by
-/// `SOFTHSM2_CONF` (set for this process before the module is initialised, restored on drop).
-struct HsmCustodian {
-    /// The key's URI with a pin-source in the workspace: recipient and identity at once.
-    uri: String,
-    previous_conf: Option<std::ffi::OsString>,
-}
-
-impl HsmCustodian {
-    fn create(workspace: &Path, module: &Path) -> Result<Self, Error> {
-        let token_dir = workspace.join("softhsm-tokens");
-        DirBuilder::new()
-            .mode(0o700)
-            .create(&token_dir)
-            .map_err(|error| Error::io(&token_dir, error))?;
-        let conf = workspace.join("softhsm2.conf");
-        let text = format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            token_dir.display()
-        );
-        write_private(&conf, text.as_bytes())?;
-        let previous_conf = std::env::var_os("SOFTHSM2_CONF");
-        std::env::set_var("SOFTHSM2_CONF", &conf);
-        // From here on, dropping the custodian restores the variable.
-        let mut custodian = Self {
-            uri: String::new(),
-            previous_conf,
-        };
-        let mut pin = zeroize::Zeroizing::new([0u8; 16]);
-        crate::secret::fill_random(&mut pin[..])?;
-        let pin = secrecy::SecretString::from(hex::encode(&pin[..]));
-        let pin_file = workspace.join("hsm.pin");
-        write_private(&pin_file, pin.expose_secret().as_bytes())?;
-        pkcs11::init_throwaway_softhsm_token(module, &token_dir, HSM_TOKEN_LABEL, &pin)?;
-        let pin_source = format!("pin-source={}", pkcs11::query_value(pin_file.as_os_str()));
-        let recipient = pkcs11::keygen(
-            &format!(
-                "pkcs11:token={HSM_TOKEN_LABEL};object={HSM_KEY_LABEL}?module-path={}&{pin_source}",
-                pkcs11::query_value(module.as_os_str())
-            ),
-            &Prompts::terminal(),
-        )?;
-        custodian.uri = format!("{recipient}&{pin_source}");
-        Ok(custodian)
-    }
-}
-
-impl Drop for HsmCustodian {
-    fn drop(&mut self) {
-        match self.previous_conf.take() {
-            Some(previous) => std::env::set_var("SOFTHSM2_CONF", previous),
-            None => std::env::remove_var("SOFTHSM2_CONF"),
-        }
     }
 }
 

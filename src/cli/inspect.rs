@@ -1,10 +1,8 @@
 //! `custody inspect`: the public facts of a set folder, a manifest or a sealed share, with no
 //! secret needed.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use age::armor::ArmoredReader;
 use std::collections::BTreeMap;
 
 use custody::ceremony::audit::{confirmations_of, state_of};
@@ -12,7 +10,7 @@ use custody::ceremony::transcript::{binaries_in, BinaryUse};
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
 use custody::fingerprint::sha256_hex;
 use custody::input::{read_capped, read_input, MAX_SEALED_SHARE};
-use custody::seal::pkcs11;
+use custody::seal::SealedFileFacts;
 use custody::set::{Manifest, MANIFEST_FILE};
 use custody::Error;
 use serde_json::json;
@@ -161,22 +159,9 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// What a sealed file says about itself without being opened.
-struct SealedFacts {
-    /// The format and version, e.g. "age v1, ASCII-armored".
-    format: String,
-    armored: bool,
-    /// Who it is sealed to: age stanza types, or the token and key.
-    sealed_to: Vec<String>,
-}
-
 fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
     let bytes = read_input(path, MAX_SEALED_SHARE)?;
-    let facts = if pkcs11::is_sealed_file(&bytes, &path.to_string_lossy()) {
-        describe_pkcs11(&bytes, path)?
-    } else {
-        describe_age(&bytes, path)?
-    };
+    let facts = SealedFileFacts::read(&bytes, path)?;
     let sha256 = sha256_hex(&bytes);
     let folder = path.parent().unwrap_or(Path::new("."));
     let entry = Manifest::load(folder).ok().and_then(|(manifest, _)| {
@@ -190,9 +175,9 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
     if as_json {
         return print_json(&json!({
             "file": path.display().to_string(),
-            "format": facts.format,
-            "armored": facts.armored,
-            "stanzas": facts.sealed_to,
+            "format": facts.format(),
+            "armored": facts.armored(),
+            "stanzas": facts.sealed_to(),
             "sha256": sha256,
             "set_id": entry.as_ref().map(|(m, _)| m.set_id.to_string()),
             "index": entry.as_ref().map(|(_, e)| e.index),
@@ -201,8 +186,8 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
         }));
     }
     outln!("file        {}", path.display());
-    outln!("format      {}", facts.format);
-    outln!("sealed to   {}", facts.sealed_to.join(", "));
+    outln!("format      {}", facts.format());
+    outln!("sealed to   {}", facts.sealed_to().join(", "));
     outln!("sha256      {sha256}");
     match entry {
         Some((manifest, entry)) => {
@@ -219,61 +204,4 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
         None => outln!("manifest    none beside it lists this file"),
     }
     Ok(())
-}
-
-fn describe_age(bytes: &[u8], path: &Path) -> Result<SealedFacts, Error> {
-    let armored = bytes
-        .trim_ascii_start()
-        .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----");
-    let mut dearmored = Vec::new();
-    ArmoredReader::new(bytes)
-        .take(64 * 1024)
-        .read_to_end(&mut dearmored)
-        .map_err(|error| Error::Usage(format!("{}: not an age file: {error}", path.display())))?;
-    let mut lines = BufReader::new(&dearmored[..])
-        .split(b'\n')
-        .map_while(Result::ok);
-    if lines.next().as_deref() != Some(b"age-encryption.org/v1".as_slice()) {
-        return Err(Error::Usage(format!(
-            "{}: not an age v1 file",
-            path.display()
-        )));
-    }
-    let sealed_to = lines
-        .take_while(|line| !line.starts_with(b"---"))
-        .filter_map(|line| {
-            let line = String::from_utf8(line).ok()?;
-            line.strip_prefix("-> ")?
-                .split_whitespace()
-                .next()
-                .map(String::from)
-        })
-        // age adds a random "grease" stanza to every header; it names no recipient.
-        .filter(|kind| !kind.ends_with("-grease"))
-        .collect();
-    Ok(SealedFacts {
-        format: format!("age v1{}", if armored { ", ASCII-armored" } else { "" }),
-        armored,
-        sealed_to,
-    })
-}
-
-fn describe_pkcs11(bytes: &[u8], path: &Path) -> Result<SealedFacts, Error> {
-    let sealed = pkcs11::SealedFile::parse(bytes)
-        .map_err(|reason| Error::Usage(format!("{}: {reason}", path.display())))?;
-    let header = &sealed.header;
-    Ok(SealedFacts {
-        format: format!(
-            "custody PKCS#11 share v1: set {}, share {} of {}, {} needed, fingerprint {}",
-            header.set_id, header.index, header.count, header.threshold, header.fingerprint
-        ),
-        armored: false,
-        sealed_to: vec![format!(
-            "token {:?} (serial {:?}), key {:?} (id {})",
-            sealed.token_label,
-            sealed.token_serial,
-            sealed.key_label,
-            hex::encode(&sealed.key_id)
-        )],
-    })
 }

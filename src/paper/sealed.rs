@@ -8,17 +8,16 @@
 //! sealed payload is an ordinary ASCII-armored age file (`age -d` opens it with the passphrase
 //! typed exactly as shown: lower case, single spaces).
 
-use std::io::Write;
 use std::iter;
 
-use age::armor::{ArmoredReader, ArmoredWriter, Format};
-use age::{DecryptError, Decryptor, Encryptor};
+use age::armor::ArmoredReader;
+use age::{DecryptError, Decryptor};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 use crate::pgp_words::words_of;
-use crate::seal::age_backend::{MAX_SCRYPT_WORK_FACTOR, SCRYPT_WORK_FACTOR};
+use crate::seal::age::{passphrase_identity, seal_with_passphrase, MAX_SCRYPT_WORK_FACTOR};
 use crate::share::Share;
 
 /// Random bytes in a sheet passphrase (one word each).
@@ -54,27 +53,11 @@ pub fn seal_share(share: &Share, passphrase: &SecretString) -> Result<Zeroizing<
         index: share.header().index,
         reason,
     };
-    let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
-    recipient.set_work_factor(SCRYPT_WORK_FACTOR);
-    let encryptor = Encryptor::with_recipients(iter::once(&recipient as &dyn age::Recipient))
-        .map_err(|error| failed(error.to_string()))?;
     let text = share.to_text();
     let mut plaintext = Zeroizing::new(Vec::with_capacity(text.expose_secret().len() + 1));
     plaintext.extend_from_slice(text.expose_secret().as_bytes());
     plaintext.push(b'\n');
-    let mut sealed = Vec::with_capacity(600);
-    let armor = ArmoredWriter::wrap_output(&mut sealed, Format::AsciiArmor)
-        .map_err(|error| failed(error.to_string()))?;
-    let mut writer = encryptor
-        .wrap_output(armor)
-        .map_err(|error| failed(error.to_string()))?;
-    writer
-        .write_all(&plaintext)
-        .map_err(|error| failed(error.to_string()))?;
-    writer
-        .finish()
-        .and_then(|armor| armor.finish())
-        .map_err(|error| failed(error.to_string()))?;
+    let sealed = seal_with_passphrase(&plaintext, passphrase).map_err(failed)?;
     String::from_utf8(sealed)
         .map(Zeroizing::new)
         .map_err(|_| failed("the armor is not text".into()))
@@ -93,8 +76,7 @@ pub fn open_sealed(
         Ok(_) => return Ok(Err("the sealed QR code is not passphrase-sealed".into())),
         Err(error) => return Ok(Err(format!("the sealed QR code is damaged: {error}"))),
     };
-    let mut identity = age::scrypt::Identity::new(normalise_passphrase(passphrase.expose_secret()));
-    identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
+    let identity = passphrase_identity(normalise_passphrase(passphrase.expose_secret()));
     let mut reader = match decryptor.decrypt(iter::once(&identity as &dyn age::Identity)) {
         Ok(reader) => reader,
         Err(DecryptError::ExcessiveWork { required, .. }) => {

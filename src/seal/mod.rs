@@ -2,11 +2,12 @@
 //!
 //! Every backend implements [`Sealer`] (one recipient, one sealed file) and contributes
 //! identities to a [`Keyring`] that opens sealed files. age is the first backend
-//! ([`age_backend`]): X25519, SSH, plugin and passphrase (scrypt) recipients, written as
+//! ([`age`]): X25519, SSH, plugin and passphrase (scrypt) recipients, written as
 //! ASCII-armored age files that Go age opens. The PKCS#11 backend ([`pkcs11`]) seals to an
 //! AES-256 key on a token (HSM) with AES-GCM, written as `.p11` text files.
 
-pub mod age_backend;
+pub mod age;
+mod describe;
 pub mod pkcs11;
 mod prompts;
 
@@ -15,6 +16,7 @@ use std::path::Path;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
+pub use describe::SealedFileFacts;
 pub use prompts::Prompts;
 
 use crate::error::Error;
@@ -68,7 +70,7 @@ pub fn parse_recipient(
     if pkcs11::is_uri(text) {
         return pkcs11::parse_recipient(text.trim(), position, prompts);
     }
-    age_backend::parse_recipient(text.trim(), position, prompts, passphrase)
+    age::parse_recipient(text.trim(), position, prompts, passphrase)
 }
 
 /// A recipient as it may be recorded or shown (transcript, manifest, reports, `--json`): a
@@ -112,7 +114,7 @@ pub fn recipient_needs_secret(text: &str, position: usize) -> Result<bool, Error
         pkcs11::Uri::parse(text, &format!("recipient {position}"))?;
         return Ok(true);
     }
-    Ok(text == age_backend::PASSPHRASE_RECIPIENT)
+    Ok(text == age::PASSPHRASE_RECIPIENT)
 }
 
 /// Reads a recipients file as age's `-R` does: one recipient per line, `#` comments and
@@ -143,7 +145,7 @@ pub fn parse_recipients_file(bytes: &[u8], name: &Path) -> Result<Vec<String>, E
 
 /// The identities available to open sealed shares.
 pub struct Keyring {
-    age: age_backend::AgeKeyring,
+    age: age::AgeKeyring,
     pkcs11: pkcs11::Pkcs11Keyring,
     /// What to call each `-i` argument in messages, by position: the file name, or only the
     /// position for a `pkcs11:` URI (which may carry a PIN).
@@ -156,7 +158,7 @@ impl Keyring {
     /// are decrypted and tokens logged in to now, so a wrong passphrase or PIN aborts before
     /// any share is looked at (exit 6).
     pub fn load(paths: &[impl AsRef<Path>], prompts: &Prompts) -> Result<Self, Error> {
-        let mut age = age_backend::AgeKeyring::new(prompts.clone());
+        let mut age = age::AgeKeyring::new(prompts.clone());
         let mut pkcs11 = pkcs11::Pkcs11Keyring::default();
         let mut names = Vec::new();
         for (number, path) in paths.iter().enumerate() {

@@ -1,196 +1,23 @@
-//! The age backend: seals shares as ASCII-armored age files and opens them with age identities.
-//!
-//! Recipients: X25519 (`age1…`), SSH (`ssh-ed25519 …`, `ssh-rsa …`), plugins (`age1NAME1…`,
-//! run as `age-plugin-NAME` from PATH) and the word `passphrase` (age's scrypt). The newer
-//! `tag`/`tagpq` types are deliberately not offered: Go age 1.1 cannot read them.
-//! Identities: age identity files (plain or passphrase-encrypted), SSH private keys
-//! (passphrase-protected ones ask), plugin identity stubs.
+//! age identities from `-i` files, and opening age-sealed shares with them (or with a
+//! passphrase, asked for per file).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::iter;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use age::armor::{ArmoredReader, ArmoredWriter, Format};
-use age::{DecryptError, Decryptor, Encryptor};
+use age::armor::ArmoredReader;
+use age::{DecryptError, Decryptor};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{Opened, Prompts, Sealer};
+use super::{check_stanza_count, passphrase_identity, MAX_PLAINTEXT, MAX_SCRYPT_WORK_FACTOR};
 use crate::error::Error;
-use crate::share::ShareHeader;
-
-/// scrypt work factor (log2 N) for passphrase-sealed shares: what Go age uses, so that the
-/// result is the same whatever machine or build made it.
-pub const SCRYPT_WORK_FACTOR: u8 = 18;
-
-/// The largest scrypt work factor accepted when opening. Set explicitly: left to itself the
-/// age crate calibrates it to this machine's speed, and a debug build would then refuse files
-/// Go age made.
-pub const MAX_SCRYPT_WORK_FACTOR: u8 = 22;
-
-/// The recipient word that asks for a passphrase-sealed share.
-pub const PASSPHRASE_RECIPIENT: &str = "passphrase";
-
-/// The limit on a sealed share's plaintext; a share text is 119 bytes and a newline.
-const MAX_PLAINTEXT: usize = 4096;
-
-/// The most recipient stanzas an age header may have. custody seals each share to one
-/// recipient (plus age's grease stanza); a plugin may add a few. The age crate's header parser
-/// takes time quadratic in the count (55 s for 20,000 stanzas; Go age 0.03 s), so the count is
-/// checked before the crate sees the file.
-pub const MAX_STANZAS: usize = 32;
-
-/// Refuses an age file whose header holds more than [`MAX_STANZAS`] stanzas, counted without
-/// the age crate (armored files are dearmored first, at most as far as a sealed share may
-/// reach). The reason names no content. A file that is not age at all passes, for age to name.
-pub fn check_stanza_count(sealed: &[u8]) -> Result<(), String> {
-    let armored = sealed
-        .trim_ascii_start()
-        .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----");
-    let dearmored;
-    let header = if armored {
-        match crate::input::read_capped_from(
-            ArmoredReader::new(sealed),
-            crate::input::MAX_SEALED_SHARE,
-        ) {
-            Ok(bytes) => {
-                dearmored = bytes;
-                &dearmored[..]
-            }
-            Err(_) => return Ok(()),
-        }
-    } else {
-        sealed
-    };
-    let stanzas = header
-        .split(|&byte| byte == b'\n')
-        .take_while(|line| !line.starts_with(b"---"))
-        .filter(|line| line.starts_with(b"-> "))
-        .count();
-    if stanzas > MAX_STANZAS {
-        return Err(format!(
-            "the age header has {stanzas} recipient stanzas; custody reads at most {MAX_STANZAS}"
-        ));
-    }
-    Ok(())
-}
-
-struct AgeSealer {
-    recipient_text: String,
-    recipient: Box<dyn age::Recipient + Send + Sync>,
-    is_plugin: bool,
-    /// For a passphrase (scrypt) recipient, where to say that sealing takes a while.
-    slow: Option<Prompts>,
-}
-
-impl Sealer for AgeSealer {
-    fn recipient(&self) -> String {
-        self.recipient_text.clone()
-    }
-
-    fn extension(&self) -> &'static str {
-        "age"
-    }
-
-    fn interactive(&self) -> bool {
-        self.is_plugin
-    }
-
-    fn seal(&self, plaintext: &[u8], share: &ShareHeader) -> Result<Vec<u8>, String> {
-        match &self.slow {
-            Some(prompts) => prompts.while_working(
-                &format!("sealing share {} with its passphrase (scrypt)", share.index),
-                || self.seal_now(plaintext),
-            ),
-            None => self.seal_now(plaintext),
-        }
-    }
-}
-
-impl AgeSealer {
-    fn seal_now(&self, plaintext: &[u8]) -> Result<Vec<u8>, String> {
-        let encryptor =
-            Encryptor::with_recipients(iter::once(self.recipient.as_ref() as &dyn age::Recipient))
-                .map_err(|error| error.to_string())?;
-        let mut sealed = Vec::with_capacity(plaintext.len() + 512);
-        let armor = ArmoredWriter::wrap_output(&mut sealed, Format::AsciiArmor)
-            .map_err(|error| error.to_string())?;
-        let mut writer = encryptor
-            .wrap_output(armor)
-            .map_err(|error| error.to_string())?;
-        writer
-            .write_all(plaintext)
-            .map_err(|error| error.to_string())?;
-        writer
-            .finish()
-            .and_then(|armor| armor.finish())
-            .map_err(|error| error.to_string())?;
-        Ok(sealed)
-    }
-}
-
-/// Parses a recipient string into an age sealer.
-pub(super) fn parse_recipient(
-    text: &str,
-    position: usize,
-    prompts: &Prompts,
-    passphrase: &mut dyn FnMut(usize) -> Result<SecretString, Error>,
-) -> Result<Box<dyn Sealer>, Error> {
-    let invalid = |reason: String| Error::Recipient {
-        position,
-        reason: super::misplaced_secret(text).map_or(reason, String::from),
-    };
-    let is_plugin = text.starts_with("age1") && age::x25519::Recipient::from_str(text).is_err();
-    let recipient: Box<dyn age::Recipient + Send + Sync> = if text == PASSPHRASE_RECIPIENT {
-        let mut scrypt = age::scrypt::Recipient::new(passphrase(position)?);
-        scrypt.set_work_factor(SCRYPT_WORK_FACTOR);
-        Box::new(scrypt)
-    } else if text.starts_with("ssh-") {
-        Box::new(
-            age::ssh::Recipient::from_str(text)
-                .map_err(|error| invalid(describe_ssh_error(&error)))?,
-        )
-    } else if let Ok(x25519) = age::x25519::Recipient::from_str(text) {
-        Box::new(x25519)
-    } else if text.starts_with("age1") {
-        let plugin =
-            age::plugin::Recipient::from_str(text).map_err(|reason| invalid(reason.to_string()))?;
-        let name = plugin.plugin().to_string();
-        Box::new(
-            age::plugin::RecipientPluginV1::new(&name, &[plugin], &[], prompts.clone())
-                .map_err(|_| invalid(format!("the plugin age-plugin-{name} is not on PATH")))?,
-        )
-    } else {
-        return Err(invalid(
-            "not an age recipient (age1…), an SSH public key (ssh-ed25519 …, ssh-rsa …), a pkcs11: URI or \"passphrase\"".into(),
-        ));
-    };
-    Ok(Box::new(AgeSealer {
-        recipient_text: text.to_string(),
-        recipient,
-        is_plugin,
-        slow: (text == PASSPHRASE_RECIPIENT).then(|| prompts.clone()),
-    }))
-}
-
-fn describe_ssh_error(error: &age::ssh::ParseRecipientKeyError) -> String {
-    use age::ssh::ParseRecipientKeyError as E;
-    match error {
-        E::Ignore => "this SSH key type cannot be encrypted to".into(),
-        E::Invalid(reason) => format!("invalid SSH public key: {reason}"),
-        E::RsaModulusTooLarge => "the RSA key is larger than age supports".into(),
-        E::RsaModulusTooSmall => "the RSA key is weaker than 2048 bits".into(),
-        E::Unsupported(kind) => {
-            format!("SSH key type {kind} is not supported (use ssh-ed25519 or ssh-rsa)")
-        }
-        _ => "unsupported SSH public key".into(),
-    }
-}
+use crate::seal::{Opened, Prompts};
 
 struct LoadedIdentity {
     identity: Box<dyn age::Identity + Send + Sync>,
@@ -202,7 +29,7 @@ struct LoadedIdentity {
 }
 
 /// Identities loaded from `-i` files.
-pub(super) struct AgeKeyring {
+pub(in crate::seal) struct AgeKeyring {
     prompts: Prompts,
     identities: Vec<LoadedIdentity>,
     /// Positions of the `-i` arguments whose identities opened a file.
@@ -213,7 +40,7 @@ pub(super) struct AgeKeyring {
 }
 
 impl AgeKeyring {
-    pub(super) fn new(prompts: Prompts) -> Self {
+    pub(in crate::seal) fn new(prompts: Prompts) -> Self {
         Self {
             prompts,
             identities: Vec::new(),
@@ -223,7 +50,7 @@ impl AgeKeyring {
     }
 
     /// The positions of the `-i` arguments whose identities opened at least one file.
-    pub(super) fn opened_by(&self) -> BTreeSet<usize> {
+    pub(in crate::seal) fn opened_by(&self) -> BTreeSet<usize> {
         self.opened_by
             .lock()
             .map(|set| set.clone())
@@ -237,7 +64,11 @@ impl AgeKeyring {
     }
 
     /// Loads every identity in one file, the `source`-th `-i` argument.
-    pub(super) fn add_identity_file(&mut self, path: &Path, source: usize) -> Result<(), Error> {
+    pub(in crate::seal) fn add_identity_file(
+        &mut self,
+        path: &Path,
+        source: usize,
+    ) -> Result<(), Error> {
         let first = self.identities.len();
         self.add_identities_from(path)?;
         for loaded in &mut self.identities[first..] {
@@ -383,7 +214,7 @@ impl AgeKeyring {
 
     /// Opens one sealed share file. `described` names the share by its holder, from the
     /// manifest, for the passphrase prompt. An empty passphrase skips the share.
-    pub(super) fn open(
+    pub(in crate::seal) fn open(
         &self,
         sealed: &[u8],
         name: &str,
@@ -490,8 +321,7 @@ fn decrypt_with_passphrase<R: Read>(
     what: &str,
     prompts: &Prompts,
 ) -> Result<Result<age::stream::StreamReader<R>, String>, Error> {
-    let mut identity = age::scrypt::Identity::new(passphrase);
-    identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
+    let identity = passphrase_identity(passphrase);
     let decrypted = prompts.while_working(
         &format!("opening {what} with its passphrase (scrypt)"),
         || decryptor.decrypt(iter::once(&identity as &dyn age::Identity)),
