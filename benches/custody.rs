@@ -38,9 +38,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use custody::set::recover::{gather, reconstruct, Candidate, ShareInput};
 use custody::seal::{parse_recipient, Keyring, Prompts};
 use custody::secret::{MasterKey, SharePoint};
+use custody::set::recover::{gather, reconstruct, Candidate, ShareInput};
 use custody::set::{prepare_slip39_set, Manifest, Slip39Split, SplitRequest};
 use custody::share::shamir::{prove_split, split};
 use custody::share::slip39::DEFAULT_ITERATION_EXPONENT;

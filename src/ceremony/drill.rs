@@ -21,9 +21,9 @@ use crate::ceremony::rotate::{rotate, Rotation};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::ram_dir::RamDir;
-use crate::set::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
 use crate::seal::{pkcs11, Keyring, Prompts};
 use crate::secret::MasterKey;
+use crate::set::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
 use crate::set::Manifest;
 use crate::share::shamir::split;
 

@@ -10,8 +10,8 @@ use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
 use crate::input::{read_input, MAX_SEALED_SHARE};
-use crate::set::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
+use crate::set::recover::recover_set;
 use crate::set::{
     check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,
     Scheme, MANIFEST_FILE,

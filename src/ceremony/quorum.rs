@@ -21,8 +21,8 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fingerprint::{Fingerprint, FINGERPRINT_LEN};
 use crate::ram_dir::RamDir;
-use crate::set::recover::{Candidate, SetAside};
 use crate::secret::{fill_random, read_secret};
+use crate::set::recover::{Candidate, SetAside};
 use crate::set::Manifest;
 use crate::share::{SetId, Share, SET_ID_LEN};
 

@@ -19,9 +19,9 @@ use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::deliver::KeyFormat;
 use crate::error::Error;
 use crate::ram_dir::RamDir;
-use crate::set::recover::{reconstruct, recover_set, Candidate, SetAside};
 use crate::seal::{Keyring, Opened};
 use crate::secret::MasterKey;
+use crate::set::recover::{reconstruct, recover_set, Candidate, SetAside};
 use crate::set::{Manifest, PreparedSet, Scheme};
 use crate::share::Share;
 

@@ -18,8 +18,8 @@ use custody::ceremony::transcript::hash_words;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::harden::Hardening;
 use custody::ram_dir::RamDir;
-use custody::set::recover::recover_set;
 use custody::seal::{parse_recipient, Keyring, Prompts};
+use custody::set::recover::recover_set;
 use custody::{Error, Fingerprint};
 use serde_json::json;
 

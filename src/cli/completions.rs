@@ -29,7 +29,8 @@ pub struct ManArgs {
 pub fn run_completions(args: CompletionsArgs) -> Result<(), Error> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut examples::command(), "custody", &mut script);
-    write_stdout(&script)
+    super::stdout::write_bytes(&script);
+    Ok(())
 }
 
 pub fn run_man(args: ManArgs) -> Result<(), Error> {
@@ -70,15 +71,4 @@ fn render_pages(
         render_pages(sub, &format!("{name}-{}", sub.get_name()), pages)?;
     }
     Ok(())
-}
-
-/// Writes bytes to stdout; a closed pipe is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write as _;
-    match std::io::stdout().lock().write_all(bytes) {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("stdout", error))
-        }
-        _ => Ok(()),
-    }
 }

@@ -1,10 +1,10 @@
 //! `custody drill`: the rehearsal, or a drill of a real set with its custodians' identities.
 
 use custody::ceremony::audit::{audit_for_recovery, SetState};
+use custody::ceremony::drill::{drill_set, rehearse, DrillReport};
 use custody::ceremony::drill_log::{log_path, record_drill, Unexercised, EXERCISE_WINDOW_DAYS};
 use custody::ceremony::preflight::preflight;
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
-use custody::ceremony::drill::{drill_set, rehearse, DrillReport};
 use custody::harden::Hardening;
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;

@@ -2,12 +2,12 @@
 //! codes. The only module that prints.
 
 /// Writes a line of data to stdout. A closed pipe (`custody verify … | head -1`) is not an
-/// error: the reader took what it wanted, so the rest is dropped instead of panicking.
+/// error: the reader took what it wanted, so the rest is dropped. Any other write error makes
+/// the command fail with exit 1 at the end (see [`stdout`]).
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write_line(format_args!($($arg)*))
+    };
 }
 
 /// Writes a message line to stderr, never panicking if stderr is gone.
@@ -36,6 +36,7 @@ mod paper;
 mod qr_child;
 mod quorum;
 mod split;
+mod stdout;
 mod typing;
 mod version;
 
@@ -152,6 +153,18 @@ impl Invocation {
         if self.json {
             json::print_envelope(&self.command, result.as_ref().err(), code);
         }
+        // The outcome is on stdout too: a report that could not be written is a failure.
+        let code = match stdout::finish() {
+            Ok(()) => code,
+            Err(error) => {
+                errln!("custody: error: {}", one_line(&error.to_string()));
+                if code == 0 {
+                    exit_code(error.kind())
+                } else {
+                    code
+                }
+            }
+        };
         ExitCode::from(code)
     }
 }

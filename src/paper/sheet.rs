@@ -21,8 +21,8 @@ use super::lines::{sheet_lines, ALPHABET, TEXT_PREFIX};
 use super::qr::{encode, Payload};
 use crate::error::Error;
 use crate::fingerprint::{FINGERPRINT_LEN, FINGERPRINT_MESSAGE};
-use crate::share::gf256::REDUCTION;
 use crate::secret::KEY_LEN;
+use crate::share::gf256::REDUCTION;
 use crate::share::{Share, FORMAT_VERSION, SET_ID_LEN, SHARE_LEN};
 
 pub use slip39::{render_mnemonic, MnemonicSheet};

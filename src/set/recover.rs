@@ -15,11 +15,11 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
 use crate::input::{read_capped, MAX_SEALED_SHARE};
 use crate::seal::{Keyring, Opened};
 use crate::secret::{MasterKey, KEY_LEN};
 use crate::set::{sha256_hex, Manifest};
+use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
 use crate::share::shamir::combine;
 use crate::share::{SetId, Share, ShareHeader};
 

@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use super::{SetId, Share, ShareHeader};
 use crate::error::Error;
-use crate::share::gf256::{combine as combine_basis, Interpolator};
 use crate::secret::{system_rng, MasterKey, SharePoint, KEY_LEN};
+use crate::share::gf256::{combine as combine_basis, Interpolator};
 
 /// The largest share count: x-coordinates are the non-zero elements of GF(256).
 pub const MAX_SHARES: usize = 255;
