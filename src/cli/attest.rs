@@ -1,7 +1,9 @@
 //! `custody attest challenge|prove|check`: proofs of possession from each holder's own machine.
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::{Args, Subcommand};
 use custody::ceremony::attest::{
     attested_facts, check_lines, last_proofs, LineOutcome, ATTESTED_EVENT, CHALLENGE_EVENT,
 };
@@ -13,10 +15,60 @@ use custody::share::attest::{Attestation, Challenge};
 use custody::Error;
 use serde_json::json;
 
-use super::args::{AttestChallengeArgs, AttestCheckArgs, AttestCommand, AttestProveArgs};
-use super::combine::ShareSettings;
+use super::flags::JsonArg;
 use super::named_set::NamedSet;
+use super::share_source::{ShareSettings, ShareSourceArgs};
 use super::{note, print_json, warn};
+
+/// `custody attest …`.
+#[derive(Subcommand, Debug)]
+pub enum AttestCommand {
+    /// Draw a fresh challenge for a set's holders, record it in the set's transcript, print it.
+    Challenge(AttestChallengeArgs),
+    /// Run by a holder: open your share and sign the challenge with a key derived from it.
+    Prove(AttestProveArgs),
+    /// Run by the coordinator: check attestation lines, record the good ones, list every holder.
+    Check(AttestCheckArgs),
+}
+
+/// `custody attest challenge`.
+#[derive(Args, Debug)]
+pub struct AttestChallengeArgs {
+    /// The set's folder.
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `custody attest prove`.
+#[derive(Args, Debug)]
+pub struct AttestProveArgs {
+    /// The challenge the coordinator sent (custodychallenge1…).
+    #[arg(long, value_name = "C")]
+    pub challenge: String,
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+}
+
+/// `custody attest check`.
+#[derive(Args, Debug)]
+pub struct AttestCheckArgs {
+    /// The set's folder (its manifest, and its transcript when it has one).
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    /// The challenge the lines must answer; needed for a set with no transcript.
+    #[arg(long, value_name = "C")]
+    pub challenge: Option<String>,
+    /// A file of attestation lines, one per line ("#" comments and blank lines skipped).
+    #[arg(long = "from", value_name = "FILE")]
+    pub from: Vec<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
+    /// Attestation lines (custodyattest1…).
+    #[arg(value_name = "ATTESTATION")]
+    pub lines: Vec<String>,
+}
 
 /// Runs one `attest` subcommand.
 pub fn run(command: AttestCommand) -> Result<(), Error> {
@@ -42,7 +94,7 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
     if !recorded {
         warn("the set has no transcript: the challenge is not recorded; give it to `attest check --challenge`");
     }
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "set_id": set_id.to_string(),
             "challenge": challenge.to_string(),
@@ -59,7 +111,7 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
 
 fn prove(args: AttestProveArgs) -> Result<(), Error> {
     let challenge = parse_challenge(&args.challenge)?;
-    let settings = ShareSettings::from_args(args.shares)?;
+    let settings = ShareSettings::check(args.shares)?;
     let Gathered {
         candidates,
         undecryptable,
@@ -212,7 +264,7 @@ fn report(
     outcomes: &[LineOutcome],
 ) -> Result<(), Error> {
     let proofs = transcript.map(last_proofs).unwrap_or_default();
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "lines": outcomes.iter().map(|outcome| json!({

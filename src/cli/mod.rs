@@ -21,23 +21,31 @@ macro_rules! errln {
 mod args;
 mod attest;
 mod ceremony;
-mod ceremony_args;
 mod combine;
 mod completions;
 mod drill;
 mod examples;
+mod extend;
 mod fingerprint;
+mod flags;
 mod hsm;
+mod inputs;
 mod inspect;
 mod json;
 mod key_source;
+mod man;
 mod named_set;
 mod paper;
 mod qr_child;
 mod quorum;
+mod recover;
+mod rotate;
+mod share_source;
+mod sitting;
 mod split;
 mod stdout;
 mod typing;
+mod verify;
 mod version;
 
 use std::process::ExitCode;
@@ -77,24 +85,27 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Split(args) => {
             let sub = matches.subcommand_matches("split");
-            split::run(args, sub)
+            split::SplitSettings::check(args, sub).and_then(split::run)
         }
-        Command::Combine(args) => combine::run_combine(args),
-        Command::Verify(args) => combine::run_verify(args),
+        Command::Combine(args) => combine::CombineSettings::check(args).and_then(combine::run),
+        Command::Verify(args) => verify::VerifySettings::check(args).and_then(verify::run),
         Command::Inspect(args) => inspect::run(args),
         Command::Drill(args) => drill::run(args, &hardening),
         Command::Hsm(command) => hsm::run(command),
-        Command::Paper(args) => paper::run(args),
+        Command::Paper(args) => paper::PrintSettings::check(args).and_then(paper::run),
         Command::Ceremony(command) => ceremony::run(command, &hardening),
-        Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
-        Command::Extend(args) => ceremony::run_extend(args, &hardening),
-        Command::Recover(args) => ceremony::run_recover(args, &hardening),
+        Command::Rotate(args) => rotate::RotateSettings::check(args)
+            .and_then(|settings| rotate::run(settings, &hardening)),
+        Command::Extend(args) => extend::ExtendSettings::check(args)
+            .and_then(|settings| extend::run(settings, &hardening)),
+        Command::Recover(args) => recover::RecoverSettings::check(args)
+            .and_then(|settings| recover::run(settings, &hardening)),
         Command::Attest(command) => attest::run(command),
         Command::Quorum(command) => quorum::run(command),
         Command::ScanQrChild => qr_child::run_child(),
         Command::Version(args) => version::run(args),
-        Command::Completions(args) => completions::run_completions(args),
-        Command::Man(args) => completions::run_man(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     invocation.finish(result)
 }

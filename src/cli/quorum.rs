@@ -2,8 +2,10 @@
 
 use std::fs;
 use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::{Args, Subcommand};
 use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, MAX_SEALED_SHARE};
@@ -12,10 +14,80 @@ use custody::set::recover::{reconstruct, SetAside};
 use custody::Error;
 use serde_json::json;
 
-use super::args::{QuorumCloseArgs, QuorumCommand, QuorumOpenArgs, QuorumRespondArgs};
-use super::combine::ShareSettings;
+use super::flags::{FormatArg, JsonArg, WitnessedArgs};
 use super::named_set::NamedSet;
+use super::share_source::{ShareSettings, ShareSourceArgs};
 use super::{note, print_json, warn};
+
+/// `custody quorum …`.
+#[derive(Subcommand, Debug)]
+pub enum QuorumCommand {
+    /// Run by the coordinator: a request with a transport key kept in a RAM-backed folder.
+    Open(QuorumOpenArgs),
+    /// Run by a holder: check the request's words, seal your share to its transport key.
+    Respond(QuorumRespondArgs),
+    /// Run by the coordinator: open the responses, reconstruct, verify, deliver, destroy the key.
+    Close(QuorumCloseArgs),
+}
+
+/// `custody quorum open`.
+#[derive(Args, Debug)]
+pub struct QuorumOpenArgs {
+    /// The set's folder.
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    /// The request folder, on tmpfs or ramfs (created 0700 when missing).
+    #[arg(short = 'o', long = "output", value_name = "REQ_DIR")]
+    pub output: PathBuf,
+    /// Hours until the request expires.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub expires: u64,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `custody quorum respond`.
+#[derive(Args, Debug)]
+pub struct QuorumRespondArgs {
+    /// The request line the coordinator sent (custodyrequest1…).
+    #[arg(value_name = "REQUEST")]
+    pub request: String,
+    /// The eight check words, as read to you over the phone (else asked on the terminal).
+    #[arg(long, value_name = "WORDS")]
+    pub check_words: Option<String>,
+    /// Write the response to this new file instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+}
+
+/// `custody quorum close`.
+#[derive(Args, Debug)]
+pub struct QuorumCloseArgs {
+    /// The request folder made by `quorum open`.
+    #[arg(value_name = "REQ_DIR")]
+    pub request: PathBuf,
+    /// The set's folder or manifest: shares are checked against its commitments, and the
+    /// closing is recorded in its transcript.
+    #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// What the witnesses wrote down (the request's own fingerprint is always checked).
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
+    /// Give the key to this program's stdin (split into words without a shell).
+    #[arg(long, value_name = "CMD", conflicts_with = "verify_only")]
+    pub exec: Option<String>,
+    /// Only verify: reconstruct and check the fingerprint, deliver nothing (a remote drill).
+    #[arg(long)]
+    pub verify_only: bool,
+    /// The key's encoding.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FormatArg,
+    /// The holders' response files.
+    #[arg(value_name = "RESPONSE", required = true)]
+    pub responses: Vec<PathBuf>,
+}
 
 /// Runs one `quorum` subcommand.
 pub fn run(command: QuorumCommand) -> Result<(), Error> {
@@ -45,7 +117,7 @@ fn open(args: QuorumOpenArgs) -> Result<(), Error> {
             json!({"request": request.to_string(), "check_words": words, "expires": expires}),
         );
     })?;
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "set_id": set_id.to_string(),
             "request": request.to_string(),
@@ -121,7 +193,7 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
         }
     }
     confirm_words(&request, args.check_words.as_deref())?;
-    let settings = ShareSettings::from_args(args.shares)?;
+    let settings = ShareSettings::check(args.shares)?;
     let gathered = settings.open()?;
     if !gathered.mnemonics.is_empty() {
         warn("SLIP-39 mnemonics cannot answer a quorum request yet; not sent");
