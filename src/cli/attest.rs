@@ -70,12 +70,39 @@ pub struct AttestCheckArgs {
     pub lines: Vec<String>,
 }
 
-/// Runs one `attest` subcommand.
-pub fn run(command: AttestCommand) -> Result<(), Error> {
-    match command {
-        AttestCommand::Challenge(args) => challenge(args),
-        AttestCommand::Prove(args) => prove(args),
-        AttestCommand::Check(args) => check(args),
+/// A checked `attest` command line.
+pub enum AttestSettings {
+    /// `attest challenge` (its flags need no check of their own).
+    Challenge(AttestChallengeArgs),
+    /// `attest prove`: the challenge, and where the holder's shares come from.
+    Prove(Challenge, ShareSettings),
+    /// `attest check`, with the challenge given, if any.
+    Check(AttestCheckArgs, Option<Challenge>),
+}
+
+impl AttestSettings {
+    /// Checks the challenge and the share sources (2, 5) before any share is opened.
+    pub fn check(command: AttestCommand) -> Result<Self, Error> {
+        Ok(match command {
+            AttestCommand::Challenge(args) => Self::Challenge(args),
+            AttestCommand::Prove(args) => {
+                let challenge = parse_challenge(&args.challenge)?;
+                Self::Prove(challenge, ShareSettings::check(args.shares)?)
+            }
+            AttestCommand::Check(args) => {
+                let stated = args.challenge.as_deref().map(parse_challenge).transpose()?;
+                Self::Check(args, stated)
+            }
+        })
+    }
+}
+
+/// Runs one checked `attest` subcommand.
+pub fn run(settings: AttestSettings) -> Result<(), Error> {
+    match settings {
+        AttestSettings::Challenge(args) => challenge(args),
+        AttestSettings::Prove(challenge, shares) => prove(challenge, shares),
+        AttestSettings::Check(args, stated) => check(args, stated),
     }
 }
 
@@ -109,9 +136,7 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn prove(args: AttestProveArgs) -> Result<(), Error> {
-    let challenge = parse_challenge(&args.challenge)?;
-    let settings = ShareSettings::check(args.shares)?;
+fn prove(challenge: Challenge, settings: ShareSettings) -> Result<(), Error> {
     let Gathered {
         candidates,
         undecryptable,
@@ -189,8 +214,7 @@ fn prove(args: AttestProveArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn check(args: AttestCheckArgs) -> Result<(), Error> {
-    let stated = args.challenge.as_deref().map(parse_challenge).transpose()?;
+fn check(args: AttestCheckArgs, stated: Option<Challenge>) -> Result<(), Error> {
     let mut set = NamedSet::load(&args.set)?;
     let mut lines: Vec<(String, String)> = args
         .lines

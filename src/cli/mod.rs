@@ -100,8 +100,8 @@ pub fn run(hardening: Hardening) -> ExitCode {
             .and_then(|settings| extend::run(settings, &hardening)),
         Command::Recover(args) => recover::RecoverSettings::check(args)
             .and_then(|settings| recover::run(settings, &hardening)),
-        Command::Attest(command) => attest::run(command),
-        Command::Quorum(command) => quorum::run(command),
+        Command::Attest(command) => attest::AttestSettings::check(command).and_then(attest::run),
+        Command::Quorum(command) => quorum::QuorumSettings::check(command).and_then(quorum::run),
         Command::ScanQrChild => qr_child::run_child(),
         Command::Version(args) => version::run(args),
         Command::Completions(args) => completions::run(args),

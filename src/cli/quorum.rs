@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
+use custody::ceremony::audit::Expectations;
 use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, MAX_SEALED_SHARE};
@@ -89,12 +90,48 @@ pub struct QuorumCloseArgs {
     pub responses: Vec<PathBuf>,
 }
 
-/// Runs one `quorum` subcommand.
-pub fn run(command: QuorumCommand) -> Result<(), Error> {
-    match command {
-        QuorumCommand::Open(args) => open(args),
-        QuorumCommand::Respond(args) => respond_to(args),
-        QuorumCommand::Close(args) => close(args),
+/// A checked `quorum` command line.
+pub enum QuorumSettings {
+    /// `quorum open` (its flags need no check of their own).
+    Open(QuorumOpenArgs),
+    /// `quorum respond`.
+    Respond(RespondSettings),
+    /// `quorum close`.
+    Close(CloseSettings),
+}
+
+/// Checked `quorum respond` flags: a live request whose check words the holder confirmed.
+pub struct RespondSettings {
+    request: Request,
+    output: Option<PathBuf>,
+    shares: ShareSettings,
+}
+
+/// Checked `quorum close` flags: what the witnesses wrote down and where the key goes.
+pub struct CloseSettings {
+    args: QuorumCloseArgs,
+    expected: Expectations,
+    /// `None` with `--verify-only`.
+    target: Option<OutputTarget>,
+}
+
+impl QuorumSettings {
+    /// Checks the flags (2) and refuses (5) before any share or transport key is opened.
+    pub fn check(command: QuorumCommand) -> Result<Self, Error> {
+        Ok(match command {
+            QuorumCommand::Open(args) => Self::Open(args),
+            QuorumCommand::Respond(args) => Self::Respond(RespondSettings::check(args)?),
+            QuorumCommand::Close(args) => Self::Close(CloseSettings::check(args)?),
+        })
+    }
+}
+
+/// Runs one checked `quorum` subcommand.
+pub fn run(settings: QuorumSettings) -> Result<(), Error> {
+    match settings {
+        QuorumSettings::Open(args) => open(args),
+        QuorumSettings::Respond(settings) => respond_to(settings),
+        QuorumSettings::Close(settings) => close(settings),
     }
 }
 
@@ -174,26 +211,40 @@ fn confirm_words(request: &Request, given: Option<&str>) -> Result<(), Error> {
     Ok(())
 }
 
-fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
-    let request: Request = args
-        .request
-        .parse()
-        .map_err(|reason: String| Error::Usage(format!("REQUEST: {reason}")))?;
-    if request.expired_at(now()) {
-        return Err(Error::Refused(
-            "the request has expired; ask the coordinator for a new one".into(),
-        ));
-    }
-    if let Some(output) = &args.output {
-        if output.exists() {
-            return Err(Error::Refused(format!(
-                "{} exists; outputs are never overwritten",
-                output.display()
-            )));
+impl RespondSettings {
+    fn check(args: QuorumRespondArgs) -> Result<Self, Error> {
+        let request: Request = args
+            .request
+            .parse()
+            .map_err(|reason: String| Error::Usage(format!("REQUEST: {reason}")))?;
+        if request.expired_at(now()) {
+            return Err(Error::Refused(
+                "the request has expired; ask the coordinator for a new one".into(),
+            ));
         }
+        if let Some(output) = &args.output {
+            if output.exists() {
+                return Err(Error::Refused(format!(
+                    "{} exists; outputs are never overwritten",
+                    output.display()
+                )));
+            }
+        }
+        confirm_words(&request, args.check_words.as_deref())?;
+        Ok(Self {
+            request,
+            output: args.output,
+            shares: ShareSettings::check(args.shares)?,
+        })
     }
-    confirm_words(&request, args.check_words.as_deref())?;
-    let settings = ShareSettings::check(args.shares)?;
+}
+
+fn respond_to(settings: RespondSettings) -> Result<(), Error> {
+    let RespondSettings {
+        request,
+        output,
+        shares: settings,
+    } = settings;
     let gathered = settings.open()?;
     if !gathered.mnemonics.is_empty() {
         warn("SLIP-39 mnemonics cannot answer a quorum request yet; not sent");
@@ -231,7 +282,7 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
         );
     }
     let text: String = answers.iter().map(|(_, sealed)| sealed.as_str()).collect();
-    match &args.output {
+    match &output {
         Some(output) => {
             let mut file = fs::OpenOptions::new()
                 .write(true)
@@ -252,18 +303,33 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn close(args: QuorumCloseArgs) -> Result<(), Error> {
-    let expected = args.witnessed.expectations()?;
-    if expected.final_hash.is_some() && args.manifest.is_none() {
-        return Err(Error::Usage(
-            "--final-hash needs the set: give -m SET_DIR".into(),
-        ));
+impl CloseSettings {
+    fn check(args: QuorumCloseArgs) -> Result<Self, Error> {
+        let expected = args.witnessed.expectations()?;
+        if expected.final_hash.is_some() && args.manifest.is_none() {
+            return Err(Error::Usage(
+                "--final-hash needs the set: give -m SET_DIR".into(),
+            ));
+        }
+        let target = match (&args.exec, args.verify_only) {
+            (_, true) => None,
+            (Some(command), false) => Some(OutputTarget::check_exec(command)?),
+            (None, false) => Some(OutputTarget::check_stdout()?),
+        };
+        Ok(Self {
+            args,
+            expected,
+            target,
+        })
     }
-    let target = match (&args.exec, args.verify_only) {
-        (_, true) => None,
-        (Some(command), false) => Some(OutputTarget::check_exec(command)?),
-        (None, false) => Some(OutputTarget::check_stdout()?),
-    };
+}
+
+fn close(settings: CloseSettings) -> Result<(), Error> {
+    let CloseSettings {
+        args,
+        expected,
+        target,
+    } = settings;
     let folder = RamDir::open(&args.request)?;
     let opened = OpenRequest::load(&folder)?;
     let request = &opened.request;
