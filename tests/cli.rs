@@ -1344,3 +1344,53 @@ fn drill_of_a_real_set() {
         .expect(4, "not enough valid shares");
     custody_run(&["drill", s(&set.set)], b"").expect(2, "identities");
 }
+
+/// Output to a reader that went away (`custody inspect SET --json | head -c1`) is not an
+/// error: exit 0, no message, no panic, in text and JSON alike.
+#[test]
+fn stdout_closed_by_its_reader_is_quiet() {
+    let set = Set::new(2, 3);
+    for json in [false, true] {
+        let (ours, reader) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(reader);
+        let mut command = custody();
+        command.args(["inspect", s(&set.set)]);
+        if json {
+            command.arg("--json");
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::os::fd::OwnedFd::from(ours)))
+            .stderr(Stdio::piped());
+        let ran = run_spawned(command, None);
+        ran.expect(0, "");
+        assert!(
+            ran.stderr.is_empty(),
+            "json {json}: stderr {}",
+            redacted(&ran.stderr)
+        );
+    }
+}
+
+/// Output that cannot be written for another reason (stdout on /dev/full) fails with exit 1
+/// and says so, instead of exiting 0 with the report lost.
+#[test]
+fn stdout_that_cannot_be_written_fails() {
+    let set = Set::new(2, 3);
+    for json in [false, true] {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut command = custody();
+        command.args(["inspect", s(&set.set)]);
+        if json {
+            command.arg("--json");
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(full))
+            .stderr(Stdio::piped());
+        run_spawned(command, None).expect(1, "custody: error: stdout: No space left on device");
+    }
+}

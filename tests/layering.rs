@@ -180,3 +180,53 @@ fn library_messages_name_no_flags() {
         found.join("\n")
     );
 }
+/// Every import cycle through the last module of `path`, back to its first, as the modules in
+/// order; `path` is the walk so far.
+fn find_cycles(edges: &[(String, String)], path: &mut Vec<String>, cycles: &mut Vec<Vec<String>>) {
+    let last = path[path.len() - 1].clone();
+    for (_, to) in edges.iter().filter(|(from, _)| *from == last) {
+        if *to == path[0] {
+            cycles.push(path.clone());
+        } else if !path.contains(to) {
+            path.push(to.clone());
+            find_cycles(edges, path, cycles);
+            path.pop();
+        }
+    }
+}
+
+/// The command-line modules form no import cycle, of two modules or more.
+#[test]
+fn cli_modules_import_no_cycle() {
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+    let mut edges = Vec::new();
+    for file in rust_files(&cli) {
+        let from = file.file_stem().unwrap().to_str().unwrap().to_string();
+        let text = fs::read_to_string(&file).unwrap();
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or_default();
+            for prefix in ["super::", "crate::cli::"] {
+                for (at, _) in code.match_indices(prefix) {
+                    let to: String = code[at + prefix.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !to.is_empty() && to != from {
+                        edges.push((from.clone(), to));
+                    }
+                }
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    let mut cycles = Vec::new();
+    for (from, _) in &edges {
+        let mut path = vec![from.clone()];
+        find_cycles(&edges, &mut path, &mut cycles);
+    }
+    assert!(
+        cycles.is_empty(),
+        "cli modules that import each other in a cycle: {cycles:?}"
+    );
+}

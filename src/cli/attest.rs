@@ -1,7 +1,9 @@
 //! `custody attest challenge|prove|check`: proofs of possession from each holder's own machine.
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::{Args, Subcommand};
 use custody::ceremony::attest::{
     attested_facts, check_lines, last_proofs, LineOutcome, ATTESTED_EVENT, CHALLENGE_EVENT,
 };
@@ -13,17 +15,94 @@ use custody::share::attest::{Attestation, Challenge};
 use custody::Error;
 use serde_json::json;
 
-use super::args::{AttestChallengeArgs, AttestCheckArgs, AttestCommand, AttestProveArgs};
-use super::combine::ShareSettings;
+use super::flags::JsonArg;
 use super::named_set::NamedSet;
+use super::share_source::{ShareSettings, ShareSourceArgs};
 use super::{note, print_json, warn};
 
-/// Runs one `attest` subcommand.
-pub fn run(command: AttestCommand) -> Result<(), Error> {
-    match command {
-        AttestCommand::Challenge(args) => challenge(args),
-        AttestCommand::Prove(args) => prove(args),
-        AttestCommand::Check(args) => check(args),
+/// `custody attest …`.
+#[derive(Subcommand, Debug)]
+pub enum AttestCommand {
+    /// Draw a fresh challenge for a set's holders, record it in the set's transcript, print it.
+    Challenge(AttestChallengeArgs),
+    /// Run by a holder: open your share and sign the challenge with a key derived from it.
+    Prove(AttestProveArgs),
+    /// Run by the coordinator: check attestation lines, record the good ones, list every holder.
+    Check(AttestCheckArgs),
+}
+
+/// `custody attest challenge`.
+#[derive(Args, Debug)]
+pub struct AttestChallengeArgs {
+    /// The set's folder.
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `custody attest prove`.
+#[derive(Args, Debug)]
+pub struct AttestProveArgs {
+    /// The challenge the coordinator sent (custodychallenge1…).
+    #[arg(long, value_name = "C")]
+    pub challenge: String,
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+}
+
+/// `custody attest check`.
+#[derive(Args, Debug)]
+pub struct AttestCheckArgs {
+    /// The set's folder (its manifest, and its transcript when it has one).
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    /// The challenge the lines must answer; needed for a set with no transcript.
+    #[arg(long, value_name = "C")]
+    pub challenge: Option<String>,
+    /// A file of attestation lines, one per line ("#" comments and blank lines skipped).
+    #[arg(long = "from", value_name = "FILE")]
+    pub from: Vec<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
+    /// Attestation lines (custodyattest1…).
+    #[arg(value_name = "ATTESTATION")]
+    pub lines: Vec<String>,
+}
+
+/// A checked `attest` command line.
+pub enum AttestSettings {
+    /// `attest challenge` (its flags need no check of their own).
+    Challenge(AttestChallengeArgs),
+    /// `attest prove`: the challenge, and where the holder's shares come from.
+    Prove(Challenge, ShareSettings),
+    /// `attest check`, with the challenge given, if any.
+    Check(AttestCheckArgs, Option<Challenge>),
+}
+
+impl AttestSettings {
+    /// Checks the challenge and the share sources (2, 5) before any share is opened.
+    pub fn check(command: AttestCommand) -> Result<Self, Error> {
+        Ok(match command {
+            AttestCommand::Challenge(args) => Self::Challenge(args),
+            AttestCommand::Prove(args) => {
+                let challenge = parse_challenge(&args.challenge)?;
+                Self::Prove(challenge, ShareSettings::check(args.shares)?)
+            }
+            AttestCommand::Check(args) => {
+                let stated = args.challenge.as_deref().map(parse_challenge).transpose()?;
+                Self::Check(args, stated)
+            }
+        })
+    }
+}
+
+/// Runs one checked `attest` subcommand.
+pub fn run(settings: AttestSettings) -> Result<(), Error> {
+    match settings {
+        AttestSettings::Challenge(args) => challenge(args),
+        AttestSettings::Prove(challenge, shares) => prove(challenge, shares),
+        AttestSettings::Check(args, stated) => check(args, stated),
     }
 }
 
@@ -42,7 +121,7 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
     if !recorded {
         warn("the set has no transcript: the challenge is not recorded; give it to `attest check --challenge`");
     }
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "set_id": set_id.to_string(),
             "challenge": challenge.to_string(),
@@ -57,9 +136,7 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn prove(args: AttestProveArgs) -> Result<(), Error> {
-    let challenge = parse_challenge(&args.challenge)?;
-    let settings = ShareSettings::from_args(args.shares)?;
+fn prove(challenge: Challenge, settings: ShareSettings) -> Result<(), Error> {
     let Gathered {
         candidates,
         undecryptable,
@@ -137,8 +214,7 @@ fn prove(args: AttestProveArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn check(args: AttestCheckArgs) -> Result<(), Error> {
-    let stated = args.challenge.as_deref().map(parse_challenge).transpose()?;
+fn check(args: AttestCheckArgs, stated: Option<Challenge>) -> Result<(), Error> {
     let mut set = NamedSet::load(&args.set)?;
     let mut lines: Vec<(String, String)> = args
         .lines
@@ -212,7 +288,7 @@ fn report(
     outcomes: &[LineOutcome],
 ) -> Result<(), Error> {
     let proofs = transcript.map(last_proofs).unwrap_or_default();
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "lines": outcomes.iter().map(|outcome| json!({

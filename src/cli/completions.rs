@@ -1,14 +1,9 @@
-//! `custody completions SHELL` and `custody man DIR`: shell completion scripts and man pages,
-//! generated from the same clap definition that parses the command line.
+//! `custody completions SHELL`: a shell completion script, generated from the same clap
+//! definition that parses the command line.
 
-use std::path::PathBuf;
-
-use clap::Args;
+use clap::{Args, Command};
 use clap_complete::Shell;
-use custody::set::{check_output_folder, write_folder_atomically};
 use custody::Error;
-
-use super::examples;
 
 /// `custody completions`.
 #[derive(Args, Debug)]
@@ -18,67 +13,10 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-/// `custody man`.
-#[derive(Args, Debug)]
-pub struct ManArgs {
-    /// The folder for the pages (custody.1, custody-split.1, …); must not exist, or be empty.
-    #[arg(value_name = "DIR")]
-    pub output: PathBuf,
-}
-
-pub fn run_completions(args: CompletionsArgs) -> Result<(), Error> {
+/// Prints the script for `command`, custody's whole command line.
+pub fn run(args: CompletionsArgs, mut command: Command) -> Result<(), Error> {
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut examples::command(), "custody", &mut script);
-    write_stdout(&script)
-}
-
-pub fn run_man(args: ManArgs) -> Result<(), Error> {
-    check_output_folder(&args.output)?;
-    let mut pages = Vec::new();
-    let mut command = examples::command();
-    command.build();
-    render_pages(&command, "custody", &mut pages)?;
-    write_folder_atomically(&args.output, &pages)?;
-    super::note(&format!(
-        "wrote {} man pages to {}",
-        pages.len(),
-        args.output.display()
-    ));
+    clap_complete::generate(args.shell, &mut command, "custody", &mut script);
+    super::stdout::write_bytes(&script);
     Ok(())
-}
-
-/// Renders `command`'s page as `NAME.1` and recurses into its subcommands (`NAME-SUB.1`).
-fn render_pages(
-    command: &clap::Command,
-    name: &str,
-    pages: &mut Vec<(String, Vec<u8>)>,
-) -> Result<(), Error> {
-    let mut page = Vec::new();
-    // A subcommand's page is titled with its full name, so `man custody-split` says so.
-    let titled = command
-        .clone()
-        .display_name(name)
-        .bin_name(name.replace('-', " "));
-    clap_mangen::Man::new(titled)
-        .render(&mut page)
-        .map_err(|error| Error::io(format!("{name}.1"), error))?;
-    pages.push((format!("{name}.1"), page));
-    for sub in command
-        .get_subcommands()
-        .filter(|sub| sub.get_name() != "help" && !sub.is_hide_set())
-    {
-        render_pages(sub, &format!("{name}-{}", sub.get_name()), pages)?;
-    }
-    Ok(())
-}
-
-/// Writes bytes to stdout; a closed pipe is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write as _;
-    match std::io::stdout().lock().write_all(bytes) {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("stdout", error))
-        }
-        _ => Ok(()),
-    }
 }

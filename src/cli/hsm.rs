@@ -1,13 +1,45 @@
 //! `custody hsm keygen` and `custody hsm list`: the wrapping key on a PKCS#11 token, and what a
 //! module's tokens hold. Also the warning for PINs given in argv (`pin-value`).
 
+use clap::{Args, Subcommand};
 use custody::seal::pkcs11::{self, Listing};
 use custody::seal::Prompts;
 use custody::Error;
 use serde_json::json;
 
-use super::args::{HsmCommand, HsmKeygenArgs, HsmListArgs};
+use super::flags::{JsonArg, PassphraseFdArg};
 use super::{note, print_json, warn};
+
+/// `custody hsm …`.
+#[derive(Subcommand, Debug)]
+pub enum HsmCommand {
+    /// Create an AES-256 wrapping key on a token and print its recipient URI.
+    Keygen(HsmKeygenArgs),
+    /// List a module's tokens and, given a token URI with a PIN source, its secret keys.
+    List(HsmListArgs),
+}
+
+/// `custody hsm keygen`.
+#[derive(Args, Debug)]
+pub struct HsmKeygenArgs {
+    /// pkcs11:token=LABEL;object=KEY-LABEL[;id=…]?module-path=…[&pin-source=FILE]
+    #[arg(value_name = "URI")]
+    pub uri: String,
+    #[command(flatten)]
+    pub passphrase_fd: PassphraseFdArg,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `custody hsm list`.
+#[derive(Args, Debug)]
+pub struct HsmListArgs {
+    /// A PKCS#11 module's path, or a pkcs11: URI (with token=… and pin-source=… to list keys).
+    #[arg(value_name = "MODULE_OR_URI")]
+    pub target: String,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
 
 pub fn run(command: HsmCommand) -> Result<(), Error> {
     match command {
@@ -29,13 +61,10 @@ pub fn warn_about_pins_in_argv() {
 }
 
 fn keygen(args: HsmKeygenArgs) -> Result<(), Error> {
-    let prompts = match args.passphrase_fd {
-        Some(fd) => Prompts::from_fd(fd)?,
-        None => Prompts::terminal(),
-    };
+    let prompts = args.passphrase_fd.prompts()?;
     let recipient = pkcs11::keygen(&args.uri, &prompts)?;
     note("made an AES-256 key: on the token, sensitive, not extractable, private, encrypt/decrypt only");
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({ "recipient": recipient }));
     }
     outln!("{recipient}");
@@ -44,7 +73,7 @@ fn keygen(args: HsmKeygenArgs) -> Result<(), Error> {
 
 fn list(args: HsmListArgs) -> Result<(), Error> {
     let listing = pkcs11::list(&args.target, &Prompts::terminal())?;
-    if args.json {
+    if args.json.enabled {
         return print_json(&to_json(&listing));
     }
     outln!("module  {}", listing.module.display());

@@ -1,8 +1,9 @@
 //! `custody inspect`: the public facts of a set folder, a manifest or a sealed share, with no
 //! secret needed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use clap::Args;
 use std::collections::BTreeMap;
 
 use custody::ceremony::audit::{confirmations_of, state_of};
@@ -15,16 +16,26 @@ use custody::set::{Manifest, MANIFEST_FILE};
 use custody::Error;
 use serde_json::json;
 
-use super::args::InspectArgs;
+use super::flags::JsonArg;
 use super::print_json;
+
+/// `custody inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// A set folder, a manifest, or a sealed share file.
+    #[arg(value_name = "FILE|DIR")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
 
 pub fn run(args: InspectArgs) -> Result<(), Error> {
     let path = &args.path;
     let is_manifest = path.is_dir() || path.file_name().is_some_and(|name| name == MANIFEST_FILE);
     if is_manifest {
-        inspect_set(path, args.json)
+        inspect_set(path, args.json.enabled)
     } else {
-        inspect_sealed(path, args.json)
+        inspect_sealed(path, args.json.enabled)
     }
 }
 

@@ -3,11 +3,21 @@
 
 use std::io::{self, IsTerminal};
 
+use clap::Args;
 use custody::key_input::{parse_key, read_key};
 use custody::{Error, MasterKey};
 use zeroize::Zeroizing;
 
-use super::args::KeySourceArgs;
+/// Where a key is read from.
+#[derive(Args, Debug, Clone)]
+pub struct KeySourceArgs {
+    /// Read the key from this environment variable instead of stdin.
+    #[arg(long, value_name = "VAR", conflicts_with = "key_prompt")]
+    pub key_env: Option<String>,
+    /// Type the key at a prompt, without echo.
+    #[arg(long)]
+    pub key_prompt: bool,
+}
 
 /// Reads the key as `args` say. A terminal on stdin is refused (5): the key would be echoed.
 pub fn read(args: &KeySourceArgs) -> Result<MasterKey, Error> {

@@ -2,12 +2,12 @@
 //! codes. The only module that prints.
 
 /// Writes a line of data to stdout. A closed pipe (`custody verify … | head -1`) is not an
-/// error: the reader took what it wanted, so the rest is dropped instead of panicking.
+/// error: the reader took what it wanted, so the rest is dropped. Any other write error makes
+/// the command fail with exit 1 at the end (see [`stdout`]).
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write_line(format_args!($($arg)*))
+    };
 }
 
 /// Writes a message line to stderr, never panicking if stderr is gone.
@@ -21,23 +21,32 @@ macro_rules! errln {
 mod args;
 mod attest;
 mod ceremony;
-mod ceremony_args;
 mod combine;
 mod completions;
 mod drill;
 mod examples;
+mod extend;
 mod fingerprint;
+mod flags;
 mod hsm;
+mod inputs;
 mod inspect;
 mod json;
 mod key_source;
+mod man;
 mod named_set;
 mod paper;
 mod qr_child;
 mod quorum;
+mod recover;
 mod reissue;
+mod rotate;
+mod share_source;
+mod sitting;
 mod split;
+mod stdout;
 mod typing;
+mod verify;
 mod version;
 
 use std::process::ExitCode;
@@ -77,25 +86,28 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Split(args) => {
             let sub = matches.subcommand_matches("split");
-            split::run(args, sub)
+            split::SplitSettings::check(args, sub).and_then(split::run)
         }
-        Command::Combine(args) => combine::run_combine(args),
-        Command::Verify(args) => combine::run_verify(args),
+        Command::Combine(args) => combine::CombineSettings::check(args).and_then(combine::run),
+        Command::Verify(args) => verify::VerifySettings::check(args).and_then(verify::run),
         Command::Inspect(args) => inspect::run(args),
         Command::Drill(args) => drill::run(args, &hardening),
         Command::Hsm(command) => hsm::run(command),
-        Command::Paper(args) => paper::run(args),
+        Command::Paper(args) => paper::PrintSettings::check(args).and_then(paper::run),
         Command::Ceremony(command) => ceremony::run(command, &hardening),
-        Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
-        Command::Extend(args) => ceremony::run_extend(args, &hardening),
+        Command::Rotate(args) => rotate::RotateSettings::check(args)
+            .and_then(|settings| rotate::run(settings, &hardening)),
+        Command::Extend(args) => extend::ExtendSettings::check(args)
+            .and_then(|settings| extend::run(settings, &hardening)),
         Command::Reissue(args) => reissue::run(args, &hardening),
-        Command::Recover(args) => ceremony::run_recover(args, &hardening),
-        Command::Attest(command) => attest::run(command),
-        Command::Quorum(command) => quorum::run(command),
+        Command::Recover(args) => recover::RecoverSettings::check(args)
+            .and_then(|settings| recover::run(settings, &hardening)),
+        Command::Attest(command) => attest::AttestSettings::check(command).and_then(attest::run),
+        Command::Quorum(command) => quorum::QuorumSettings::check(command).and_then(quorum::run),
         Command::ScanQrChild => qr_child::run_child(),
         Command::Version(args) => version::run(args),
-        Command::Completions(args) => completions::run_completions(args),
-        Command::Man(args) => completions::run_man(args),
+        Command::Completions(args) => completions::run(args, examples::command()),
+        Command::Man(args) => man::run(args, examples::command()),
     };
     invocation.finish(result)
 }
@@ -154,6 +166,18 @@ impl Invocation {
         if self.json {
             json::print_envelope(&self.command, result.as_ref().err(), code);
         }
+        // The outcome is on stdout too: a report that could not be written is a failure.
+        let code = match stdout::finish() {
+            Ok(()) => code,
+            Err(error) => {
+                errln!("custody: error: {}", one_line(&error.to_string()));
+                if code == 0 {
+                    exit_code(error.kind())
+                } else {
+                    code
+                }
+            }
+        };
         ExitCode::from(code)
     }
 }

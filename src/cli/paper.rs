@@ -1,37 +1,59 @@
-//! `custody paper`, `split --paper`, and the paper share sources of combine and verify
-//! (`--qr IMAGE`, `--type`): sheets out, shares back in.
+//! `custody paper` and `split --paper`: paper sheets of shares, to a RAM-backed folder or a
+//! pipe. (Reading sheets back, `--qr` and `--type`, is in inputs.rs.)
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use custody::ceremony::genesis::RenderedSheet;
 use custody::deliver::check_fd_is_safe;
-use custody::paper::sealed::{generate_passphrase, open_sealed, ARMOR_BEGIN};
+use custody::paper::sealed::generate_passphrase;
 use custody::paper::sheet::{render_mnemonic, MnemonicSheet};
-use custody::paper::typed::{read_answer, type_share, Typed, CLEAR_SCREEN};
+use custody::paper::typed::CLEAR_SCREEN;
 use custody::paper::{render_plain, render_sealed, sheet_file_name, PaperSize, SheetFacts};
 use custody::ram_dir::{RamDir, Staged};
 use custody::seal::{Keyring, Prompts};
-use custody::set::recover::{gather, Gathered, SetAside, ShareInput};
+use custody::set::recover::{gather, Gathered, ShareInput};
 use custody::set::Manifest;
 use custody::share::slip39::Slip39Share;
 use custody::share::Share;
 use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::args::{PaperArgs, PaperSizeArg, UnsealedShareArgs};
-use super::typing::TypingTerminal;
-use super::{check_airgap, note, print_json, qr_child, warn};
+use super::flags::{AirgapArg, JsonArg, PaperSizeArg, PassphraseFdArg};
+use super::{note, print_json, warn};
 
-impl From<PaperSizeArg> for PaperSize {
-    fn from(size: PaperSizeArg) -> Self {
-        match size {
-            PaperSizeArg::A4 => PaperSize::A4,
-            PaperSizeArg::Letter => PaperSize::Letter,
-        }
-    }
+/// `custody paper`.
+#[derive(Args, Debug)]
+pub struct PaperArgs {
+    /// Identities that open the sealed shares (age identity files or pkcs11: URIs).
+    #[arg(short = 'i', long = "identity", value_name = "ID")]
+    pub identities: Vec<PathBuf>,
+    /// The folder for the sheets, on tmpfs or ramfs (e.g. /dev/shm/sheets); "-" writes one
+    /// sheet to stdout, which must be a pipe (e.g. to lp).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// The set's manifest or folder (label and date for the sheet); by default the
+    /// manifest.json beside the first share.
+    #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// Paper size.
+    #[arg(long, value_enum, default_value_t)]
+    pub paper_size: PaperSizeArg,
+    /// Seal each sheet's QR code with a generated passphrase, shown once on the terminal.
+    #[arg(long)]
+    pub paper_passphrase: bool,
+    #[command(flatten)]
+    pub passphrase_fd: PassphraseFdArg,
+    #[command(flatten)]
+    pub airgap: AirgapArg,
+    /// Sealed share files to print.
+    #[arg(value_name = "SEALED_SHARE")]
+    pub shares: Vec<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 /// Where sheets go, checked before any share is opened.
@@ -269,34 +291,64 @@ fn show_passphrase(index: u8, count: u8, passphrase: &SecretString) -> Result<()
     shown.map_err(|error| Error::io("/dev/tty", error))
 }
 
+/// Checked `custody paper` flags: the manifest, where the sheets go, where passphrases come
+/// from.
+pub struct PrintSettings {
+    identities: Vec<PathBuf>,
+    shares: Vec<PathBuf>,
+    manifest: Manifest,
+    sheets: PaperSettings,
+    prompts: Prompts,
+    json: bool,
+}
+
+impl PrintSettings {
+    /// Checks the flags (2), reads the manifest, checks the sheets' target and the air gap
+    /// (5); opens no share.
+    pub fn check(args: PaperArgs) -> Result<Self, Error> {
+        if args.shares.is_empty() {
+            return Err(Error::Usage(
+                "no shares given: name the sealed share files to print".into(),
+            ));
+        }
+        let manifest_path = match &args.manifest {
+            Some(path) => path.clone(),
+            None => args.shares[0]
+                .parent()
+                .map(|dir| dir.join(custody::set::MANIFEST_FILE))
+                .unwrap_or_else(|| PathBuf::from(custody::set::MANIFEST_FILE)),
+        };
+        if args.json.enabled && args.output.as_os_str() == "-" {
+            return Err(Error::Usage(
+                "--json cannot go with -o -: the sheet goes to stdout".into(),
+            ));
+        }
+        let (manifest, _) = Manifest::load(&manifest_path)?;
+        let sheets = PaperSettings::check(&args.output, args.paper_size, args.paper_passphrase)?;
+        args.airgap.check()?;
+        Ok(Self {
+            identities: args.identities,
+            shares: args.shares,
+            manifest,
+            sheets,
+            prompts: args.passphrase_fd.prompts()?,
+            json: args.json.enabled,
+        })
+    }
+}
+
 /// `custody paper`.
-pub fn run(args: PaperArgs) -> Result<(), Error> {
-    if args.shares.is_empty() {
-        return Err(Error::Usage(
-            "no shares given: name the sealed share files to print".into(),
-        ));
-    }
-    let manifest_path = match &args.manifest {
-        Some(path) => path.clone(),
-        None => args.shares[0]
-            .parent()
-            .map(|dir| dir.join(custody::set::MANIFEST_FILE))
-            .unwrap_or_else(|| PathBuf::from(custody::set::MANIFEST_FILE)),
-    };
-    if args.json && args.output.as_os_str() == "-" {
-        return Err(Error::Usage(
-            "--json cannot go with -o -: the sheet goes to stdout".into(),
-        ));
-    }
-    let (manifest, _) = Manifest::load(&manifest_path)?;
-    let settings = PaperSettings::check(&args.output, args.paper_size, args.paper_passphrase)?;
-    check_airgap(args.require_airgap)?;
-    let prompts = match args.passphrase_fd {
-        Some(fd) => Prompts::from_fd(fd)?,
-        None => Prompts::terminal(),
-    };
-    let keyring = Keyring::load(&args.identities, &prompts)?;
-    let inputs = args.shares.into_iter().map(ShareInput::Sealed).collect();
+pub fn run(settings: PrintSettings) -> Result<(), Error> {
+    let PrintSettings {
+        identities,
+        shares,
+        manifest,
+        sheets: settings,
+        prompts,
+        json,
+    } = settings;
+    let keyring = Keyring::load(&identities, &prompts)?;
+    let inputs = shares.into_iter().map(ShareInput::Sealed).collect();
     let Gathered {
         candidates,
         mnemonics,
@@ -327,7 +379,7 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     for file in &written {
         note(&format!("wrote sheet {file}"));
     }
-    if args.json {
+    if json {
         print_json(&serde_json::json!({
             "set_id": manifest.set_id.to_string(),
             "sheets": written,
@@ -337,128 +389,4 @@ pub fn run(args: PaperArgs) -> Result<(), Error> {
     }
     note("print from this machine to a printer without storage, then power the printer off");
     Ok(())
-}
-
-/// The shares of `--text`, `--qr` and `--type`, and those of them set aside (unreadable scans,
-/// refused typing).
-pub fn unsealed_inputs(
-    args: &UnsealedShareArgs,
-    prompts: &Prompts,
-) -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
-    let mut inputs = Vec::new();
-    let mut aside = Vec::new();
-    for source in &args.texts {
-        let (texts, unreadable) = super::combine::read_share_texts(source);
-        inputs.extend(texts);
-        aside.extend(unreadable);
-    }
-    let (scanned, unscanned) = qr_inputs(&args.qr, prompts)?;
-    inputs.extend(scanned);
-    aside.extend(unscanned);
-    if args.type_shares {
-        let (typed, refused) = typed_inputs()?;
-        inputs.extend(typed);
-        aside.extend(refused);
-    }
-    Ok((inputs, aside))
-}
-
-/// Shares from QR code images (`--qr`): each image's codes become share texts named after the
-/// image; a sealed sheet's code is opened with a passphrase from `prompts`. Images without a
-/// readable code are set aside.
-fn qr_inputs(
-    images: &[PathBuf],
-    prompts: &Prompts,
-) -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
-    let mut inputs = Vec::new();
-    let mut aside = Vec::new();
-    for path in images {
-        let name = path.display().to_string();
-        let scanned = prompts.while_working(&format!("looking for QR codes in {name}"), || {
-            qr_child::scan_image(path)
-        });
-        let codes = match scanned {
-            Ok(codes) => codes,
-            Err(reason) => {
-                aside.push(SetAside { name, reason });
-                continue;
-            }
-        };
-        if codes.is_empty() {
-            aside.push(SetAside {
-                name,
-                reason: "no readable QR code in the image (scan at 150 to 300 dpi, flat, in focus)"
-                    .into(),
-            });
-            continue;
-        }
-        let several = codes.len() > 1;
-        for (number, code) in codes.iter().enumerate() {
-            let name = if several {
-                format!("{name} (QR code {})", number + 1)
-            } else {
-                format!("{name} (QR)")
-            };
-            if code.trim_start().starts_with(ARMOR_BEGIN) {
-                let passphrase = prompts
-                    .passphrase(&format!(
-                        "Passphrase of sealed sheet {name} (Enter alone skips it)"
-                    ))
-                    .ok_or_else(|| Error::NoPassphrase { what: name.clone() })?;
-                if passphrase.expose_secret().is_empty() {
-                    aside.push(SetAside {
-                        name,
-                        reason: "skipped: no passphrase was given".into(),
-                    });
-                    continue;
-                }
-                let opened = prompts.while_working(
-                    &format!("opening sealed sheet {name} with its passphrase (scrypt)"),
-                    || open_sealed(code, &passphrase, &name),
-                );
-                match opened? {
-                    Ok(text) => inputs.push(ShareInput::Text {
-                        name,
-                        text: SecretString::from(text.to_string()),
-                    }),
-                    Err(reason) => aside.push(SetAside { name, reason }),
-                }
-            } else {
-                inputs.push(ShareInput::Text {
-                    name,
-                    text: SecretString::from(code.to_string()),
-                });
-            }
-        }
-    }
-    Ok((inputs, aside))
-}
-
-/// Shares typed at the terminal (`--type`), checked line by line. Refused ones are set aside
-/// with the lines at fault named.
-fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
-    let mut input = TypingTerminal::open()?
-        .ok_or_else(|| Error::Usage("--type needs a terminal to type the shares at".into()))?;
-    let mut output = input.output()?;
-    let mut inputs = Vec::new();
-    let mut aside = Vec::new();
-    for number in 1.. {
-        let typed = type_share(&mut input, &mut output, number)
-            .map_err(|error| Error::io("/dev/tty", error))?;
-        let name = format!("typed share {number}");
-        match typed {
-            Typed::Accepted(text) => inputs.push(ShareInput::Text { name, text }),
-            Typed::Refused(reason) => aside.push(SetAside { name, reason }),
-            Typed::Ended => break,
-        }
-        let asked = write!(output, "Type another share? [y/N]: ").and_then(|()| output.flush());
-        asked.map_err(|error| Error::io("/dev/tty", error))?;
-        let answer = read_answer(&mut input)
-            .map_err(|error| Error::io("/dev/tty", error))?
-            .unwrap_or_default();
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            break;
-        }
-    }
-    Ok((inputs, aside))
 }

@@ -1,8 +1,11 @@
 //! `custody quorum open|respond|close`: recovery with a quorum that is never in one place.
 
 use std::io::{self, BufRead, IsTerminal};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clap::{Args, Subcommand};
+use custody::ceremony::audit::Expectations;
 use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, MAX_SEALED_SHARE};
@@ -12,17 +15,123 @@ use custody::set::write::write_new_file;
 use custody::Error;
 use serde_json::json;
 
-use super::args::{QuorumCloseArgs, QuorumCommand, QuorumOpenArgs, QuorumRespondArgs};
-use super::combine::ShareSettings;
+use super::flags::{FormatArg, JsonArg, WitnessedArgs};
 use super::named_set::NamedSet;
+use super::share_source::{ShareSettings, ShareSourceArgs};
 use super::{note, print_json, warn};
 
-/// Runs one `quorum` subcommand.
-pub fn run(command: QuorumCommand) -> Result<(), Error> {
-    match command {
-        QuorumCommand::Open(args) => open(args),
-        QuorumCommand::Respond(args) => respond_to(args),
-        QuorumCommand::Close(args) => close(args),
+/// `custody quorum …`.
+#[derive(Subcommand, Debug)]
+pub enum QuorumCommand {
+    /// Run by the coordinator: a request with a transport key kept in a RAM-backed folder.
+    Open(QuorumOpenArgs),
+    /// Run by a holder: check the request's words, seal your share to its transport key.
+    Respond(QuorumRespondArgs),
+    /// Run by the coordinator: open the responses, reconstruct, verify, deliver, destroy the key.
+    Close(QuorumCloseArgs),
+}
+
+/// `custody quorum open`.
+#[derive(Args, Debug)]
+pub struct QuorumOpenArgs {
+    /// The set's folder.
+    #[arg(value_name = "SET")]
+    pub set: PathBuf,
+    /// The request folder, on tmpfs or ramfs (created 0700 when missing).
+    #[arg(short = 'o', long = "output", value_name = "REQ_DIR")]
+    pub output: PathBuf,
+    /// Hours until the request expires.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub expires: u64,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `custody quorum respond`.
+#[derive(Args, Debug)]
+pub struct QuorumRespondArgs {
+    /// The request line the coordinator sent (custodyrequest1…).
+    #[arg(value_name = "REQUEST")]
+    pub request: String,
+    /// The eight check words, as read to you over the phone (else asked on the terminal).
+    #[arg(long, value_name = "WORDS")]
+    pub check_words: Option<String>,
+    /// Write the response to this new file instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub shares: ShareSourceArgs,
+}
+
+/// `custody quorum close`.
+#[derive(Args, Debug)]
+pub struct QuorumCloseArgs {
+    /// The request folder made by `quorum open`.
+    #[arg(value_name = "REQ_DIR")]
+    pub request: PathBuf,
+    /// The set's folder or manifest: shares are checked against its commitments, and the
+    /// closing is recorded in its transcript.
+    #[arg(short = 'm', long = "manifest", value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// What the witnesses wrote down (the request's own fingerprint is always checked).
+    #[command(flatten)]
+    pub witnessed: WitnessedArgs,
+    /// Give the key to this program's stdin (split into words without a shell).
+    #[arg(long, value_name = "CMD", conflicts_with = "verify_only")]
+    pub exec: Option<String>,
+    /// Only verify: reconstruct and check the fingerprint, deliver nothing (a remote drill).
+    #[arg(long)]
+    pub verify_only: bool,
+    /// The key's encoding.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FormatArg,
+    /// The holders' response files.
+    #[arg(value_name = "RESPONSE", required = true)]
+    pub responses: Vec<PathBuf>,
+}
+
+/// A checked `quorum` command line.
+pub enum QuorumSettings {
+    /// `quorum open` (its flags need no check of their own).
+    Open(QuorumOpenArgs),
+    /// `quorum respond`.
+    Respond(RespondSettings),
+    /// `quorum close`.
+    Close(CloseSettings),
+}
+
+/// Checked `quorum respond` flags: a live request whose check words the holder confirmed.
+pub struct RespondSettings {
+    request: Request,
+    output: Option<PathBuf>,
+    shares: ShareSettings,
+}
+
+/// Checked `quorum close` flags: what the witnesses wrote down and where the key goes.
+pub struct CloseSettings {
+    args: QuorumCloseArgs,
+    expected: Expectations,
+    /// `None` with `--verify-only`.
+    target: Option<OutputTarget>,
+}
+
+impl QuorumSettings {
+    /// Checks the flags (2) and refuses (5) before any share or transport key is opened.
+    pub fn check(command: QuorumCommand) -> Result<Self, Error> {
+        Ok(match command {
+            QuorumCommand::Open(args) => Self::Open(args),
+            QuorumCommand::Respond(args) => Self::Respond(RespondSettings::check(args)?),
+            QuorumCommand::Close(args) => Self::Close(CloseSettings::check(args)?),
+        })
+    }
+}
+
+/// Runs one checked `quorum` subcommand.
+pub fn run(settings: QuorumSettings) -> Result<(), Error> {
+    match settings {
+        QuorumSettings::Open(args) => open(args),
+        QuorumSettings::Respond(settings) => respond_to(settings),
+        QuorumSettings::Close(settings) => close(settings),
     }
 }
 
@@ -45,7 +154,7 @@ fn open(args: QuorumOpenArgs) -> Result<(), Error> {
             json!({"request": request.to_string(), "check_words": words, "expires": expires}),
         );
     })?;
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "set_id": set_id.to_string(),
             "request": request.to_string(),
@@ -102,26 +211,40 @@ fn confirm_words(request: &Request, given: Option<&str>) -> Result<(), Error> {
     Ok(())
 }
 
-fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
-    let request: Request = args
-        .request
-        .parse()
-        .map_err(|reason: String| Error::Usage(format!("REQUEST: {reason}")))?;
-    if request.expired_at(now()) {
-        return Err(Error::Refused(
-            "the request has expired; ask the coordinator for a new one".into(),
-        ));
-    }
-    if let Some(output) = &args.output {
-        if output.exists() {
-            return Err(Error::Refused(format!(
-                "{} exists; outputs are never overwritten",
-                output.display()
-            )));
+impl RespondSettings {
+    fn check(args: QuorumRespondArgs) -> Result<Self, Error> {
+        let request: Request = args
+            .request
+            .parse()
+            .map_err(|reason: String| Error::Usage(format!("REQUEST: {reason}")))?;
+        if request.expired_at(now()) {
+            return Err(Error::Refused(
+                "the request has expired; ask the coordinator for a new one".into(),
+            ));
         }
+        if let Some(output) = &args.output {
+            if output.exists() {
+                return Err(Error::Refused(format!(
+                    "{} exists; outputs are never overwritten",
+                    output.display()
+                )));
+            }
+        }
+        confirm_words(&request, args.check_words.as_deref())?;
+        Ok(Self {
+            request,
+            output: args.output,
+            shares: ShareSettings::check(args.shares)?,
+        })
     }
-    confirm_words(&request, args.check_words.as_deref())?;
-    let settings = ShareSettings::from_args(args.shares)?;
+}
+
+fn respond_to(settings: RespondSettings) -> Result<(), Error> {
+    let RespondSettings {
+        request,
+        output,
+        shares: settings,
+    } = settings;
     let gathered = settings.open()?;
     if !gathered.mnemonics.is_empty() {
         warn("SLIP-39 mnemonics cannot answer a quorum request yet; not sent");
@@ -159,7 +282,7 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
         );
     }
     let text: String = answers.iter().map(|(_, sealed)| sealed.as_str()).collect();
-    match &args.output {
+    match &output {
         Some(output) => write_new_file(output, text.as_bytes())?,
         None => outln!("{}", text.trim_end()),
     }
@@ -171,18 +294,33 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn close(args: QuorumCloseArgs) -> Result<(), Error> {
-    let expected = args.witnessed.expectations()?;
-    if expected.final_hash.is_some() && args.manifest.is_none() {
-        return Err(Error::Usage(
-            "--final-hash needs the set: give -m SET_DIR".into(),
-        ));
+impl CloseSettings {
+    fn check(args: QuorumCloseArgs) -> Result<Self, Error> {
+        let expected = args.witnessed.expectations()?;
+        if expected.final_hash.is_some() && args.manifest.is_none() {
+            return Err(Error::Usage(
+                "--final-hash needs the set: give -m SET_DIR".into(),
+            ));
+        }
+        let target = match (&args.exec, args.verify_only) {
+            (_, true) => None,
+            (Some(command), false) => Some(OutputTarget::check_exec(command)?),
+            (None, false) => Some(OutputTarget::check_stdout()?),
+        };
+        Ok(Self {
+            args,
+            expected,
+            target,
+        })
     }
-    let target = match (&args.exec, args.verify_only) {
-        (_, true) => None,
-        (Some(command), false) => Some(OutputTarget::check_exec(command)?),
-        (None, false) => Some(OutputTarget::check_stdout()?),
-    };
+}
+
+fn close(settings: CloseSettings) -> Result<(), Error> {
+    let CloseSettings {
+        args,
+        expected,
+        target,
+    } = settings;
     let folder = RamDir::open(&args.request)?;
     let opened = OpenRequest::load(&folder)?;
     let request = &opened.request;

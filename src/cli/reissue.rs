@@ -11,8 +11,9 @@ use custody::seal::{parse_recipient, Keyring};
 use custody::Error;
 use serde_json::json;
 
-use super::ceremony::{print_record, prompts, run_preflight};
-use super::ceremony_args::WitnessedArgs;
+use super::flags::{AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
+use super::share_source::unused_identity;
+use super::sitting::{print_record, run_preflight};
 use super::{note, print_json, warn};
 
 /// `custody reissue`.
@@ -36,22 +37,19 @@ pub struct ReissueArgs {
     /// Identity of a custodian of the set (a quorum is needed).
     #[arg(short = 'i', long = "identity", value_name = "ID", required = true)]
     pub identities: Vec<PathBuf>,
-    /// Read passphrases and PINs from this file descriptor, one per line.
-    #[arg(long, value_name = "N")]
-    pub passphrase_fd: Option<u32>,
-    /// Refuse to run when a network interface other than loopback is up.
-    #[arg(long)]
-    pub require_airgap: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub passphrase_fd: PassphraseFdArg,
+    #[command(flatten)]
+    pub airgap: AirgapArg,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
     let expected = args.witnessed.expectations()?;
-    let report = run_preflight(hardening, args.require_airgap)?;
+    let report = run_preflight(hardening, args.airgap.required)?;
     check(&args.set, &expected, args.index)?;
-    let prompts = prompts(args.passphrase_fd)?;
+    let prompts = args.passphrase_fd.prompts()?;
     let recipient = parse_recipient(
         &args.recipient,
         usize::from(args.index),
@@ -69,7 +67,7 @@ pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
         preflight: &report,
     })?;
     for name in keyring.unused_identities() {
-        warn(&super::combine::unused_identity(name));
+        warn(&unused_identity(name));
     }
     let manifest = &done.manifest;
     note(&format!(
@@ -89,7 +87,7 @@ pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
             leftover.display()
         ));
     }
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "fingerprint": manifest.fingerprint.to_string(),

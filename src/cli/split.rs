@@ -1,6 +1,8 @@
 //! `custody split`: split a key into sealed shares and write the set folder.
 
-use clap::ArgMatches;
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, ValueEnum};
 use custody::seal::{
     parse_recipient, read_recipients_file, recipient_needs_secret, Prompts, Sealer,
 };
@@ -14,75 +16,164 @@ use custody::{Error, ErrorKind, MasterKey};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::args::{SchemeArg, SplitArgs};
-use super::{check_airgap, key_source, note, print_json};
+use super::flags::{AirgapArg, JsonArg, PaperSizeArg, PassphraseFdArg};
+use super::key_source::{self, KeySourceArgs};
+use super::paper::PaperSettings;
+use super::{note, print_json};
 
-pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
-    let recipients = recipients_in_order(&args, matches)?;
-    if recipients.is_empty() {
-        return Err(Error::Usage(
-            "no recipients: give -r RECIPIENT or -R FILE, one per share".into(),
-        ));
-    }
-    // SPEC §2's order: malformed input (2) first, then refusals (5), and only then anything
-    // secret: passphrases, the key.
-    let slip39 = args.scheme == SchemeArg::Slip39;
-    if args.slip39_passphrase && !slip39 {
-        return Err(Error::Usage(
-            "--slip39-passphrase needs --scheme slip39".into(),
-        ));
-    }
-    if slip39 && args.paper_passphrase {
-        return Err(Error::Usage(
-            "--paper-passphrase is not available for SLIP-39 sheets".into(),
-        ));
-    }
-    let threshold = if slip39 {
-        slip39_threshold(args.threshold, recipients.len())
-    } else {
-        Threshold::new(args.threshold, recipients.len())
-    };
-    if let Err(error) = &threshold {
-        if error.kind() == ErrorKind::Invalid {
-            return threshold.map(|_| ());
+/// What the shares of a new set are.
+#[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SchemeArg {
+    /// custody-v1 share texts (docs/formats.md).
+    #[default]
+    #[value(name = "custody-v1")]
+    CustodyV1,
+    /// SLIP-39 mnemonics, one group, n ≤ 16 (docs/slip39.md).
+    Slip39,
+}
+
+/// `custody split`.
+#[derive(Args, Debug)]
+pub struct SplitArgs {
+    /// Shares needed to reconstruct (k).
+    #[arg(short = 't', long = "threshold", value_name = "K")]
+    pub threshold: usize,
+    /// A recipient: age1…, ssh-ed25519 …, ssh-rsa …, age1NAME1… (plugin), "passphrase", or a
+    /// pkcs11: URI naming a wrapping key on a token.
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+    /// A file of recipients, one per line (# comments).
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+    /// The set folder to create (must not exist, or be empty).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+    /// Generate a new key instead of reading one.
+    #[arg(long, conflicts_with_all = ["key_env", "key_prompt"])]
+    pub generate: bool,
+    #[command(flatten)]
+    pub key: KeySourceArgs,
+    /// A label for the set, recorded in the manifest.
+    #[arg(long, default_value = "")]
+    pub label: String,
+    #[command(flatten)]
+    pub passphrase_fd: PassphraseFdArg,
+    #[command(flatten)]
+    pub airgap: AirgapArg,
+    /// Also print a paper sheet of every share into this RAM-backed folder (tmpfs or ramfs).
+    #[arg(long, value_name = "DIR")]
+    pub paper: Option<PathBuf>,
+    /// Paper size of the sheets.
+    #[arg(long, value_enum, default_value_t, requires = "paper")]
+    pub paper_size: PaperSizeArg,
+    /// Seal each sheet's QR code with a generated passphrase, shown once on the terminal.
+    #[arg(long, requires = "paper")]
+    pub paper_passphrase: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
+    /// What the shares are: custody-v1 share texts, or SLIP-39 mnemonics of the key.
+    #[arg(long, value_enum, default_value_t)]
+    pub scheme: SchemeArg,
+    /// Encrypt the SLIP-39 master secret with a passphrase (asked after any share passphrases,
+    /// or the next --passphrase-fd line); without it the passphrase is empty.
+    #[arg(long)]
+    pub slip39_passphrase: bool,
+}
+
+/// Checked `split` flags: everything SPEC §2 has refused before a secret is asked for.
+pub struct SplitSettings {
+    args: SplitArgs,
+    recipients: Vec<String>,
+    /// A sealer per recipient; `None` for those that wait for a passphrase or PIN.
+    sealers: Vec<Option<Box<dyn Sealer>>>,
+    prompts: Prompts,
+    paper: Option<PaperSettings>,
+    slip39: bool,
+}
+
+impl SplitSettings {
+    /// SPEC §2's order: malformed input (2) first, then refusals (5); no passphrase is asked
+    /// and no key read. `matches` give the order of -r and -R on the command line.
+    pub fn check(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<Self, Error> {
+        let recipients = recipients_in_order(&args, matches)?;
+        if recipients.is_empty() {
+            return Err(Error::Usage(
+                "no recipients: give -r RECIPIENT or -R FILE, one per share".into(),
+            ));
         }
+        let slip39 = args.scheme == SchemeArg::Slip39;
+        if args.slip39_passphrase && !slip39 {
+            return Err(Error::Usage(
+                "--slip39-passphrase needs --scheme slip39".into(),
+            ));
+        }
+        if slip39 && args.paper_passphrase {
+            return Err(Error::Usage(
+                "--paper-passphrase is not available for SLIP-39 sheets".into(),
+            ));
+        }
+        let threshold = if slip39 {
+            slip39_threshold(args.threshold, recipients.len())
+        } else {
+            Threshold::new(args.threshold, recipients.len())
+        };
+        let threshold = match threshold {
+            Err(error) if error.kind() == ErrorKind::Invalid => return Err(error),
+            other => other,
+        };
+        let prompts = args.passphrase_fd.prompts()?;
+        let no_passphrase_yet = &mut |_| {
+            Err(Error::Internal(
+                "a passphrase was asked for before the refusals were checked",
+            ))
+        };
+        // Passphrase and PKCS#11 recipients (a token PIN) wait until the refusals are checked;
+        // their syntax is checked now.
+        let sealers = recipients
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                (!recipient_needs_secret(text, i + 1)?)
+                    .then(|| parse_recipient(text, i + 1, &prompts, no_passphrase_yet))
+                    .transpose()
+            })
+            .collect::<Result<Vec<Option<Box<dyn Sealer>>>, _>>()?;
+        threshold?;
+        check_output_folder(&args.output)?;
+        // Sheets hold plaintext shares: their folder is checked (5) before the key is read.
+        let paper = args
+            .paper
+            .as_deref()
+            .map(|dir| {
+                PaperSettings::check_for_split(
+                    dir,
+                    args.paper_size,
+                    args.paper_passphrase,
+                    recipients.len(),
+                )
+            })
+            .transpose()?;
+        args.airgap.check()?;
+        Ok(Self {
+            args,
+            recipients,
+            sealers,
+            prompts,
+            paper,
+            slip39,
+        })
     }
-    let prompts = match args.passphrase_fd {
-        Some(fd) => Prompts::from_fd(fd)?,
-        None => Prompts::terminal(),
-    };
-    let no_passphrase_yet = &mut |_| {
-        Err(Error::Internal(
-            "a passphrase was asked for before the refusals were checked",
-        ))
-    };
-    // Passphrase and PKCS#11 recipients (a token PIN) wait until the refusals are checked;
-    // their syntax is checked now.
-    let mut sealers = recipients
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            (!recipient_needs_secret(text, i + 1)?)
-                .then(|| parse_recipient(text, i + 1, &prompts, no_passphrase_yet))
-                .transpose()
-        })
-        .collect::<Result<Vec<Option<Box<dyn Sealer>>>, _>>()?;
-    threshold?;
-    check_output_folder(&args.output)?;
-    // Sheets hold plaintext shares: their folder is checked (5) before the key is read.
-    let paper = args
-        .paper
-        .as_deref()
-        .map(|dir| {
-            super::paper::PaperSettings::check_for_split(
-                dir,
-                args.paper_size,
-                args.paper_passphrase,
-                recipients.len(),
-            )
-        })
-        .transpose()?;
-    check_airgap(args.require_airgap)?;
+}
+
+pub fn run(settings: SplitSettings) -> Result<(), Error> {
+    let SplitSettings {
+        args,
+        recipients,
+        mut sealers,
+        prompts,
+        paper,
+        slip39,
+    } = settings;
     for (i, slot) in sealers
         .iter_mut()
         .enumerate()
@@ -137,7 +228,7 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         note(&format!("wrote sheet {}", sheet.display()));
     }
     let manifest = &set.manifest;
-    if args.json {
+    if args.json.enabled {
         return print_json(&json!({
             "fingerprint": manifest.fingerprint.to_string(),
             "words": manifest.fingerprint.words(),

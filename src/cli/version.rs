@@ -6,14 +6,14 @@ use custody::build_info::BinaryIdentity;
 use custody::Error;
 use serde_json::json;
 
+use super::flags::JsonArg;
 use super::print_json;
 
 /// `custody version`.
 #[derive(Args, Debug)]
 pub struct VersionArgs {
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 pub fn run(args: VersionArgs) -> Result<(), Error> {
@@ -21,7 +21,7 @@ pub fn run(args: VersionArgs) -> Result<(), Error> {
     let path = std::env::current_exe()
         .map(|path| path.display().to_string())
         .unwrap_or_default();
-    if args.json {
+    if args.json.enabled {
         let mut value = identity.to_json();
         if let Some(map) = value.as_object_mut() {
             map.insert("path".into(), json!(path));

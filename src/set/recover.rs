@@ -187,7 +187,7 @@ pub fn gather(
     Ok(gathered)
 }
 
-/// The outcome of recovering a set from its folder, with every share accounted for.
+/// The outcome of recovering a key, with every share accounted for.
 pub struct SetRecovery {
     /// The verified key, or why not.
     pub result: Result<Recovered, Error>,
@@ -197,6 +197,9 @@ pub struct SetRecovery {
     pub undecryptable: Vec<String>,
     /// Remarks that did not disqualify a share.
     pub warnings: Vec<String>,
+    /// Shares that opened but could not be verified, because the reconstruction failed:
+    /// (where from, index).
+    pub unverified: Vec<(String, u8)>,
 }
 
 /// Recovers a set's key from the sealed files in its folder that the keyring opens, plus any
@@ -215,42 +218,93 @@ pub fn recover_set(
         .map(ShareInput::Sealed)
         .collect();
     inputs.extend(extra);
+    match gather(inputs, keyring, Some(manifest)) {
+        // Ceremonies take no SLIP-39 passphrase: a set made with one fails the fingerprint.
+        Ok(gathered) => reconstruct_gathered(gathered, Some(manifest), None, Vec::new(), || {
+            Ok(SecretString::from(String::new()))
+        }),
+        Err(error) => SetRecovery::failed(error),
+    }
+}
+
+impl SetRecovery {
+    /// A recovery that stopped before any share was accounted for (a wrong passphrase).
+    pub fn failed(error: Error) -> Self {
+        Self {
+            result: Err(error),
+            set_aside: Vec::new(),
+            undecryptable: Vec::new(),
+            warnings: Vec::new(),
+            unverified: Vec::new(),
+        }
+    }
+}
+
+/// Reconstructs and verifies what [`gather`] opened, with [`reconstruct_either`], against the
+/// manifest or the `stated` fingerprint. `set_aside` holds inputs already found unusable
+/// elsewhere (a scan with no code), listed after those `gather` set aside and before those
+/// set aside while reconstructing. The SLIP-39 passphrase is asked for only when mnemonics
+/// opened. Exit 6 when no share could be opened.
+pub fn reconstruct_gathered(
+    gathered: Gathered,
+    manifest: Option<&Manifest>,
+    stated: Option<Fingerprint>,
+    mut set_aside: Vec<SetAside>,
+    slip39_passphrase: impl FnOnce() -> Result<SecretString, Error>,
+) -> SetRecovery {
     let Gathered {
         candidates,
         mnemonics,
         undecryptable,
-        mut set_aside,
+        set_aside: gathered_aside,
         warnings,
-    } = match gather(inputs, keyring, Some(manifest)) {
-        Ok(gathered) => gathered,
-        Err(error) => {
-            return SetRecovery {
-                result: Err(error),
-                set_aside: Vec::new(),
-                undecryptable: Vec::new(),
-                warnings: Vec::new(),
-            }
-        }
-    };
-    let result = if candidates.is_empty() && mnemonics.is_empty() && !undecryptable.is_empty() {
-        Err(Error::NothingDecrypted)
-    } else {
-        // Ceremonies take no SLIP-39 passphrase: a set made with one fails the fingerprint.
-        reconstruct_either(
-            candidates,
-            mnemonics,
-            Some(manifest),
-            None,
-            "",
-            &mut set_aside,
-        )
-    };
-    SetRecovery {
-        result,
+    } = gathered;
+    set_aside.splice(0..0, gathered_aside);
+    let mut recovery = SetRecovery {
+        result: Err(Error::NothingDecrypted),
         set_aside,
         undecryptable,
         warnings,
+        unverified: Vec::new(),
+    };
+    if candidates.is_empty() && mnemonics.is_empty() && !recovery.undecryptable.is_empty() {
+        return recovery;
     }
+    let opened: Vec<(String, u8)> = candidates
+        .iter()
+        .map(|c| (c.name.clone(), c.share.header().index))
+        .chain(
+            mnemonics
+                .iter()
+                .map(|c| (c.name.clone(), c.share.params().member_index + 1)),
+        )
+        .collect();
+    let passphrase = if mnemonics.is_empty() {
+        SecretString::from(String::new())
+    } else {
+        match slip39_passphrase() {
+            Ok(passphrase) => passphrase,
+            Err(error) => {
+                recovery.result = Err(error);
+                return recovery;
+            }
+        }
+    };
+    recovery.result = reconstruct_either(
+        candidates,
+        mnemonics,
+        manifest,
+        stated,
+        passphrase.expose_secret(),
+        &mut recovery.set_aside,
+    );
+    if recovery.result.is_err() {
+        recovery.unverified = opened
+            .into_iter()
+            .filter(|(name, _)| !recovery.set_aside.iter().any(|aside| &aside.name == name))
+            .collect();
+    }
+    recovery
 }
 
 /// Where the expected fingerprint came from.
