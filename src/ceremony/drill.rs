@@ -11,7 +11,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::ceremony::audit::{audit, audit_for_recovery, Expectations, SetState};
 use crate::ceremony::genesis::{genesis, Genesis};
@@ -21,9 +21,11 @@ use crate::ceremony::rotate::{rotate, Rotation};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::ram_dir::RamDir;
-use crate::set::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
 use crate::seal::{pkcs11, Keyring, Prompts};
 use crate::secret::MasterKey;
+use crate::set::recover::{
+    gather, reconstruct, recover_set, recover_set_with_passphrase, Candidate, SetAside, ShareInput,
+};
 use crate::set::Manifest;
 use crate::share::shamir::split;
 
@@ -491,14 +493,17 @@ impl Drop for HsmCustodian {
 
 /// Drills a real set: opens the shares the identities can open, reconstructs, and checks the
 /// manifest's fingerprint. The key is dropped (and wiped) before this returns. The report
-/// names every share either way; the result says whether the drill passed.
+/// names every share either way; the result says whether the drill passed. The SLIP-39
+/// passphrase of a SLIP-39 set is asked with `slip39_passphrase` once its mnemonics opened.
 pub fn drill_set(
     manifest: &Manifest,
     folder: &Path,
     keyring: &Keyring,
+    slip39_passphrase: &mut dyn FnMut() -> Result<SecretString, Error>,
 ) -> (DrillReport, Result<(), Error>) {
     let started = Instant::now();
-    let recovery = recover_set(manifest, folder, keyring, Vec::new());
+    let recovery =
+        recover_set_with_passphrase(manifest, folder, keyring, Vec::new(), slip39_passphrase);
     let mut report = DrillReport {
         steps: Vec::new(),
         fingerprint: manifest.fingerprint,

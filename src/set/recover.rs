@@ -15,11 +15,11 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
 use crate::input::{read_capped, MAX_SEALED_SHARE};
 use crate::seal::{Keyring, Opened};
 use crate::secret::{MasterKey, KEY_LEN};
 use crate::set::{sha256_hex, Manifest};
+use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
 use crate::share::shamir::combine;
 use crate::share::{SetId, Share, ShareHeader};
 
@@ -200,12 +200,28 @@ pub struct SetRecovery {
 
 /// Recovers a set's key from the sealed files in its folder that the keyring opens, plus any
 /// `extra` inputs (share texts from paper), checked against the manifest. A sealed file that
-/// is missing is named like a damaged one. Exit 6 when no share at all could be opened.
+/// is missing is named like a damaged one. Exit 6 when no share at all could be opened. A
+/// SLIP-39 set is recovered with the empty SLIP-39 passphrase (ceremonies take no other).
 pub fn recover_set(
     manifest: &Manifest,
     folder: &std::path::Path,
     keyring: &Keyring,
     extra: Vec<ShareInput>,
+) -> SetRecovery {
+    recover_set_with_passphrase(manifest, folder, keyring, extra, &mut || {
+        Ok(SecretString::from(String::new()))
+    })
+}
+
+/// [`recover_set`] for a set that may have been split with a SLIP-39 passphrase:
+/// `slip39_passphrase` is asked only when SLIP-39 mnemonics opened, after every share's own
+/// passphrase, as `combine --slip39-passphrase` asks it.
+pub fn recover_set_with_passphrase(
+    manifest: &Manifest,
+    folder: &std::path::Path,
+    keyring: &Keyring,
+    extra: Vec<ShareInput>,
+    slip39_passphrase: &mut dyn FnMut() -> Result<SecretString, Error>,
 ) -> SetRecovery {
     let mut inputs: Vec<ShareInput> = manifest
         .shares
@@ -234,15 +250,21 @@ pub fn recover_set(
     let result = if candidates.is_empty() && mnemonics.is_empty() && !undecryptable.is_empty() {
         Err(Error::NothingDecrypted)
     } else {
-        // Ceremonies take no SLIP-39 passphrase: a set made with one fails the fingerprint.
-        reconstruct_either(
-            candidates,
-            mnemonics,
-            Some(manifest),
-            None,
-            "",
-            &mut set_aside,
-        )
+        let passphrase = if mnemonics.is_empty() {
+            Ok(SecretString::from(String::new()))
+        } else {
+            slip39_passphrase()
+        };
+        passphrase.and_then(|passphrase| {
+            reconstruct_either(
+                candidates,
+                mnemonics,
+                Some(manifest),
+                None,
+                passphrase.expose_secret(),
+                &mut set_aside,
+            )
+        })
     };
     SetRecovery {
         result,
