@@ -21,8 +21,7 @@ use crate::ceremony::rotate::{rotate, Rotation};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::ram_dir::RamDir;
-use crate::seal::parse_recipient;
-use crate::seal::{pkcs11, Keyring, Prompts};
+use crate::seal::{parse_recipient, pkcs11, Keyring, Prompts};
 use crate::secret::MasterKey;
 use crate::set::recover::{
     gather, reconstruct, recover_set, recover_set_with_passphrase, Candidate, SetAside, ShareInput,
@@ -374,7 +373,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
 /// A SLIP-39 set split, sealed to the holders at `desks` with a SLIP-39 passphrase, and drilled
 /// as `custody drill SET --slip39-passphrase` drills it with three of them.
 fn rehearse_slip39(timer: &mut Timer, workspace: &Path, desks: &[Desk]) -> Result<(), Error> {
-    let quorum = &desks[..3];
+    let quorum: Vec<&Desk> = desks.iter().take(3).collect();
     let name = format!(
         "SLIP-39: split, seal, drill with {}",
         quorum
@@ -419,7 +418,10 @@ fn rehearse_slip39(timer: &mut Timer, workspace: &Path, desks: &[Desk]) -> Resul
         .and_then(|prepared| prepared.write(&[]).map(|()| prepared.manifest))?;
         drop(key);
         let keyring = Keyring::load(
-            &quorum.iter().map(Desk::identity).collect::<Vec<_>>(),
+            &quorum
+                .iter()
+                .map(|desk| desk.identity())
+                .collect::<Vec<_>>(),
             &prompts,
         )?;
         let (report, result) =
