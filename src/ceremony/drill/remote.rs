@@ -206,10 +206,9 @@ pub(super) fn rehearse(
                 .iter()
                 .map(|desk| Ok((format!("{}'s line", desk.name), desk.prove(&challenge)?)))
                 .collect::<Result<Vec<(String, String)>, Error>>()?;
-            let detail = format!(
-            "the challenge went out (recorded in the transcript); {} attestation lines came back",
-            lines.len()
-        );
+            let count = lines.len();
+            let detail =
+                format!("a challenge went out, recorded; {count} attestation lines came back");
             Ok(((challenge, lines), detail))
         })?;
 
