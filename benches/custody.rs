@@ -38,11 +38,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use custody::set::recover::{gather, reconstruct, Candidate, ShareInput};
 use custody::seal::{parse_recipient, Keyring, Prompts};
 use custody::secret::{MasterKey, SharePoint};
+use custody::set::recover::{gather, reconstruct, Candidate, ShareInput};
 use custody::set::{prepare_slip39_set, Manifest, Slip39Split, SplitRequest};
-use custody::share::shamir::{prove_split, split};
+use custody::share::shamir::{prove_split, split, Threshold};
 use custody::share::slip39::DEFAULT_ITERATION_EXPONENT;
 use custody::share::{SetId, Share};
 
@@ -280,7 +280,12 @@ fn run(command: &mut Command, input: &[u8]) -> Output {
 /// Shares of a 10-of-20 split, 5 of them forged (points replaced), and the forged positions.
 fn forged_set() -> (Vec<Share>, Vec<usize>) {
     let key = MasterKey::generate().unwrap();
-    let mut shares = split(&key, 10, 20, SetId::generate().unwrap()).unwrap();
+    let mut shares = split(
+        &key,
+        Threshold::new(10, 20).unwrap(),
+        SetId::generate().unwrap(),
+    )
+    .unwrap();
     let forged = vec![1, 4, 9, 13, 18];
     for &position in &forged {
         let point = SharePoint::from_bytes(*MasterKey::generate().unwrap().expose_bytes());
@@ -314,7 +319,12 @@ type LibraryJob<'a> = (String, Duration, Box<dyn FnMut() + 'a>);
 
 fn library_jobs(fixture: &Fixture) -> Vec<LibraryJob<'_>> {
     let key = MasterKey::generate().unwrap();
-    let shares = split(&key, 128, 255, SetId::generate().unwrap()).unwrap();
+    let shares = split(
+        &key,
+        Threshold::new(128, 255).unwrap(),
+        SetId::generate().unwrap(),
+    )
+    .unwrap();
     let (forged_shares, forged) = forged_set();
     let largest = fixture.sizes.last().unwrap();
     let ms = Duration::from_millis;

@@ -4,8 +4,6 @@
 
 use serde_json::{json, Value};
 
-use crate::ceremony::transcript::Transcript;
-
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git commit the binary was built from (`unknown` for a build without git or
@@ -35,7 +33,7 @@ impl BinaryIdentity {
     /// The running process's binary: hashes `/proc/self/exe`.
     pub fn running() -> Self {
         let sha256 = std::fs::read("/proc/self/exe")
-            .map(|bytes| crate::set::sha256_hex(&bytes))
+            .map(|bytes| crate::fingerprint::sha256_hex(&bytes))
             .map_err(|error| format!("unreadable /proc/self/exe: {error}"));
         Self {
             version: VERSION.into(),
@@ -89,43 +87,6 @@ impl BinaryIdentity {
                 Err(error) => error.as_str(),
             }
         )
-    }
-}
-
-/// A binary that ran a ceremony on a set: the transcript entry (a `preflight`) that records it.
-#[derive(Debug, Clone)]
-pub struct BinaryUse {
-    /// The entry's sequence number.
-    pub seq: u64,
-    /// The entry's time.
-    pub time: String,
-    /// The binary.
-    pub identity: BinaryIdentity,
-}
-
-/// Every binary a transcript records, in order (one per ceremony that ran a preflight).
-pub fn binaries_in(transcript: &Transcript) -> Vec<BinaryUse> {
-    transcript
-        .events("preflight")
-        .filter_map(|entry| {
-            Some(BinaryUse {
-                seq: entry.seq,
-                time: entry.time.clone(),
-                identity: BinaryIdentity::from_json(entry.facts.get("binary")?)?,
-            })
-        })
-        .collect()
-}
-
-impl BinaryUse {
-    /// `{seq, time, version, commit, toolchain, target, sha256}`.
-    pub fn to_json(&self) -> Value {
-        let mut value = self.identity.to_json();
-        if let Some(map) = value.as_object_mut() {
-            map.insert("seq".into(), json!(self.seq));
-            map.insert("time".into(), json!(self.time));
-        }
-        value
     }
 }
 

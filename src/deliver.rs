@@ -14,7 +14,7 @@ use base64::Engine;
 use rustix::fs::{fstat, fstatfs, FileType};
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Error, Stated};
 use crate::secret::{MasterKey, KEY_LEN};
 
 /// `statfs` magic of tmpfs (linux/magic.h).
@@ -53,10 +53,13 @@ impl KeyFormat {
             }
             KeyFormat::Base64 => {
                 let mut encoded = Zeroizing::new([0u8; BASE64_KEY_LEN]);
-                // Exactly the padded length of 32 bytes, so encoding cannot run out of room.
+                #[expect(
+                    clippy::expect_used,
+                    reason = "the buffer is exactly the padded base64 length of 32 bytes"
+                )]
                 let written = base64::engine::general_purpose::STANDARD
                     .encode_slice(bytes, encoded.as_mut_slice())
-                    .unwrap_or_default();
+                    .expect("32 bytes fit their base64 buffer");
                 text.extend_from_slice(&encoded[..written]);
             }
             KeyFormat::Raw => text.extend_from_slice(bytes),
@@ -93,13 +96,24 @@ impl OutputTarget {
     /// Splits `command` into argv without a shell and finds the program, before any secret
     /// is touched, so a typo fails early (exit 2).
     pub fn check_exec(command: &str) -> Result<Self, Error> {
-        let words = shell_words::split(command)
-            .map_err(|error| Error::Usage(format!("--exec: {error}")))?;
+        let words = shell_words::split(command).map_err(|error| {
+            Error::about(
+                Stated::Exec,
+                Error::Usage(format!("the command to run: {error}")),
+            )
+        })?;
         let Some((program, args)) = words.split_first() else {
-            return Err(Error::Usage("--exec needs a program".into()));
+            return Err(Error::about(
+                Stated::Exec,
+                Error::Usage("the command to run names no program".into()),
+            ));
         };
-        let program = find_program(program)
-            .ok_or_else(|| Error::Usage(format!("--exec: program {program} not found")))?;
+        let program = find_program(program).ok_or_else(|| {
+            Error::about(
+                Stated::Exec,
+                Error::Usage(format!("program {program} not found")),
+            )
+        })?;
         Ok(OutputTarget::Exec {
             program,
             args: args.to_vec(),
@@ -132,9 +146,12 @@ pub fn check_fd_is_safe(fd: impl AsFd, name: &str) -> Result<(), Error> {
     let fd = fd.as_fd();
     let stat = fstat(fd).map_err(|error| Error::io(name, error.into()))?;
     let refuse = |what: &str| {
-        Err(Error::Refused(format!(
-            "{name} is {what}; secret output goes only to a pipe, /dev/null, a file under /dev/shm, or --exec"
-        )))
+        Err(Error::about(
+            Stated::Exec,
+            Error::Refused(format!(
+                "{name} is {what}; secret output goes only to a pipe, /dev/null, a file under /dev/shm, or a program to run"
+            )),
+        ))
     };
     match FileType::from_raw_mode(stat.st_mode) {
         FileType::Fifo => Ok(()),

@@ -21,6 +21,26 @@ pub enum ErrorKind {
     Refused,
     /// Exit 6: could not decrypt (no identity matches, wrong passphrase or PIN).
     Decrypt,
+    /// Exit 1, said to be a bug: an invariant custody relies on did not hold.
+    Internal,
+}
+
+/// A value the caller stated, which a message may be about. The library names it by what it is;
+/// the command line adds which flag gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stated {
+    /// The key's fingerprint.
+    Fingerprint,
+    /// The key's fingerprint or its set's manifest, either of which names the key.
+    KeyOrSet,
+    /// The witnessed final hash of a transcript.
+    FinalHash,
+    /// The program to hand the key to.
+    Exec,
+    /// The folder for paper sheets.
+    PaperFolder,
+    /// The demand that the machine be air-gapped.
+    Airgap,
 }
 
 /// Everything that can go wrong in custody.
@@ -171,6 +191,17 @@ pub enum Error {
         /// What went wrong there.
         source: Box<Error>,
     },
+    /// An error about a value the caller stated (see [`Stated`]).
+    #[error("{source}")]
+    About {
+        /// Which value.
+        stated: Stated,
+        /// What is wrong.
+        source: Box<Error>,
+    },
+    /// A bug: an invariant custody relies on did not hold. Says which, never any data.
+    #[error("internal error, a bug in custody (please report it): {0}")]
+    Internal(&'static str),
     /// A child process (`--exec`) failed.
     #[error("{program}: {reason}")]
     Exec {
@@ -212,12 +243,30 @@ impl Error {
             Error::Refused(_) => ErrorKind::Refused,
             Error::Verification(_) => ErrorKind::Verification,
             Error::NotEnoughShares { .. } => ErrorKind::NotEnoughShares,
-            Error::InSet { source, .. } => source.kind(),
+            Error::InSet { source, .. } | Error::About { source, .. } => source.kind(),
             Error::Io { .. }
             | Error::Random(_)
             | Error::Seal { .. }
             | Error::Exec { .. }
             | Error::Hsm { .. } => ErrorKind::Runtime,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// `error`, said to be about a value the caller stated.
+    pub fn about(stated: Stated, error: Error) -> Self {
+        Error::About {
+            stated,
+            source: Box::new(error),
+        }
+    }
+
+    /// The stated value this error is about, if any, however deeply wrapped.
+    pub fn stated(&self) -> Option<Stated> {
+        match self {
+            Error::About { stated, .. } => Some(*stated),
+            Error::InSet { source, .. } => source.stated(),
+            _ => None,
         }
     }
 

@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::pgp_words::words_of;
 
@@ -22,6 +22,11 @@ pub const FINGERPRINT_LEN: usize = 16;
 /// A key's public fingerprint.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fingerprint([u8; FINGERPRINT_LEN]);
+
+/// SHA-256 of public bytes (sealed files, manifests, binaries), as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
 
 impl Fingerprint {
     /// The fingerprint of raw key bytes. Prefer [`crate::MasterKey::fingerprint`].

@@ -35,6 +35,6 @@ pub mod secret;
 pub mod set;
 pub mod share;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, Stated};
 pub use fingerprint::Fingerprint;
 pub use secret::MasterKey;

@@ -366,9 +366,9 @@ fn refuse_symlink(path: &Path) -> Error {
 /// Output names are plain file names chosen by custody; anything else is a bug.
 fn check_plain_name(name: &str) -> Result<(), Error> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-        Err(Error::Usage(format!(
-            "internal: {name:?} is not a plain file name"
-        )))
+        Err(Error::Internal(
+            "an output name chosen by custody is not a plain file name",
+        ))
     } else {
         Ok(())
     }

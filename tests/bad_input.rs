@@ -17,23 +17,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// The three share texts of tests/vectors/valid-2-of-3-counting-key.txt.
-fn counting_shares() -> Vec<String> {
-    let vector = fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/valid-2-of-3-counting-key.txt"),
-    )
-    .unwrap();
-    vector
-        .lines()
-        .filter(|line| line.starts_with("CUSTODY1"))
-        .map(String::from)
-        .collect()
-}
-
 /// A `--text` file holding shares 1 and 2 of the counting key: enough on its own.
 fn two_good_shares(dir: &Path) -> PathBuf {
     let path = dir.join("good.txt");
-    let shares = counting_shares();
+    let shares = counting_key_share_texts();
     fs::write(&path, format!("{}\n{}\n", shares[0], shares[1])).unwrap();
     path
 }
@@ -92,7 +79,7 @@ fn crafted_qr_image_is_a_named_bad_share() {
 #[test]
 fn a_text_line_that_is_not_utf8_is_set_aside_by_line() {
     let dir = scratch();
-    let shares = counting_shares();
+    let shares = counting_key_share_texts();
     let path = dir.path().join("shares.txt");
     let mut bytes = format!("{}\n", shares[0]).into_bytes();
     bytes.extend_from_slice(b"CUSTODY1\xff\xfe\n");
@@ -207,7 +194,7 @@ fn inputs_over_their_cap_are_named() {
     custody_run(&["inspect", s(&share)], b"")
         .expect(2, &format!("{} is larger than 64 KiB", share.display()));
 
-    let mut stdin = counting_shares().join("\n").into_bytes();
+    let mut stdin = counting_key_share_texts().join("\n").into_bytes();
     stdin.push(b'\n');
     stdin.resize(1024 * 1024 + 10, b'\n');
     let ran = custody_run(&["verify", "--text", "-"], &stdin);
@@ -252,7 +239,7 @@ fn an_age_header_with_thousands_of_stanzas_is_refused_fast() {
 fn a_scrypt_work_factor_out_of_range_sets_the_share_aside() {
     let dir = scratch();
     let root = dir.path();
-    let shares = counting_shares();
+    let shares = counting_key_share_texts();
     let mut recipient = age::scrypt::Recipient::new("pass".to_string().into());
     recipient.set_work_factor(10);
     let sealed = age::encrypt(&recipient, shares[0].as_bytes()).unwrap();
@@ -311,7 +298,7 @@ fn a_recipient_with_a_newline_gives_one_line() {
 #[test]
 fn an_endless_passphrase_line_is_not_read() {
     let dir = scratch();
-    let shares = counting_shares();
+    let shares = counting_key_share_texts();
     let path = dir.path().join("share-1-of-3.age");
     fs::write(
         &path,

@@ -140,12 +140,7 @@ fn printed(ran: &Ran, label: &str) -> String {
 
 /// `custody recover DIR -i ID…` into a pipe; returns the key's bytes (in memory only).
 fn recover_key(dir: &Path, ids: &[&Path]) -> Vec<u8> {
-    let mut args = vec!["recover".to_string(), s(dir).to_string()];
-    for id in ids {
-        args.extend(["-i".to_string(), s(id).to_string()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let ran = custody_run(&args, b"");
+    let ran = cmd(&["recover"]).arg(dir).each("-i", ids).run();
     ran.expect(0, "delivered");
     let text = String::from_utf8(ran.stdout).unwrap();
     hex::decode(text.trim()).expect("recover prints the key as hex")
@@ -238,6 +233,11 @@ impl World {
             .id
     }
 
+    /// The identity files of custodians `names`, in that order.
+    fn ids(&self, names: &[&str]) -> Vec<&Path> {
+        names.iter().map(|name| self.id(name)).collect()
+    }
+
     /// New custodians and a 2-of-3 plan for them, for rotations.
     fn new_plan(&self, file: &str) -> (Vec<Custodian>, PathBuf) {
         let ids = self.path().join(format!("ids-{file}"));
@@ -255,27 +255,16 @@ impl World {
 
 /// `custody rotate` with the old quorum alice, bob, carol, `confirm` new identities and extras.
 fn rotate(world: &World, plan: &Path, out: &Path, confirm: &[&Path], extra: &[&str]) -> Ran {
-    let mut args: Vec<String> = [
-        "rotate",
-        "--from",
-        s(&world.set),
-        "--plan",
-        s(plan),
-        "-o",
-        s(out),
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
-    for name in ["alice", "bob", "carol"] {
-        args.extend(["-i".into(), s(world.id(name)).into()]);
-    }
-    for id in confirm {
-        args.extend(["--confirm-identity".into(), s(id).into()]);
-    }
-    args.extend(extra.iter().map(|a| a.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    custody_run(&args, b"")
+    cmd(&["rotate", "--from"])
+        .arg(&world.set)
+        .arg("--plan")
+        .arg(plan)
+        .arg("-o")
+        .arg(out)
+        .each("-i", world.ids(&["alice", "bob", "carol"]))
+        .each("--confirm-identity", confirm)
+        .args(extra)
+        .run()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -918,25 +907,13 @@ fn extend_keeps_old_shares_and_mixes_with_new_ones() {
     fs::create_dir(&ids).unwrap();
     let newcomers = custodians(&ids, &["frank", "grace"]);
     let out = world.path().join("extended");
-    let ran = custody_run(
-        &[
-            "extend",
-            s(&world.set),
-            "-i",
-            s(world.id("alice")),
-            "-i",
-            s(world.id("bob")),
-            "-i",
-            s(world.id("carol")),
-            "-r",
-            &newcomers[0].recipient,
-            "-r",
-            &newcomers[1].recipient,
-            "-o",
-            s(&out),
-        ],
-        b"",
-    );
+    let ran = cmd(&["extend"])
+        .arg(&world.set)
+        .each("-i", world.ids(&["alice", "bob", "carol"]))
+        .each("-r", [&newcomers[0].recipient, &newcomers[1].recipient])
+        .arg("-o")
+        .arg(&out)
+        .run();
     ran.expect(0, "7 shares now");
     for index in 1..=5 {
         let name = format!("share-{index}-of-5.age");
@@ -979,21 +956,12 @@ fn extend_keeps_old_shares_and_mixes_with_new_ones() {
 fn recover_writes_a_report_naming_participants() {
     let world = World::new();
     let reports = world.path().join("reports");
-    let ran = custody_run(
-        &[
-            "recover",
-            s(&world.set),
-            "-i",
-            s(world.id("alice")),
-            "-i",
-            s(world.id("carol")),
-            "-i",
-            s(world.id("erin")),
-            "-o",
-            s(&reports),
-        ],
-        b"",
-    );
+    let ran = cmd(&["recover"])
+        .arg(&world.set)
+        .each("-i", world.ids(&["alice", "carol", "erin"]))
+        .arg("-o")
+        .arg(&reports)
+        .run();
     ran.expect(0, "alice, carol, erin");
     assert_same_secret(
         &hex::decode(ran.stdout_text().trim()).unwrap(),
@@ -1043,24 +1011,15 @@ fn recover_exec_reports_json_and_names_bad_shares() {
     fs::write(&bad, "CUSTODY1NOTASHARE\n").unwrap();
     let got = texts.path().join("key");
     let job = format!("sh -c 'cat > {}'", s(&got));
-    let ran = custody_run(
-        &[
-            "recover",
-            s(&world.set),
-            "-i",
-            s(world.id("alice")),
-            "-i",
-            s(world.id("bob")),
-            "-i",
-            s(world.id("dave")),
-            "--text",
-            s(&bad),
-            "--exec",
-            &job,
-            "--json",
-        ],
-        b"",
-    );
+    let ran = cmd(&["recover"])
+        .arg(&world.set)
+        .each("-i", world.ids(&["alice", "bob", "dave"]))
+        .arg("--text")
+        .arg(&bad)
+        .arg("--exec")
+        .arg(&job)
+        .arg("--json")
+        .run();
     ran.expect(0, "shares.txt line 1 set aside");
     assert!(
         redacted(&ran.stderr).contains("share-3-of-5.age: no identity given opens it"),
@@ -1134,23 +1093,10 @@ fn recover_names_a_damaged_or_missing_sealed_file_and_goes_on() {
     damaged.truncate(damaged.len() / 2);
     fs::write(share_file(&world.set, 2, 5), damaged).unwrap();
     fs::remove_file(share_file(&world.set, 4, 5)).unwrap();
-    let ran = custody_run(
-        &[
-            "recover",
-            s(&world.set),
-            "-i",
-            s(world.id("alice")),
-            "-i",
-            s(world.id("bob")),
-            "-i",
-            s(world.id("carol")),
-            "-i",
-            s(world.id("dave")),
-            "-i",
-            s(world.id("erin")),
-        ],
-        b"",
-    );
+    let ran = cmd(&["recover"])
+        .arg(&world.set)
+        .each("-i", world.ids(&["alice", "bob", "carol", "dave", "erin"]))
+        .run();
     ran.expect(0, "share-2-of-5.age");
     assert!(
         ran.stderr.contains("share-4-of-5.age"),
@@ -1179,18 +1125,14 @@ fn passphrase_custodians_set(dir: &Path) -> (PathBuf, PathBuf) {
         ),
     );
     let set = dir.join("set");
-    let ran = custody_run(
-        &[
-            "ceremony",
-            "genesis",
-            s(&plan),
-            "-o",
-            s(&set),
-            "--passphrase-fd",
-            "0",
-        ],
-        b"alice-pass\nbob-pass\n",
-    );
+    let ran = cmd(&["ceremony", "genesis"])
+        .arg(&plan)
+        .arg("-o")
+        .arg(&set)
+        .arg("--passphrase-fd")
+        .arg("0")
+        .stdin(b"alice-pass\nbob-pass\n")
+        .run();
     ran.expect(0, "");
     (set, carol)
 }
@@ -1254,19 +1196,10 @@ fn passphrase_prompts_name_the_holder() {
 #[test]
 fn drill_is_logged_in_the_transcript() {
     let world = World::new();
-    let ran = custody_run(
-        &[
-            "drill",
-            s(&world.set),
-            "-i",
-            s(world.id("alice")),
-            "-i",
-            s(world.id("carol")),
-            "-i",
-            s(world.id("erin")),
-        ],
-        b"",
-    );
+    let ran = cmd(&["drill"])
+        .arg(&world.set)
+        .each("-i", world.ids(&["alice", "carol", "erin"]))
+        .run();
     ran.expect(0, "drill logged in");
     let last = entries(&world.set).pop().unwrap();
     assert_eq!(last["event"], "drill");
@@ -1293,19 +1226,10 @@ fn drill_is_logged_in_the_transcript() {
     }
     verify(&world.set, None).expect(0, "check out");
     // A second drill with bob and dave leaves nobody unexercised.
-    let ran = custody_run(
-        &[
-            "drill",
-            s(&world.set),
-            "-i",
-            s(world.id("bob")),
-            "-i",
-            s(world.id("dave")),
-            "-i",
-            s(world.id("erin")),
-        ],
-        b"",
-    );
+    let ran = cmd(&["drill"])
+        .arg(&world.set)
+        .each("-i", world.ids(&["bob", "dave", "erin"]))
+        .run();
     ran.expect(0, "drill logged in");
     assert!(
         !ran.stderr.contains("has not been exercised") && !ran.stderr.contains("never been proved"),
@@ -1322,22 +1246,13 @@ fn drill_log_dir_gets_its_own_log() {
     let before = fs::read(world.set.join("transcript.jsonl")).unwrap();
     let logs = world.path().join("logs");
     for _ in 0..2 {
-        custody_run(
-            &[
-                "drill",
-                s(&world.set),
-                "-i",
-                s(world.id("alice")),
-                "-i",
-                s(world.id("bob")),
-                "-i",
-                s(world.id("carol")),
-                "-o",
-                s(&logs),
-            ],
-            b"",
-        )
-        .expect(0, "drill-log.jsonl");
+        cmd(&["drill"])
+            .arg(&world.set)
+            .each("-i", world.ids(&["alice", "bob", "carol"]))
+            .arg("-o")
+            .arg(&logs)
+            .run()
+            .expect(0, "drill-log.jsonl");
     }
     assert_eq!(
         fs::read(world.set.join("transcript.jsonl")).unwrap(),
@@ -2296,25 +2211,15 @@ fn transcripts_record_the_binary_that_ran_each_ceremony() {
     fs::create_dir(&ids).unwrap();
     let newcomer = custodians(&ids, &["frank"]);
     let extended = world.path().join("extended");
-    let (alice, bob, carol) = (world.id("alice"), world.id("bob"), world.id("carol"));
-    custody_run(
-        &[
-            "extend",
-            s(&world.set),
-            "-i",
-            s(alice),
-            "-i",
-            s(bob),
-            "-i",
-            s(carol),
-            "-r",
-            &newcomer[0].recipient,
-            "-o",
-            s(&extended),
-        ],
-        b"",
-    )
-    .expect(0, "");
+    cmd(&["extend"])
+        .arg(&world.set)
+        .each("-i", world.ids(&["alice", "bob", "carol"]))
+        .arg("-r")
+        .arg(&newcomer[0].recipient)
+        .arg("-o")
+        .arg(&extended)
+        .run()
+        .expect(0, "");
 
     let hash = sha256sum(BIN);
     let version = custody_run(&["version", "--json"], b"");

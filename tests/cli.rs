@@ -369,20 +369,12 @@ fn secrets_given_as_recipients_are_not_echoed() {
         }
     };
     let r = |recipient: &str| {
-        custody_run(
-            &[
-                "split",
-                "-t",
-                "2",
-                "-r",
-                &set.recipients[0],
-                "-r",
-                recipient,
-                "-o",
-                s(&output),
-            ],
-            key.as_bytes(),
-        )
+        cmd(&["split", "-t", "2"])
+            .each("-r", [&set.recipients[0], recipient])
+            .arg("-o")
+            .arg(&output)
+            .stdin(key.as_bytes())
+            .run()
     };
     check(r(&identity_line), "recipient 2: this is an age identity (a secret key), not a recipient; give its public half, from age-keygen -y");
     check(r(&share_text), "recipient 2: this is a share text");
@@ -391,20 +383,15 @@ fn secrets_given_as_recipients_are_not_echoed() {
         (&ssh_key, "recipient 1: this is a private key"),
     ] {
         check(
-            custody_run(
-                &[
-                    "split",
-                    "-t",
-                    "2",
-                    "-R",
-                    s(file),
-                    "-r",
-                    &set.recipients[0],
-                    "-o",
-                    s(&output),
-                ],
-                key.as_bytes(),
-            ),
+            cmd(&["split", "-t", "2"])
+                .arg("-R")
+                .arg(file)
+                .arg("-r")
+                .arg(&set.recipients[0])
+                .arg("-o")
+                .arg(&output)
+                .stdin(key.as_bytes())
+                .run(),
             needle,
         );
     }
@@ -424,18 +411,13 @@ fn bad_recipients_files() {
         key.as_bytes(),
     )
     .expect(2, "holds no recipients");
-    let ran = custody_run(
-        &[
-            "split",
-            "-t",
-            "2",
-            "-R",
-            s(&dir.path().join("missing.txt")),
-            "-o",
-            s(&output),
-        ],
-        key.as_bytes(),
-    );
+    let ran = cmd(&["split", "-t", "2"])
+        .arg("-R")
+        .arg(dir.path().join("missing.txt"))
+        .arg("-o")
+        .arg(&output)
+        .stdin(key.as_bytes())
+        .run();
     assert!(ran.code != 0 && ran.stderr.contains("missing.txt"));
     custody_run(&["split", "-t", "2", "-o", s(&output)], key.as_bytes()).expect(2, "no recipients");
 }
@@ -651,20 +633,12 @@ fn combine_delivers_each_format_to_a_pipe() {
         ("raw", key.clone()),
     ];
     for (format, expected) in cases {
-        let ran = custody_run(
-            &[
-                "combine",
-                "--format",
-                format,
-                "-i",
-                s(&set.ids[1]),
-                "-i",
-                s(&set.ids[2]),
-                s(set.share(2)),
-                s(set.share(3)),
-            ],
-            b"",
-        );
+        let ran = cmd(&["combine"])
+            .arg("--format")
+            .arg(format)
+            .each("-i", [&set.ids[1], &set.ids[2]])
+            .args([set.share(2), set.share(3)])
+            .run();
         ran.expect(0, "delivered, verified from 2 shares");
         assert!(
             ran.stdout == expected,
@@ -674,18 +648,11 @@ fn combine_delivers_each_format_to_a_pipe() {
         assert_no_secret(ran.stderr.as_bytes(), &counting_key_encodings(), "stderr");
     }
     // The default is hex; with -m the manifest states the fingerprint and no caveat is printed.
-    let ran = custody_run(
-        &[
-            "combine",
-            "-m",
-            s(&set.set),
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[2]),
-        ],
-        b"",
-    );
+    let ran = cmd(&["combine"])
+        .arg("-m")
+        .arg(&set.set)
+        .each("-i", [&set.ids[0], &set.ids[2]])
+        .run();
     ran.expect(0, COUNTING_FINGERPRINT);
     assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
     assert!(!ran.stderr.contains("comes from the shares themselves"));
@@ -697,20 +664,12 @@ fn combine_delivers_each_format_to_a_pipe() {
 fn combine_exec_gets_the_key_as_one_line() {
     let set = Set::new(2, 3);
     let script = r#"sh -c 'IFS= read -r line; printf "%s|" "$line"; cat | wc -c'"#;
-    let ran = custody_run(
-        &[
-            "combine",
-            "--exec",
-            script,
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-            s(set.share(1)),
-            s(set.share(2)),
-        ],
-        b"",
-    );
+    let ran = cmd(&["combine"])
+        .arg("--exec")
+        .arg(script)
+        .each("-i", [&set.ids[0], &set.ids[1]])
+        .args([set.share(1), set.share(2)])
+        .run();
     ran.expect(0, "delivered");
     let out = ran.stdout_text();
     let (line, rest) = out.split_once('|').expect("the child printed its line");
@@ -718,21 +677,11 @@ fn combine_exec_gets_the_key_as_one_line() {
     assert_eq!(rest.trim(), "0", "the child got more than one line");
 
     // A child that fails is a runtime failure (1), named.
-    custody_run(
-        &[
-            "combine",
-            "--exec",
-            "sh -c 'cat >/dev/null; exit 3'",
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-            s(set.share(1)),
-            s(set.share(2)),
-        ],
-        b"",
-    )
-    .expect(1, "exited with");
+    cmd(&["combine", "--exec", "sh -c 'cat >/dev/null; exit 3'"])
+        .each("-i", [&set.ids[0], &set.ids[1]])
+        .args([set.share(1), set.share(2)])
+        .run()
+        .expect(1, "exited with");
 }
 
 /// A missing --exec program is exit 2, found before any identity is opened.
@@ -767,16 +716,11 @@ fn combine_exec_missing_program() {
 fn no_identity_matches_is_exit_6() {
     let set = Set::new(2, 3);
     let (stranger, _) = lib_identity(&set.root, "stranger");
-    let ran = custody_run(
-        &[
-            "combine",
-            "-i",
-            s(&stranger),
-            s(set.share(1)),
-            s(set.share(2)),
-        ],
-        b"",
-    );
+    let ran = cmd(&["combine"])
+        .arg("-i")
+        .arg(&stranger)
+        .args([set.share(1), set.share(2)])
+        .run();
     ran.expect(6, "could not decrypt any share");
     assert!(ran
         .stderr
@@ -864,21 +808,12 @@ fn fewer_than_k_valid_shares_is_exit_4_naming_each() {
     typo.push(if last == 'Q' { 'P' } else { 'Q' });
     let texts = set.root.join("typed.txt");
     fs::write(&texts, format!("{typo}\n")).unwrap();
-    let ran = custody_run(
-        &[
-            "combine",
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-            "--text",
-            s(&texts),
-            s(set.share(1)),
-            s(set.share(2)),
-            s(set.share(3)),
-        ],
-        b"",
-    );
+    let ran = cmd(&["combine"])
+        .each("-i", [&set.ids[0], &set.ids[1]])
+        .arg("--text")
+        .arg(&texts)
+        .args([set.share(1), set.share(2), set.share(3)])
+        .run();
     ran.expect(4, "not enough valid shares: 1 valid, 3 needed");
     assert!(ran.stderr.contains("share-2-of-4.age set aside"));
     assert!(ran
@@ -913,20 +848,11 @@ fn corrupt_share(set: &Set, index: usize) {
 fn manifest_names_a_corrupted_share_and_still_recovers() {
     let set = Set::new(2, 3);
     corrupt_share(&set, 2);
-    let ran = custody_run(
-        &[
-            "combine",
-            "-m",
-            s(&set.set),
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-            "-i",
-            s(&set.ids[2]),
-        ],
-        b"",
-    );
+    let ran = cmd(&["combine"])
+        .arg("-m")
+        .arg(&set.set)
+        .each("-i", [&set.ids[0], &set.ids[1], &set.ids[2]])
+        .run();
     ran.expect(
         0,
         "share-2-of-3.age set aside: share 2 does not match its commitment in the manifest",
@@ -955,7 +881,12 @@ fn forged_and_alien_shares_are_named_without_a_manifest() {
         }
     }
     let alien_key = MasterKey::from_bytes([0x42; 32]);
-    let alien = custody::share::shamir::split(&alien_key, 2, 3, SetId::from_bytes([9; 8])).unwrap();
+    let alien = custody::share::shamir::split(
+        &alien_key,
+        custody::share::shamir::Threshold::new(2, 3).unwrap(),
+        SetId::from_bytes([9; 8]),
+    )
+    .unwrap();
     lines.insert(7, alien[0].to_text().expose_secret().to_string());
     lines.push(alien[2].to_text().expose_secret().to_string());
     let input = lines.join("\n") + "\n";
@@ -993,26 +924,19 @@ fn forged_and_alien_shares_are_named_without_a_manifest() {
 #[test]
 fn shares_of_another_key_with_stated_fingerprint_is_exit_3() {
     let set = Set::new(2, 3);
-    let ran = custody_run(
-        &[
-            "combine",
-            "--fingerprint",
-            ONES_FINGERPRINT,
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-            s(set.share(1)),
-            s(set.share(2)),
-        ],
-        b"",
-    );
+    let ran = cmd(&["combine"])
+        .arg("--fingerprint")
+        .arg(ONES_FINGERPRINT)
+        .each("-i", [&set.ids[0], &set.ids[1]])
+        .args([set.share(1), set.share(2)])
+        .run();
     ran.expect(3, "verification failed");
     assert!(ran.stderr.contains(ONES_FINGERPRINT));
     assert!(ran.stdout.is_empty());
 }
 
-/// A malformed --fingerprint is exit 2; a manifest that disagrees with --fingerprint is exit 3.
+/// A malformed --fingerprint is exit 2; a manifest that disagrees with --fingerprint is exit 3,
+/// and the message names the flag.
 #[test]
 fn stated_fingerprint_checks() {
     let set = Set::new(2, 3);
@@ -1021,21 +945,15 @@ fn stated_fingerprint_checks() {
         b"",
     )
     .expect(2, "--fingerprint");
-    custody_run(
-        &[
-            "combine",
-            "-m",
-            s(&set.set),
-            "--fingerprint",
-            ONES_FINGERPRINT,
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-        ],
-        b"",
-    )
-    .expect(3, "differs from the manifest's");
+    cmd(&["combine"])
+        .arg("-m")
+        .arg(&set.set)
+        .arg("--fingerprint")
+        .arg(ONES_FINGERPRINT)
+        .each("-i", [&set.ids[0], &set.ids[1]])
+        .run()
+        .expect(3, "differs from the manifest's")
+        .expect(3, "(--fingerprint)");
     custody_run(&["combine"], b"").expect(2, "no shares given");
 }
 
@@ -1066,21 +984,24 @@ fn forged_k2_group_does_not_outvote_a_genuine_quorum() {
     let genuine = Share::from_text(&set.text(1)).unwrap();
     // A consistent 2-of-7 set of another key, relabelled with the real set id and fingerprint.
     let forger_key = MasterKey::from_bytes([0x42; 32]);
-    let forged: Vec<String> =
-        custody::share::shamir::split(&forger_key, 2, 7, genuine.header().set_id)
-            .unwrap()
-            .into_iter()
-            .skip(3)
-            .map(|share| {
-                let header = custody::share::ShareHeader {
-                    fingerprint: genuine.header().fingerprint,
-                    ..*share.header()
-                };
-                let point = SharePoint::from_bytes(*share.point().expose_bytes());
-                let relabelled = Share::new(header, point).unwrap();
-                relabelled.to_text().expose_secret().to_string()
-            })
-            .collect();
+    let forged: Vec<String> = custody::share::shamir::split(
+        &forger_key,
+        custody::share::shamir::Threshold::new(2, 7).unwrap(),
+        genuine.header().set_id,
+    )
+    .unwrap()
+    .into_iter()
+    .skip(3)
+    .map(|share| {
+        let header = custody::share::ShareHeader {
+            fingerprint: genuine.header().fingerprint,
+            ..*share.header()
+        };
+        let point = SharePoint::from_bytes(*share.point().expose_bytes());
+        let relabelled = Share::new(header, point).unwrap();
+        relabelled.to_text().expose_secret().to_string()
+    })
+    .collect();
     let forged_file = set.root.join("forged.txt");
     fs::write(&forged_file, forged.join("\n") + "\n").unwrap();
     let args = [
@@ -1205,34 +1126,20 @@ fn set_folder_and_paper_shares_mix() {
 #[test]
 fn recover_of_a_split_set_points_to_combine() {
     let set = Set::new(2, 3);
-    let ran = custody_run(
-        &[
-            "recover",
-            s(&set.set),
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-        ],
-        b"",
-    );
+    let ran = cmd(&["recover"])
+        .arg(&set.set)
+        .each("-i", [&set.ids[0], &set.ids[1]])
+        .run();
     ran.expect(3, "has no transcript: it was made by `custody split`");
     ran.expect(3, &format!("custody combine -m {}", s(&set.set)));
     assert!(ran.stdout.is_empty());
-    let ran = custody_run(
-        &[
-            "combine",
-            "-m",
-            s(&set.set),
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[1]),
-            "--fingerprint",
-            COUNTING_FINGERPRINT,
-        ],
-        b"",
-    );
+    let ran = cmd(&["combine"])
+        .arg("-m")
+        .arg(&set.set)
+        .each("-i", [&set.ids[0], &set.ids[1]])
+        .arg("--fingerprint")
+        .arg(COUNTING_FINGERPRINT)
+        .run();
     ran.expect(0, "delivered");
 }
 
@@ -1294,16 +1201,11 @@ fn verify_reports_each_share_and_never_the_key() {
     assert_no_secret(&ran.stdout, &secrets, "verify --json");
 
     // Not enough: still a report, with exit 4.
-    let ran = custody_run(
-        &[
-            "verify",
-            "-i",
-            s(&set.ids[0]),
-            s(set.share(1)),
-            s(set.share(2)),
-        ],
-        b"",
-    );
+    let ran = cmd(&["verify"])
+        .arg("-i")
+        .arg(&set.ids[0])
+        .args([set.share(1), set.share(2)])
+        .run();
     ran.expect(4, "not enough valid shares");
     assert!(ran.stdout_text().contains("not decryptable"));
     assert_no_secret(&ran.stdout, &secrets, "verify's stdout");
@@ -1489,17 +1391,10 @@ fn drill_rehearsal_has_the_distributed_and_slip39_steps() {
 #[test]
 fn drill_of_a_real_set() {
     let set = Set::new(2, 3);
-    let ran = custody_run(
-        &[
-            "drill",
-            s(&set.set),
-            "-i",
-            s(&set.ids[0]),
-            "-i",
-            s(&set.ids[2]),
-        ],
-        b"",
-    );
+    let ran = cmd(&["drill"])
+        .arg(&set.set)
+        .each("-i", [&set.ids[0], &set.ids[2]])
+        .run();
     ran.expect(0, "");
     assert!(ran.stdout_text().contains("custody drill: set drill"));
     assert!(ran

@@ -10,9 +10,9 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use custody::fingerprint::Fingerprint;
-use custody::share::gf256::evaluate;
 use custody::secret::SharePoint;
 use custody::set::{sealed_file_name, Manifest, MANIFEST_FORMAT};
+use custody::share::gf256::evaluate;
 use custody::share::shamir::combine;
 use custody::share::{SetId, Share, ShareFormatError, ShareHeader, FORMAT_VERSION};
 use custody::MasterKey;

@@ -5,15 +5,21 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{custody, custody_run, drive_tty, lib_identity, run, scratch, Ran, COUNTING_KEY_HEX};
+use common::{
+    custody, custody_run, drive_tty, lib_identity, run, sample_share_text, scratch, Ran,
+    COUNTING_KEY_HEX,
+};
 use custody::paper::lines::{check_character, sheet_lines, ALPHABET};
 use custody::paper::typed::{type_share, Typed};
 use image::{imageops, GrayImage, Luma};
+use proptest::prelude::*;
+use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 use secrecy::ExposeSecret;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -204,19 +210,14 @@ fn qr_option_reads_rotated_noisy_and_jpeg_scans() {
     ran.expect(4, "blank.png set aside: no readable QR code");
 }
 
-/// Flips a fraction of the pixels to random grey levels, deterministically.
+/// Flips a fraction of the pixels to random grey levels, deterministically (proptest's
+/// fixed-seed generator, so every run reads the same noisy image).
 fn noise(image: &GrayImage, fraction: f64) -> GrayImage {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut noisy = image.clone();
     for pixel in noisy.pixels_mut() {
-        if (next() % 10_000) as f64 / 10_000.0 < fraction {
-            pixel.0[0] = (next() % 256) as u8;
+        if rng.random_bool(fraction) {
+            pixel.0[0] = rng.random();
         }
     }
     noisy
@@ -388,15 +389,6 @@ fn sheets_only_go_to_ram_or_a_pipe() {
     again.expect(5, "never overwritten");
 }
 
-fn sample_text() -> String {
-    let doc = fs::read_to_string(Path::new(ROOT).join("docs/formats.md")).unwrap();
-    let start = doc
-        .find("    CUSTODY1")
-        .expect("the sample text in docs/formats.md")
-        + 4;
-    doc[start..start + 119].to_string()
-}
-
 fn printed_lines(text: &str) -> Vec<String> {
     sheet_lines(text)
         .unwrap()
@@ -405,77 +397,87 @@ fn printed_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// `errors` distinct positions in a body of `len` characters, each with how far (1..=31) its
+/// character moves through the alphabet: always a different character.
+fn typing_errors(len: usize, errors: usize) -> impl Strategy<Value = Vec<(usize, usize)>> {
+    (
+        proptest::sample::subsequence((0..len).collect::<Vec<_>>(), errors),
+        proptest::collection::vec(1usize..=31, errors),
+    )
+        .prop_map(|(positions, shifts)| positions.into_iter().zip(shifts).collect())
+}
+
 // Proves a share typed with 1 to 4 changed characters never yields another share: it is
 // refused with a line named unless the person confirms a correction, which restores the
 // original exactly (sampled over many positions and values).
 #[test]
 fn typed_shares_with_errors_never_yield_a_wrong_share() {
-    let text = sample_text();
+    let text = sample_share_text();
     let original: Vec<u8> = text.as_bytes()[8..].to_vec();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut corrected = 0;
-    for trial in 0..400 {
-        let errors = 1 + trial % 4;
-        let mut body = original.clone();
-        let mut positions = Vec::new();
-        while positions.len() < errors {
-            let p = (next() as usize) % body.len();
-            if !positions.contains(&p) {
-                positions.push(p);
+    let printed = printed_lines(&text);
+    let corrected = Cell::new(0);
+    // 100 cases of one typing with each of 1, 2, 3 and 4 errors: 400 typings.
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 100,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let typings: Vec<_> = (1..=4)
+        .map(|errors| typing_errors(original.len(), errors))
+        .collect();
+    let outcome = runner.run(&typings, |typings| {
+        for substitutions in typings {
+            let errors = substitutions.len();
+            let mut body = original.clone();
+            for &(p, shift) in &substitutions {
+                let current = ALPHABET.iter().position(|&c| c == body[p]).unwrap();
+                body[p] = ALPHABET[(current + shift) % 32];
             }
-        }
-        for &p in &positions {
-            let current = ALPHABET.iter().position(|&c| c == body[p]).unwrap();
-            body[p] = ALPHABET[(current + 1 + (next() as usize) % 31) % 32];
-        }
-        // The person types the changed body with the check characters as printed, keeps each
-        // line the check flags (Enter), and answers the correction question with `answer`.
-        let printed = printed_lines(&text);
-        let mut answers = Vec::new();
-        let mut flagged = Vec::new();
-        for (i, chunk) in body.chunks(16).enumerate() {
-            let check = printed[i].chars().last().unwrap();
-            answers.push(format!("{} {check}", std::str::from_utf8(chunk).unwrap()));
-            if check_character(i + 1, chunk) != Some(check) {
-                answers.push(String::new());
-                flagged.push(i + 1);
-            }
-        }
-        for answer in ["n", "y"] {
-            let mut script = answers.clone();
-            script.push(answer.into());
-            let mut input = Cursor::new(script.join("\n") + "\n");
-            let mut shown = Vec::new();
-            let typed = type_share(&mut input, &mut shown, 1).unwrap();
-            match typed {
-                Typed::Accepted(share) => {
-                    assert_eq!(answer, "y", "accepted without confirmation");
-                    assert!(
-                        share.expose_secret() == text,
-                        "trial {trial}: a typed share with {errors} errors became another share"
-                    );
-                    corrected += 1;
+            // The person types the changed body with the check characters as printed, keeps
+            // each line the check flags (Enter), and answers the correction question.
+            let mut answers = Vec::new();
+            let mut flagged = Vec::new();
+            for (i, chunk) in body.chunks(16).enumerate() {
+                let check = printed[i].chars().last().unwrap();
+                answers.push(format!("{} {check}", std::str::from_utf8(chunk).unwrap()));
+                if check_character(i + 1, chunk) != Some(check) {
+                    answers.push(String::new());
+                    flagged.push(i + 1);
                 }
-                Typed::Refused(reason) => {
-                    if let Some(line) = flagged.first() {
-                        assert!(
-                            reason.contains(&line.to_string()),
-                            "trial {trial}: {reason}"
+            }
+            for answer in ["n", "y"] {
+                let mut script = answers.clone();
+                script.push(answer.into());
+                let mut input = Cursor::new(script.join("\n") + "\n");
+                let mut shown = Vec::new();
+                let typed = type_share(&mut input, &mut shown, 1).unwrap();
+                match typed {
+                    Typed::Accepted(share) => {
+                        prop_assert_eq!(answer, "y", "accepted without confirmation");
+                        prop_assert!(
+                            share.expose_secret() == text,
+                            "a typed share with {} errors became another share",
+                            errors
                         );
+                        corrected.set(corrected.get() + 1);
                     }
-                    assert!(reason.contains("line"), "trial {trial}: {reason}");
+                    Typed::Refused(reason) => {
+                        if let Some(line) = flagged.first() {
+                            prop_assert!(reason.contains(&line.to_string()), "{}", reason);
+                        }
+                        prop_assert!(reason.contains("line"), "{}", reason);
+                    }
+                    Typed::Ended => prop_assert!(false, "the input ended early"),
                 }
-                Typed::Ended => panic!("trial {trial}: the input ended early"),
             }
         }
+        Ok(())
+    });
+    if let Err(failure) = outcome {
+        panic!("{failure}");
     }
     // Most errors within the code's reach are corrected once confirmed.
+    let corrected = corrected.get();
     assert!(corrected > 250, "only {corrected} of 400 corrections");
 }
 
@@ -752,7 +754,7 @@ fn line_check_vectors_in_formats_md() {
     }
     assert!(checked >= 7, "found {checked} line-check vectors");
     // The sample text's printed lines are exactly these vectors.
-    for printed in printed_lines(&sample_text()) {
+    for printed in printed_lines(&sample_share_text()) {
         assert!(doc.contains(&printed), "{printed} is not among the vectors");
     }
 }

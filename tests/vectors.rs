@@ -300,7 +300,12 @@ fn check(vector: &Vector) {
     }
 }
 
-fn run(candidates: Vec<Candidate>) -> (Result<custody::set::recover::Recovered, Error>, Vec<SetAside>) {
+fn run(
+    candidates: Vec<Candidate>,
+) -> (
+    Result<custody::set::recover::Recovered, Error>,
+    Vec<SetAside>,
+) {
     let mut set_aside = Vec::new();
     let result = reconstruct(candidates, None, None, &mut set_aside);
     (result, set_aside)

@@ -191,18 +191,28 @@ pub fn last_proofs(transcript: &Transcript) -> BTreeMap<u8, LastProof> {
     let mut last = BTreeMap::new();
     for entry in transcript.entries() {
         let how = match entry.event.as_str() {
-            CONFIRMED_EVENT => "confirmed",
-            ATTESTED_EVENT => "attested",
+            CONFIRMED_EVENT => Some("confirmed"),
+            ATTESTED_EVENT => Some("attested"),
+            // A reissued share's holder has not proved the new copy yet.
+            super::reissue::REISSUED_EVENT => None,
             _ => continue,
         };
-        if let Some(index) = entry.facts.get("index").and_then(Value::as_u64) {
-            last.insert(
-                index as u8,
-                LastProof {
-                    time: entry.time.clone(),
-                    how,
-                },
-            );
+        let Some(index) = entry.facts.get("index").and_then(Value::as_u64) else {
+            continue;
+        };
+        match how {
+            Some(how) => {
+                last.insert(
+                    index as u8,
+                    LastProof {
+                        time: entry.time.clone(),
+                        how,
+                    },
+                );
+            }
+            None => {
+                last.remove(&(index as u8));
+            }
         }
     }
     last

@@ -7,13 +7,15 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::transcript::Transcript;
-use crate::error::Error;
+use crate::error::{Error, Stated};
+use crate::fingerprint::sha256_hex;
 use crate::fingerprint::Fingerprint;
 use crate::input::{read_capped, read_input, MAX_MANIFEST, MAX_SEALED_SHARE};
-use crate::set::{sha256_hex, Manifest, MANIFEST_FILE};
+use crate::set::{Manifest, MANIFEST_FILE};
 
 /// Transcript event names that carry the set's manifest hash.
-pub const MANIFEST_EVENTS: [&str; 2] = ["set-sealed", "set-extended"];
+pub const MANIFEST_EVENTS: [&str; 3] =
+    ["set-sealed", "set-extended", super::reissue::REISSUED_EVENT];
 
 /// A set's lifecycle state, from its transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,10 +164,13 @@ impl Expectations {
         folder: &Path,
     ) -> Result<(), Error> {
         if self.final_hash.is_some() {
-            return Err(Error::Verification(format!(
-                "{} has no transcript to check --final-hash against",
-                folder.display()
-            )));
+            return Err(Error::about(
+                Stated::FinalHash,
+                Error::Verification(format!(
+                    "{} has no transcript to check the witnessed final hash against",
+                    folder.display()
+                )),
+            ));
         }
         self.check_fingerprint(manifest, folder)
     }

@@ -27,7 +27,7 @@ use crate::set::recover::{
     gather, reconstruct, recover_set, recover_set_with_passphrase, Candidate, SetAside, ShareInput,
 };
 use crate::set::{prepare_slip39_set, Manifest, Scheme, Slip39Split, SplitRequest};
-use crate::share::shamir::split;
+use crate::share::shamir::{split, Threshold};
 
 mod remote;
 
@@ -273,10 +273,14 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             name: format!("{}'s paper sheet", names[0]),
             share,
         }));
-        let forged = split(&MasterKey::generate()?, 3, 5, manifest.set_id)?
-            .into_iter()
-            .nth(1)
-            .ok_or_else(|| Error::Verification("no forged share".into()))?;
+        let forged = split(
+            &MasterKey::generate()?,
+            Threshold::new(3, 5)?,
+            manifest.set_id,
+        )?
+        .into_iter()
+        .nth(1)
+        .ok_or_else(|| Error::Verification("no forged share".into()))?;
         candidates.push(Candidate {
             name: "forged share 2".into(),
             share: forged,

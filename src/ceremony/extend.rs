@@ -9,12 +9,13 @@ use super::audit::{audit, Expectations, SetState};
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::Error;
+use crate::fingerprint::sha256_hex;
 use crate::input::{read_input, MAX_SEALED_SHARE};
-use crate::set::recover::recover_set;
 use crate::seal::{Keyring, Sealer};
+use crate::set::recover::recover_set;
 use crate::set::{
-    check_output_folder, seal_all, sha256_hex, write_folder_atomically, Manifest, ManifestShare,
-    Scheme, MANIFEST_FILE,
+    check_output_folder, seal_all, write_folder_atomically, Manifest, ManifestShare, Scheme,
+    MANIFEST_FILE,
 };
 use crate::share::attest::AttestKey;
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};

@@ -8,15 +8,16 @@ use serde_json::json;
 use super::plan::Plan;
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
-use crate::error::Error;
+use crate::error::{Error, Stated};
+use crate::fingerprint::sha256_hex;
 use crate::paper::sheet::{render_mnemonic, MnemonicSheet};
 use crate::paper::{render_plain, sheet_file_name, PaperSize, SheetFacts};
 use crate::ram_dir::{RamDir, Staged};
 use crate::seal::{parse_recipient, Prompts, Sealer};
 use crate::secret::MasterKey;
 use crate::set::{
-    check_output_folder, prepare_set, prepare_slip39_set, sha256_hex, PreparedSet, Scheme,
-    Slip39Split, SplitRequest,
+    check_output_folder, prepare_set, prepare_slip39_set, PreparedSet, Scheme, Slip39Split,
+    SplitRequest,
 };
 use crate::share::slip39::DEFAULT_ITERATION_EXPONENT;
 
@@ -65,11 +66,14 @@ fn paper_sheet_names(plan: &Plan) -> Vec<String> {
 pub fn check_paper(plan: &Plan, paper: Option<&RamDir>) -> Result<(), Error> {
     match (paper, plan.custodians.iter().find(|custodian| custodian.paper)) {
         (Some(dir), _) => dir.check_absent(paper_sheet_names(plan).iter().map(String::as_str)),
-        (None, Some(custodian)) => Err(Error::Usage(format!(
-            "plan line {}: custodian {:?} has paper = true: give --paper-dir TMPFS_DIR for the sheets",
-            custodian.paper_line.unwrap_or(custodian.line),
-            custodian.name
-        ))),
+        (None, Some(custodian)) => Err(Error::about(
+            Stated::PaperFolder,
+            Error::Usage(format!(
+                "plan line {}: custodian {:?} has paper = true: name a RAM-backed folder for the sheets",
+                custodian.paper_line.unwrap_or(custodian.line),
+                custodian.name
+            )),
+        )),
         (None, None) => Ok(()),
     }
 }
@@ -158,7 +162,7 @@ pub fn record_set(transcript: &mut Transcript, set: &PreparedSet) {
             "threshold": manifest.threshold,
             "count": manifest.count,
             "fingerprint": manifest.fingerprint.to_string(),
-            "manifest_sha256": sha256_hex(&set.manifest_json()),
+            "manifest_sha256": sha256_hex(&set.manifest.to_json_bytes()),
             "sealed": manifest.shares.iter().map(|entry| json!({
                 "index": entry.index,
                 "holder": entry.holder,

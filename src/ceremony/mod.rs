@@ -12,5 +12,6 @@ pub mod plan;
 pub mod preflight;
 pub mod quorum;
 pub mod recovery;
+pub mod reissue;
 pub mod rotate;
 pub mod transcript;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::Error;
-use crate::set::{check_slip39_threshold, Scheme};
-use crate::share::shamir::check_threshold;
+use crate::set::{slip39_threshold, Scheme};
+use crate::share::shamir::Threshold;
 
 /// A parsed, checked plan.
 #[derive(Debug, Clone)]
@@ -187,8 +187,8 @@ impl Plan {
         };
         let threshold = usize::try_from(*raw.threshold.get_ref()).unwrap_or(0);
         let checked = match scheme {
-            Scheme::CustodyV1 => check_threshold(threshold, custodians.len()),
-            Scheme::Slip39 => check_slip39_threshold(threshold, custodians.len()),
+            Scheme::CustodyV1 => Threshold::new(threshold, custodians.len()),
+            Scheme::Slip39 => slip39_threshold(threshold, custodians.len()),
         };
         checked.map_err(|error| match error.kind() {
             crate::ErrorKind::Invalid => at(threshold_line, error.to_string()),
@@ -203,7 +203,7 @@ impl Plan {
             scheme,
             require_airgap: raw.require_airgap,
             custodians,
-            sha256: crate::set::sha256_hex(text.as_bytes()),
+            sha256: crate::fingerprint::sha256_hex(text.as_bytes()),
         })
     }
 }

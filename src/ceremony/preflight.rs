@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::build_info::BinaryIdentity;
-use crate::error::Error;
+use crate::error::{Error, Stated};
 use crate::harden::{network_interfaces_up, swap_active, Hardening};
 
 /// How much a finding matters.
@@ -115,10 +115,13 @@ impl Preflight {
             .iter()
             .find(|finding| finding.severity == Severity::Fatal)
         {
-            Some(fatal) => Err(Error::Refused(format!(
-                "{} ({}; required by the plan or --require-airgap)",
-                fatal.message, fatal.code
-            ))),
+            Some(fatal) => Err(Error::about(
+                Stated::Airgap,
+                Error::Refused(format!(
+                    "{} ({}; an air gap is required)",
+                    fatal.message, fatal.code
+                )),
+            )),
             None => Ok(()),
         }
     }

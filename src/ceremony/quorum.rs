@@ -21,8 +21,8 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::fingerprint::{Fingerprint, FINGERPRINT_LEN};
 use crate::ram_dir::RamDir;
-use crate::set::recover::{Candidate, SetAside};
 use crate::secret::{fill_random, read_secret};
+use crate::set::recover::{Candidate, SetAside};
 use crate::set::Manifest;
 use crate::share::{SetId, Share, SET_ID_LEN};
 
@@ -99,10 +99,15 @@ impl fmt::Display for Request {
         bytes.extend_from_slice(&self.transport);
         bytes.extend_from_slice(&self.nonce);
         bytes.extend_from_slice(&self.expires.to_be_bytes());
-        let text = Hrp::parse(REQUEST_HRP)
-            .ok()
-            .and_then(|hrp| bech32::encode_lower::<Bech32m>(hrp, &bytes).ok())
-            .unwrap_or_default();
+        #[expect(
+            clippy::expect_used,
+            reason = "REQUEST_HRP is a valid prefix and a request is under 100 bytes, far below bech32's length limit"
+        )]
+        let text = bech32::encode_lower::<Bech32m>(
+            Hrp::parse(REQUEST_HRP).expect("a valid prefix"),
+            &bytes,
+        )
+        .expect("a request encodes");
         f.write_str(&text)
     }
 }

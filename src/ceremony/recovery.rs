@@ -4,8 +4,7 @@
 //! Delivery of the key is the caller's (see [`crate::deliver`]); the report holds only public
 //! facts and may be written anywhere.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +12,9 @@ use serde_json::{json, Value};
 
 use super::audit::Audit;
 use crate::error::Error;
+use crate::set::now_rfc3339;
 use crate::set::recover::{Recovered, SetAside};
+use crate::set::write::write_new_file;
 
 /// The public record of one recovery.
 pub fn report(
@@ -25,7 +26,7 @@ pub fn report(
 ) -> Value {
     json!({
         "report": "custody recovery v1",
-        "time": super::transcript::now_rfc3339(),
+        "time": now_rfc3339(),
         "set_id": audit.manifest.set_id.to_string(),
         "label": audit.manifest.label,
         "state": audit.state.name(),
@@ -51,30 +52,14 @@ pub fn write_report(folder: &Path, report: &Value) -> Result<PathBuf, Error> {
     let mut tag = [0u8; 3];
     crate::secret::fill_random(&mut tag)?;
     // The time names the report; the random tag keeps two recoveries in one second apart.
-    let stamp = format!(
-        "{}-{}",
-        super::transcript::now_rfc3339().replace(':', ""),
-        hex::encode(tag)
-    );
+    let stamp = format!("{}-{}", now_rfc3339().replace(':', ""), hex::encode(tag));
     let path = folder.join(format!("recovery-{stamp}.json"));
-    let temporary = folder.join(format!(".recovery-{stamp}.json.tmp"));
-    let mut text =
-        serde_json::to_vec_pretty(report).map_err(|error| Error::Usage(error.to_string()))?;
+    #[expect(
+        clippy::expect_used,
+        reason = "a JSON value has string keys only, which serde_json always serialises"
+    )]
+    let mut text = serde_json::to_vec_pretty(report).expect("a JSON value serialises");
     text.push(b'\n');
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temporary)
-        .map_err(|error| Error::io(&temporary, error))?;
-    file.write_all(&text)
-        .and_then(|()| file.sync_all())
-        .map_err(|error| Error::io(&temporary, error))?;
-    // hard_link fails if the name exists: an earlier report is never replaced.
-    let linked = fs::hard_link(&temporary, &path).map_err(|error| Error::io(&path, error));
-    let _ = fs::remove_file(&temporary);
-    linked?;
-    fs::File::open(folder)
-        .and_then(|handle| handle.sync_all())
-        .map_err(|error| Error::io(folder, error))?;
+    write_new_file(&path, &text)?;
     Ok(path)
 }

@@ -19,9 +19,9 @@ use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::deliver::KeyFormat;
 use crate::error::Error;
 use crate::ram_dir::RamDir;
-use crate::set::recover::{reconstruct, recover_set, Candidate, SetAside};
 use crate::seal::{Keyring, Opened};
 use crate::secret::MasterKey;
+use crate::set::recover::{reconstruct, recover_set, Candidate, SetAside};
 use crate::set::{Manifest, PreparedSet, Scheme};
 use crate::share::Share;
 
@@ -77,7 +77,7 @@ pub fn confirmations(
 ) -> Result<Vec<Share>, Error> {
     let mut proven = Vec::new();
     for (entry, (name, bytes)) in manifest.shares.iter().zip(sealed) {
-        if let Opened::Plaintext(plaintext) = keyring.open(bytes, name, Some(entry))? {
+        if let Opened::Plaintext(plaintext) = keyring.open(bytes, name, Some(&entry.addressee()))? {
             let share = std::str::from_utf8(&plaintext)
                 .ok()
                 .and_then(|text| Share::from_text(text).ok());

@@ -7,18 +7,17 @@
 //! truncated transcript is caught by comparing its final hash with the one the witnesses wrote
 //! down. Entries hold public facts only: fingerprints, hashes, indices, names. Never a secret.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
+use crate::build_info::BinaryIdentity;
 use crate::error::Error;
 use crate::input::ReadError;
+use crate::set::now_rfc3339;
+use crate::set::write::replace_file;
 
 /// The transcript's file name in a set folder.
 pub const TRANSCRIPT_FILE: &str = "transcript.jsonl";
@@ -60,7 +59,8 @@ fn entry_hash(seq: u64, time: &str, event: &str, facts: &Map<String, Value>, pre
     });
     let mut hasher = Sha256::new();
     hasher.update(HASH_DOMAIN);
-    hasher.update(serde_json::to_vec(&content).unwrap_or_default());
+    // A `Value`'s Display is its compact JSON, the same bytes as `to_vec`, and cannot fail.
+    hasher.update(content.to_string().as_bytes());
     hex::encode(hasher.finalize())
 }
 
@@ -68,15 +68,6 @@ fn entry_hash(seq: u64, time: &str, event: &str, facts: &Map<String, Value>, pre
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
     entries: Vec<Entry>,
-}
-
-/// Current time as RFC 3339 UTC, whole seconds.
-pub fn now_rfc3339() -> String {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 impl Transcript {
@@ -123,7 +114,11 @@ impl Transcript {
     pub fn to_jsonl(&self) -> Vec<u8> {
         let mut text = Vec::new();
         for entry in &self.entries {
-            text.extend(serde_json::to_vec(entry).unwrap_or_default());
+            #[expect(
+                clippy::expect_used,
+                reason = "an entry holds only strings, a number and a string-keyed map, which serde_json always serialises"
+            )]
+            text.extend(serde_json::to_vec(entry).expect("a transcript entry serialises"));
             text.push(b'\n');
         }
         text
@@ -211,33 +206,10 @@ impl Transcript {
         self.save_file(&folder.join(TRANSCRIPT_FILE))
     }
 
-    /// Replaces a transcript file with this transcript: written under a temporary name,
-    /// synced, renamed over the old one, folder synced. A transcript only ever grows, and the
-    /// old one is a prefix of the new.
+    /// Replaces a transcript file with this transcript, atomically (see
+    /// [`replace_file`]). A transcript only ever grows, and the old one is a prefix of the new.
     pub fn save_file(&self, path: &Path) -> Result<(), Error> {
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut tag = [0u8; 6];
-        crate::secret::fill_random(&mut tag)?;
-        let temporary: PathBuf = folder.join(format!(".{name}.{}.tmp", hex::encode(tag)));
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)
-            .map_err(|error| Error::io(&temporary, error))?;
-        file.write_all(&self.to_jsonl())
-            .and_then(|()| file.sync_all())
-            .map_err(|error| Error::io(&temporary, error))?;
-        fs::rename(&temporary, path).map_err(|error| Error::io(path, error))?;
-        File::open(folder)
-            .and_then(|handle| handle.sync_all())
-            .map_err(|error| Error::io(folder, error))
+        replace_file(path, &self.to_jsonl())
     }
 
     /// The latest entry with this event name.
@@ -262,10 +234,46 @@ pub fn hash_words(hash: &str) -> String {
     crate::fingerprint::Fingerprint::from_bytes(bytes).words()
 }
 
+/// A binary that ran a ceremony on a set: the transcript entry (a `preflight`) that records it.
+#[derive(Debug, Clone)]
+pub struct BinaryUse {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// The entry's time.
+    pub time: String,
+    /// The binary.
+    pub identity: BinaryIdentity,
+}
+
+/// Every binary a transcript records, in order (one per ceremony that ran a preflight).
+pub fn binaries_in(transcript: &Transcript) -> Vec<BinaryUse> {
+    transcript
+        .events("preflight")
+        .filter_map(|entry| {
+            Some(BinaryUse {
+                seq: entry.seq,
+                time: entry.time.clone(),
+                identity: BinaryIdentity::from_json(entry.facts.get("binary")?)?,
+            })
+        })
+        .collect()
+}
+
+impl BinaryUse {
+    /// `{seq, time, version, commit, toolchain, target, sha256}`.
+    pub fn to_json(&self) -> Value {
+        let mut value = self.identity.to_json();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("seq".into(), json!(self.seq));
+            map.insert("time".into(), json!(self.time));
+        }
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn sample() -> Transcript {
         let mut transcript = Transcript::new();

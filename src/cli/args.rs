@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::ceremony_args::{CeremonyCommand, ExtendArgs, RecoverArgs, RotateArgs, WitnessedArgs};
 use super::completions::{CompletionsArgs, ManArgs};
 use super::qr_child;
+use super::reissue::ReissueArgs;
 use super::version::VersionArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -48,6 +49,8 @@ pub enum Command {
     Rotate(RotateArgs),
     /// Add shares for new custodians without changing the key or existing shares.
     Extend(ExtendArgs),
+    /// Give a holder who lost their share the same share again, sealed to a new recipient.
+    Reissue(ReissueArgs),
     /// Quorum recovery: verify the set's transcript, reconstruct, deliver, report.
     Recover(RecoverArgs),
     /// Proofs of possession from each holder's own machine: challenge, prove, check.

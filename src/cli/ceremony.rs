@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use custody::build_info::{binaries_in, BinaryUse};
 use custody::ceremony::audit::{audit, audit_for_recovery, Audit, Expectations, SetState};
 use custody::ceremony::extend::{extend, Extension};
 use custody::ceremony::genesis::{check_paper, genesis, Genesis};
@@ -15,11 +14,12 @@ use custody::ceremony::rotate::{
     confirm, hand_off_later, rotate, HandOff, Rotation, WitnessedPair,
 };
 use custody::ceremony::transcript::hash_words;
+use custody::ceremony::transcript::{binaries_in, BinaryUse};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::harden::Hardening;
 use custody::ram_dir::RamDir;
-use custody::set::recover::recover_set;
 use custody::seal::{parse_recipient, Keyring, Prompts};
+use custody::set::recover::recover_set;
 use custody::{Error, Fingerprint};
 use serde_json::json;
 
@@ -30,7 +30,10 @@ use super::ceremony_args::{
 use super::{key_source, note, print_json, warn};
 
 /// Runs the preflight, prints its findings, refuses (5) on a fatal one.
-fn run_preflight(hardening: &Hardening, require_airgap: bool) -> Result<Preflight, Error> {
+pub(super) fn run_preflight(
+    hardening: &Hardening,
+    require_airgap: bool,
+) -> Result<Preflight, Error> {
     let report = preflight(hardening, require_airgap);
     for finding in &report.findings {
         let line = format!("preflight {}: {}", finding.code, finding.message);
@@ -84,12 +87,12 @@ fn expectations(
     })
 }
 
-fn prompts(passphrase_fd: Option<u32>) -> Result<Prompts, Error> {
+pub(super) fn prompts(passphrase_fd: Option<u32>) -> Result<Prompts, Error> {
     passphrase_fd.map_or_else(|| Ok(Prompts::terminal()), Prompts::from_fd)
 }
 
 /// What the witnesses write down.
-fn print_record(fingerprint: &Fingerprint, transcript_hash: &str) {
+pub(super) fn print_record(fingerprint: &Fingerprint, transcript_hash: &str) {
     outln!("fingerprint {fingerprint}");
     outln!("spoken      {}", fingerprint.words());
     outln!("transcript  {transcript_hash}");

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, read_capped_from, MAX_SHARE_TEXTS};
+use custody::seal::{Keyring, Prompts};
 use custody::set::recover::{
     gather, parse_share_texts, reconstruct_either, ExpectedFrom, Gathered, Recovered, SetAside,
     ShareInput,
 };
-use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::{Error, Fingerprint};
 use secrecy::{ExposeSecret, SecretString};

@@ -88,6 +88,10 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         "custody extend /media/usb/set -i ALICE_ID -i BOB_ID -i CAROL_ID -r age1deqhkpqr79dhathlzxw9v8sjc5g6tgfc00fqw7w3hus6j027nv2q3duq6t -o /media/usb/set-extended",
         "custody extend set -i alice.key -i bob.key -i carol.key -r age1deqhkpqr79dhathlzxw9v8sjc5g6tgfc00fqw7w3hus6j027nv2q3duq6t -o set-extended",
     ]),
+    ("reissue", &[
+        "custody reissue /media/usb/set --index 2 -r age1deqhkpqr79dhathlzxw9v8sjc5g6tgfc00fqw7w3hus6j027nv2q3duq6t --name bob -i ALICE_ID -i CAROL_ID -i ERIN_ID",
+        "custody reissue set --index 4 -r age1deqhkpqr79dhathlzxw9v8sjc5g6tgfc00fqw7w3hus6j027nv2q3duq6t -i alice.key -i bob.key -i carol.key --fingerprint f64b-2984-91d7-9ba0-e7d9-4699-0448-1685 --json",
+    ]),
     ("recover", &[
         "custody recover /media/usb/set -i ALICE_ID -i CAROL_ID -i ERIN_ID -o /media/usb/reports --exec 'age -r IMPORT_RECIPIENT -o /media/out/wallet-key.age'",
         "custody recover /media/usb/set -i ALICE_ID -i CAROL_ID --text /dev/shm/shares.txt | age -r IMPORT_RECIPIENT -o /media/out/wallet-key.age",

@@ -7,12 +7,13 @@ use std::path::Path;
 use age::armor::ArmoredReader;
 use std::collections::BTreeMap;
 
-use custody::build_info::{binaries_in, BinaryUse};
 use custody::ceremony::audit::{confirmations_of, state_of};
+use custody::ceremony::transcript::{binaries_in, BinaryUse};
 use custody::ceremony::transcript::{Transcript, TRANSCRIPT_FILE};
+use custody::fingerprint::sha256_hex;
 use custody::input::{read_capped, read_input, MAX_SEALED_SHARE};
 use custody::seal::pkcs11;
-use custody::set::{sha256_hex, Manifest, MANIFEST_FILE};
+use custody::set::{Manifest, MANIFEST_FILE};
 use custody::Error;
 use serde_json::json;
 

@@ -36,6 +36,7 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::NotEnoughShares => "not_enough_shares",
         ErrorKind::Refused => "refused",
         ErrorKind::Decrypt => "decrypt",
+        ErrorKind::Internal => "internal",
     }
 }
 
@@ -52,7 +53,7 @@ pub fn envelope(command: &str, error: Option<&Error>, exit_code: u8) -> Value {
     if let Some(error) = error {
         object.insert(
             "error".into(),
-            json!({"kind": kind_name(error.kind()), "message": error.to_string()}),
+            json!({"kind": kind_name(error.kind()), "message": super::message(error)}),
         );
     }
     let recorded = FIELDS.with(|fields| std::mem::take(&mut *fields.borrow_mut()));

@@ -35,6 +35,7 @@ mod named_set;
 mod paper;
 mod qr_child;
 mod quorum;
+mod reissue;
 mod split;
 mod typing;
 mod version;
@@ -43,7 +44,7 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches;
 use custody::harden::Hardening;
-use custody::{Error, ErrorKind};
+use custody::{Error, ErrorKind, Stated};
 
 use args::{Cli, Command};
 
@@ -87,6 +88,7 @@ pub fn run(hardening: Hardening) -> ExitCode {
         Command::Ceremony(command) => ceremony::run(command, &hardening),
         Command::Rotate(args) => ceremony::run_rotate(args, &hardening),
         Command::Extend(args) => ceremony::run_extend(args, &hardening),
+        Command::Reissue(args) => reissue::run(args, &hardening),
         Command::Recover(args) => ceremony::run_recover(args, &hardening),
         Command::Attest(command) => attest::run(command),
         Command::Quorum(command) => quorum::run(command),
@@ -145,7 +147,7 @@ impl Invocation {
         let code = match &result {
             Ok(()) => 0,
             Err(error) => {
-                errln!("custody: error: {}", one_line(&error.to_string()));
+                errln!("custody: error: {}", one_line(&message(error)));
                 exit_code(error.kind())
             }
         };
@@ -154,6 +156,21 @@ impl Invocation {
         }
         ExitCode::from(code)
     }
+}
+
+/// An error's message for people: the library's words, and for an error about a value given on
+/// the command line, the flag that gave it.
+pub fn message(error: &Error) -> String {
+    let flag = match error.stated() {
+        None => return error.to_string(),
+        Some(Stated::Fingerprint) => "--fingerprint",
+        Some(Stated::KeyOrSet) => "--fingerprint FP or -m SET",
+        Some(Stated::FinalHash) => "--final-hash",
+        Some(Stated::Exec) => "--exec",
+        Some(Stated::PaperFolder) => "--paper-dir",
+        Some(Stated::Airgap) => "--require-airgap or the plan's require_airgap = true",
+    };
+    format!("{error} ({flag})")
 }
 
 fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Error> {
@@ -184,7 +201,7 @@ fn check_hardening(hardening: &Hardening, require_mlock: bool) -> Result<(), Err
 /// SPEC §2's exit codes.
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::Runtime => 1,
+        ErrorKind::Runtime | ErrorKind::Internal => 1,
         ErrorKind::Invalid => 2,
         ErrorKind::Verification => 3,
         ErrorKind::NotEnoughShares => 4,

@@ -1,7 +1,6 @@
 //! `custody quorum open|respond|close`: recovery with a quorum that is never in one place.
 
-use std::fs;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
@@ -9,6 +8,7 @@ use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, MAX_SEALED_SHARE};
 use custody::ram_dir::RamDir;
 use custody::set::recover::{reconstruct, SetAside};
+use custody::set::write::write_new_file;
 use custody::Error;
 use serde_json::json;
 
@@ -160,16 +160,7 @@ fn respond_to(args: QuorumRespondArgs) -> Result<(), Error> {
     }
     let text: String = answers.iter().map(|(_, sealed)| sealed.as_str()).collect();
     match &args.output {
-        Some(output) => {
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(output)
-                .map_err(|error| Error::io(output, error))?;
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|error| Error::io(output, error))?;
-        }
+        Some(output) => write_new_file(output, text.as_bytes())?,
         None => outln!("{}", text.trim_end()),
     }
     for (index, _) in &answers {

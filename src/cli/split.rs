@@ -5,10 +5,10 @@ use custody::seal::{
     parse_recipient, read_recipients_file, recipient_needs_secret, Prompts, Sealer,
 };
 use custody::set::{
-    check_output_folder, check_slip39_threshold, prepare_set, prepare_slip39_set, Slip39Split,
+    check_output_folder, prepare_set, prepare_slip39_set, slip39_threshold, Slip39Split,
     SplitRequest,
 };
-use custody::share::shamir::check_threshold;
+use custody::share::shamir::Threshold;
 use custody::share::slip39::{passphrase_bytes, DEFAULT_ITERATION_EXPONENT};
 use custody::{Error, ErrorKind, MasterKey};
 use secrecy::ExposeSecret;
@@ -38,21 +38,24 @@ pub fn run(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<(), Error> {
         ));
     }
     let threshold = if slip39 {
-        check_slip39_threshold(args.threshold, recipients.len())
+        slip39_threshold(args.threshold, recipients.len())
     } else {
-        check_threshold(args.threshold, recipients.len())
+        Threshold::new(args.threshold, recipients.len())
     };
     if let Err(error) = &threshold {
         if error.kind() == ErrorKind::Invalid {
-            return threshold;
+            return threshold.map(|_| ());
         }
     }
     let prompts = match args.passphrase_fd {
         Some(fd) => Prompts::from_fd(fd)?,
         None => Prompts::terminal(),
     };
-    let no_passphrase_yet =
-        &mut |_| Err(Error::Usage("internal: passphrase asked too early".into()));
+    let no_passphrase_yet = &mut |_| {
+        Err(Error::Internal(
+            "a passphrase was asked for before the refusals were checked",
+        ))
+    };
     // Passphrase and PKCS#11 recipients (a token PIN) wait until the refusals are checked;
     // their syntax is checked now.
     let mut sealers = recipients

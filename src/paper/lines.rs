@@ -210,8 +210,12 @@ pub fn check_typed_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::share::sample::SAMPLE_TEXT;
 
-    const BODY: &str = "QYQJX3T83X4UMMCRQ5PZCP8XWESTYCPXHXN4T0PPCDNCPG9P5236FFDX5752N24T4JK6ATASKXET8D94K6MM3WD6HW7TM04LS5GXE5DF3EDMH6K";
+    /// The sample share's text after `CUSTODY1`.
+    fn body() -> &'static str {
+        &SAMPLE_TEXT[8..]
+    }
 
     /// Multiplying by x cycles through all 31 non-zero elements (x is primitive).
     #[test]
@@ -229,20 +233,20 @@ mod tests {
     /// Seven lines of 16, 16, …, 15 characters, in order, reassemble the body.
     #[test]
     fn lines_cover_the_text() {
-        let lines = sheet_lines(&format!("CUSTODY1{BODY}")).unwrap();
+        let lines = sheet_lines(SAMPLE_TEXT).unwrap();
         assert_eq!(lines.len(), 7);
         assert_eq!(lines[6].text.len(), 15);
         let joined: String = lines.iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(joined, BODY);
+        assert_eq!(joined, body());
         assert_eq!(lines[0].grouped().as_str(), "QYQJ X3T8 3X4U MMCR");
-        assert!(sheet_lines(BODY).is_none());
+        assert!(sheet_lines(body()).is_none());
     }
 
     /// Every single substitution and every swap of two different characters in a line changes
     /// its check character, on every line of the sample.
     #[test]
     fn single_errors_and_swaps_are_caught() {
-        for line in sheet_lines(&format!("CUSTODY1{BODY}")).unwrap() {
+        for line in sheet_lines(SAMPLE_TEXT).unwrap() {
             let original = line.text.as_bytes().to_vec();
             for position in 0..original.len() {
                 for &replacement in ALPHABET {
@@ -274,7 +278,7 @@ mod tests {
     /// The letter O, which the alphabet lacks, is read as the digit 0 it looks like.
     #[test]
     fn letter_o_is_read_as_zero() {
-        let lines = sheet_lines(&format!("CUSTODY1{BODY}")).unwrap();
+        let lines = sheet_lines(SAMPLE_TEXT).unwrap();
         let line = lines.iter().find(|line| line.text.contains('0')).unwrap();
         let typed = format!("{} {}", line.grouped().as_str(), line.check);
         for o in ["O", "o"] {
@@ -291,7 +295,7 @@ mod tests {
     /// Typed lines: spaces and case do not matter; alphabet, length and check are each named.
     #[test]
     fn typed_lines_are_checked() {
-        let lines = sheet_lines(&format!("CUSTODY1{BODY}")).unwrap();
+        let lines = sheet_lines(SAMPLE_TEXT).unwrap();
         let first = &lines[0];
         let typed = format!("{} {}", first.grouped().to_lowercase(), first.check);
         assert_eq!(

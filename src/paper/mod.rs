@@ -50,20 +50,7 @@ pub fn render_sealed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::Fingerprint;
-    use crate::secret::SharePoint;
-    use crate::share::{SetId, ShareHeader};
-
-    fn share() -> Share {
-        let header = ShareHeader {
-            set_id: SetId::from_bytes([7; 8]),
-            threshold: 2,
-            count: 3,
-            index: 2,
-            fingerprint: Fingerprint::from_bytes([0x5a; 16]),
-        };
-        Share::new(header, SharePoint::from_bytes([3; 32])).unwrap()
-    }
+    use crate::share::sample::sample_share;
 
     /// A sheet is a one-page PDF with the standard fonts, and it is deterministic.
     #[test]
@@ -72,14 +59,14 @@ mod tests {
             label: "test set",
             created: "2026-11-03T10:00:00Z",
         };
-        let a = render_plain(&share(), &facts, PaperSize::A4).unwrap();
-        let b = render_plain(&share(), &facts, PaperSize::A4).unwrap();
+        let a = render_plain(&sample_share(), &facts, PaperSize::A4).unwrap();
+        let b = render_plain(&sample_share(), &facts, PaperSize::A4).unwrap();
         assert!(a.starts_with(b"%PDF-"));
         assert_eq!(a.as_slice(), b.as_slice());
         let text = String::from_utf8_lossy(&a);
         assert!(text.contains("/Helvetica"));
         assert!(text.contains("/Courier"));
-        let letter = render_plain(&share(), &facts, PaperSize::Letter).unwrap();
+        let letter = render_plain(&sample_share(), &facts, PaperSize::Letter).unwrap();
         assert!(String::from_utf8_lossy(&letter).contains("612"));
     }
 }

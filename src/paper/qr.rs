@@ -199,6 +199,7 @@ fn decode_once(image: &GrayImage) -> Vec<Zeroizing<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::share::sample::SAMPLE_TEXT;
 
     /// The median filter removes an isolated speck and keeps a dark block's edge in place.
     #[test]
@@ -216,8 +217,6 @@ mod tests {
         assert_eq!(filtered.get_pixel(5, 4).0[0], 0);
     }
 
-    const TEXT: &str = "CUSTODY1QYQJX3T83X4UMMCRQ5PZCP8XWESTYCPXHXN4T0PPCDNCPG9P5236FFDX5752N24T4JK6ATASKXET8D94K6MM3WD6HW7TM04LS5GXE5DF3EDMH6K";
-
     fn render(modules: &Modules, scale: u32) -> GrayImage {
         let side = (modules.width as u32 + 8) * scale;
         GrayImage::from_fn(side, side, |x, y| {
@@ -234,7 +233,7 @@ mod tests {
     /// A share text makes a version 7 code at level Q, and it decodes back, also rotated.
     #[test]
     fn text_round_trips_in_any_orientation() {
-        let modules = encode(&Payload::Text(TEXT)).unwrap();
+        let modules = encode(&Payload::Text(SAMPLE_TEXT)).unwrap();
         assert_eq!(modules.version, 7);
         assert_eq!(modules.width, 45);
         let image = render(&modules, 6);
@@ -245,7 +244,7 @@ mod tests {
         ] {
             let found = decode(&rotated);
             assert_eq!(found.len(), 1);
-            assert_eq!(found[0].as_str(), TEXT);
+            assert_eq!(found[0].as_str(), SAMPLE_TEXT);
         }
     }
 
@@ -253,7 +252,7 @@ mod tests {
     #[test]
     fn framing_round_trips() {
         let codes = vec![
-            Zeroizing::new(TEXT.to_string()),
+            Zeroizing::new(SAMPLE_TEXT.to_string()),
             Zeroizing::new("a\nb".into()),
         ];
         let framed = frame_codes(&codes);

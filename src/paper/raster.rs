@@ -120,23 +120,14 @@ fn filled_rects(content: &[u8]) -> Vec<[f32; 4]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::Fingerprint;
     use crate::paper::{render_plain, PaperSize, SheetFacts};
-    use crate::secret::SharePoint;
-    use crate::share::{SetId, Share, ShareHeader};
+    use crate::share::sample::sample_share;
     use secrecy::ExposeSecret;
 
     /// The QR code of a rendered sheet, rasterised from the PDF, decodes to the share text.
     #[test]
     fn a_rendered_sheet_scans_back() {
-        let header = ShareHeader {
-            set_id: SetId::from_bytes([9; 8]),
-            threshold: 2,
-            count: 2,
-            index: 1,
-            fingerprint: Fingerprint::from_bytes([1; 16]),
-        };
-        let share = Share::new(header, SharePoint::from_bytes([4; 32])).unwrap();
+        let share = sample_share();
         let facts = SheetFacts {
             label: "raster (test) \\ label",
             created: "2026-01-01T00:00:00Z",

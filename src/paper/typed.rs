@@ -371,8 +371,7 @@ pub fn accepted_text(typed: &Typed) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::paper::lines::sheet_lines;
-
-    const TEXT: &str = "CUSTODY1QYQJX3T83X4UMMCRQ5PZCP8XWESTYCPXHXN4T0PPCDNCPG9P5236FFDX5752N24T4JK6ATASKXET8D94K6MM3WD6HW7TM04LS5GXE5DF3EDMH6K";
+    use crate::share::sample::SAMPLE_TEXT;
 
     fn typed_lines(text: &str) -> Vec<String> {
         sheet_lines(text)
@@ -392,8 +391,8 @@ mod tests {
     /// The seven lines as printed give back the share text, and the screen is cleared.
     #[test]
     fn clean_lines_are_accepted() {
-        let (typed, shown) = run(&typed_lines(TEXT));
-        assert_eq!(accepted_text(&typed), Some(TEXT));
+        let (typed, shown) = run(&typed_lines(SAMPLE_TEXT));
+        assert_eq!(accepted_text(&typed), Some(SAMPLE_TEXT));
         assert!(shown.contains(CLEAR_SCREEN));
         assert!(shown.rfind(CLEAR_SCREEN) > shown.rfind("line 7/7"));
     }
@@ -401,7 +400,7 @@ mod tests {
     /// A typo in line 3 is named at once and a retyped line is accepted.
     #[test]
     fn a_typo_is_named_and_retyped() {
-        let mut answers = typed_lines(TEXT);
+        let mut answers = typed_lines(SAMPLE_TEXT);
         let good = answers[2].clone();
         let mut bad = good.clone().into_bytes();
         bad[0] = if bad[0] == b'Q' { b'P' } else { b'Q' };
@@ -409,13 +408,13 @@ mod tests {
         answers.insert(3, good);
         let (typed, shown) = run(&answers);
         assert!(shown.contains("line 3 does not match its check character"));
-        assert_eq!(accepted_text(&typed), Some(TEXT));
+        assert_eq!(accepted_text(&typed), Some(SAMPLE_TEXT));
     }
 
     /// A kept typo is located by the checksum and fixed only when the person confirms.
     #[test]
     fn a_kept_typo_is_corrected_on_confirmation() {
-        let mut answers = typed_lines(TEXT);
+        let mut answers = typed_lines(SAMPLE_TEXT);
         let mut bad = answers[4].clone().into_bytes();
         bad[5] = if bad[5] == b'Q' { b'P' } else { b'Q' };
         answers[4] = String::from_utf8(bad).unwrap();
@@ -424,7 +423,7 @@ mod tests {
         confirmed.push("y".into());
         let (typed, shown) = run(&confirmed);
         assert!(shown.contains("line 5, group 2, character 1"));
-        assert_eq!(accepted_text(&typed), Some(TEXT));
+        assert_eq!(accepted_text(&typed), Some(SAMPLE_TEXT));
         let mut declined = answers;
         declined.push("n".into());
         let (typed, _) = run(&declined);
@@ -437,7 +436,7 @@ mod tests {
     /// Up to four substitutions are located exactly by the BCH decoder.
     #[test]
     fn corrections_locate_up_to_four_errors() {
-        let body = &TEXT[8..];
+        let body = &SAMPLE_TEXT[8..];
         for errors in 1..=4 {
             let mut changed = body.as_bytes().to_vec();
             for k in 0..errors {
@@ -479,7 +478,7 @@ mod tests {
     /// Input that ends early is reported as ended, not as a share, and the screen is cleared.
     #[test]
     fn early_end() {
-        let (typed, shown) = run(&typed_lines(TEXT)[..3]);
+        let (typed, shown) = run(&typed_lines(SAMPLE_TEXT)[..3]);
         assert!(matches!(typed, Typed::Ended));
         assert!(shown.ends_with(CLEAR_SCREEN));
     }
@@ -488,7 +487,7 @@ mod tests {
     /// screen of the lines typed so far.
     #[test]
     fn ctrl_c_clears_and_interrupts() {
-        let mut answers = typed_lines(TEXT)[..3].to_vec();
+        let mut answers = typed_lines(SAMPLE_TEXT)[..3].to_vec();
         answers.push(format!("{}{CTRL_C}", &answers[2][..6]));
         let mut input = io::Cursor::new(answers.join("\n") + "\n");
         let mut output = Vec::new();
@@ -504,9 +503,9 @@ mod tests {
     /// Once the first two lines are in, the prompts name the share as its sheet does.
     #[test]
     fn prompts_name_the_share_once_known() {
-        let header = *Share::from_text(TEXT).unwrap().header();
+        let header = *Share::from_text(SAMPLE_TEXT).unwrap().header();
         let place = format!("share {} of {}", header.index, header.count);
-        let (typed, shown) = run(&typed_lines(TEXT));
+        let (typed, shown) = run(&typed_lines(SAMPLE_TEXT));
         assert!(accepted_text(&typed).is_some());
         assert!(shown.contains(&format!("{place}, line 3/7: ")));
         assert!(!shown.contains(&format!("{place}, line 2/7: ")));
@@ -516,13 +515,13 @@ mod tests {
     /// Lines typed with the letter O for the digit 0, and with the prefix, are accepted.
     #[test]
     fn letter_o_for_zero_is_accepted() {
-        let mut answers: Vec<String> = typed_lines(TEXT)
+        let mut answers: Vec<String> = typed_lines(SAMPLE_TEXT)
             .iter()
             .map(|line| line.replace('0', "o"))
             .collect();
         answers[0] = format!("custody1 {}", answers[0]);
         assert!(answers.iter().any(|line| line.contains('o')));
         let (typed, _) = run(&answers);
-        assert_eq!(accepted_text(&typed), Some(TEXT));
+        assert_eq!(accepted_text(&typed), Some(SAMPLE_TEXT));
     }
 }

@@ -18,8 +18,15 @@ use zeroize::Zeroizing;
 pub use prompts::Prompts;
 
 use crate::error::Error;
-use crate::set::ManifestShare;
 use crate::share::ShareHeader;
+
+/// Who a sealed file was sealed to, as its set's manifest records it.
+pub struct Addressee<'a> {
+    /// The recipient, in the public form [`Sealer::recipient`] gives.
+    pub recipient: &'a str,
+    /// The share as people know it, e.g. "alice's share 2".
+    pub described: String,
+}
 
 /// A recipient one share is sealed to.
 pub trait Sealer: Send + Sync {
@@ -183,9 +190,9 @@ impl Keyring {
             .collect()
     }
 
-    /// Opens one sealed file. `entry` is the manifest's entry for the file: its recipient lets
-    /// the matching identity be tried first instead of every identity, and its holder is named
-    /// when a passphrase is asked for.
+    /// Opens one sealed file. `addressee` is what the manifest says of the file: its recipient
+    /// lets the matching identity be tried first instead of every identity, and its holder is
+    /// named when a passphrase is asked for.
     ///
     /// A wrong passphrase for a passphrase-sealed share is an error (exit 6, never retried); an
     /// empty one skips the share ([`Opened::Skipped`]).
@@ -193,14 +200,16 @@ impl Keyring {
         &self,
         sealed: &[u8],
         name: &str,
-        entry: Option<&ManifestShare>,
+        addressee: Option<&Addressee<'_>>,
     ) -> Result<Opened, Error> {
         if pkcs11::is_sealed_file(sealed, name) {
             return self.pkcs11.open(sealed, name);
         }
-        let recipient_hint = entry.map(|entry| entry.recipient.as_str());
-        let described = entry.map(ManifestShare::described);
-        self.age
-            .open(sealed, name, recipient_hint, described.as_deref())
+        self.age.open(
+            sealed,
+            name,
+            addressee.map(|addressee| addressee.recipient),
+            addressee.map(|addressee| addressee.described.as_str()),
+        )
     }
 }

@@ -13,12 +13,13 @@ use std::path::PathBuf;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Error, Stated};
+use crate::fingerprint::sha256_hex;
 use crate::fingerprint::Fingerprint;
 use crate::input::{read_capped, MAX_SEALED_SHARE};
 use crate::seal::{Keyring, Opened};
 use crate::secret::{MasterKey, KEY_LEN};
-use crate::set::{sha256_hex, Manifest};
+use crate::set::{Manifest, ManifestShare};
 use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
 use crate::share::shamir::combine;
 use crate::share::{SetId, Share, ShareHeader};
@@ -163,7 +164,7 @@ pub fn gather(
                     }
                     None => None,
                 };
-                match keyring.open(&bytes, &name, placed)? {
+                match keyring.open(&bytes, &name, placed.map(ManifestShare::addressee).as_ref())? {
                     Opened::Plaintext(plaintext) => match std::str::from_utf8(&plaintext) {
                         Ok(text) => gathered.add_text(name, text),
                         Err(_) => gathered.set_aside.push(SetAside {
@@ -279,7 +280,7 @@ pub fn recover_set_with_passphrase(
 pub enum ExpectedFrom {
     /// The manifest.
     Manifest,
-    /// `--fingerprint`.
+    /// The caller, who stated the fingerprint.
     Stated,
     /// The shares themselves: k forged shares could carry a fingerprint of their own.
     Shares,
@@ -328,17 +329,7 @@ pub fn reconstruct(
     stated: Option<Fingerprint>,
     set_aside: &mut Vec<SetAside>,
 ) -> Result<Recovered, Error> {
-    let (expected, expected_from) = match (manifest, stated) {
-        (Some(manifest), Some(stated)) if manifest.fingerprint != stated => {
-            return Err(Error::Verification(format!(
-                "--fingerprint {stated} differs from the manifest's {}",
-                manifest.fingerprint
-            )))
-        }
-        (Some(manifest), _) => (Some(manifest.fingerprint), ExpectedFrom::Manifest),
-        (None, Some(stated)) => (Some(stated), ExpectedFrom::Stated),
-        (None, None) => (None, ExpectedFrom::Shares),
-    };
+    let (expected, expected_from) = expected_fingerprint(manifest, stated)?;
     let mut aside = |name: String, reason: String| set_aside.push(SetAside { name, reason });
 
     let mut groups: BTreeMap<GroupKey, Vec<Candidate>> = BTreeMap::new();
@@ -382,7 +373,7 @@ pub fn reconstruct(
     for group_key in order {
         let (_, carried, threshold) = group_key;
         let (wanted, from_what) = match expected {
-            Some(expected) => (expected, expected_from_description(expected_from)),
+            Some(expected) => (expected, expected_from.describe()),
             None => (carried, "the shares carry"),
         };
         let outcome = reconstruct_group(
@@ -433,12 +424,12 @@ pub fn reconstruct(
 
     let (set_id, _, threshold) = group_key;
     let fingerprint = key.fingerprint();
-    let mut chosen: Vec<Option<Candidate>> = groups
-        .remove(&group_key)
-        .unwrap_or_default()
-        .into_iter()
-        .map(Some)
-        .collect();
+    #[expect(
+        clippy::expect_used,
+        reason = "group_key was chosen among the keys of groups just above"
+    )]
+    let group = groups.remove(&group_key).expect("the chosen group exists");
+    let mut chosen: Vec<Option<Candidate>> = group.into_iter().map(Some).collect();
     for (position, reason) in in_group_aside {
         if let Some(candidate) = chosen[position].take() {
             aside(candidate.name, reason);
@@ -538,10 +529,13 @@ fn attempt_order(
                 threshold: usize::from(*threshold),
             })
         }
-        _ => Err(Error::Verification(format!(
-            "the shares come from {} different sets in equal numbers; name the key with --fingerprint or -m",
-            leaders.len()
-        ))),
+        _ => Err(Error::about(
+            Stated::KeyOrSet,
+            Error::Verification(format!(
+                "the shares come from {} different sets in equal numbers; name the key by its fingerprint or its set",
+                leaders.len()
+            )),
+        )),
     }
 }
 
@@ -695,11 +689,35 @@ impl<'a> Polynomial<'a> {
     }
 }
 
-fn expected_from_description(from: ExpectedFrom) -> &'static str {
-    match from {
-        ExpectedFrom::Manifest => "the manifest records",
-        ExpectedFrom::Stated => "--fingerprint states",
-        ExpectedFrom::Shares => "the shares carry",
+/// The fingerprint a reconstruction must give, and where it comes from: the manifest, else the
+/// caller's, else none (the shares' own). A stated fingerprint that contradicts the manifest is
+/// exit 3 before anything is combined.
+fn expected_fingerprint(
+    manifest: Option<&Manifest>,
+    stated: Option<Fingerprint>,
+) -> Result<(Option<Fingerprint>, ExpectedFrom), Error> {
+    match (manifest, stated) {
+        (Some(manifest), Some(stated)) if manifest.fingerprint != stated => Err(Error::about(
+            Stated::Fingerprint,
+            Error::Verification(format!(
+                "the stated fingerprint {stated} differs from the manifest's {}",
+                manifest.fingerprint
+            )),
+        )),
+        (Some(manifest), _) => Ok((Some(manifest.fingerprint), ExpectedFrom::Manifest)),
+        (None, Some(stated)) => Ok((Some(stated), ExpectedFrom::Stated)),
+        (None, None) => Ok((None, ExpectedFrom::Shares)),
+    }
+}
+
+impl ExpectedFrom {
+    /// "the manifest records", to be followed by the fingerprint.
+    fn describe(self) -> &'static str {
+        match self {
+            ExpectedFrom::Manifest => "the manifest records",
+            ExpectedFrom::Stated => "the stated fingerprint is",
+            ExpectedFrom::Shares => "the shares carry",
+        }
     }
 }
 
@@ -737,7 +755,7 @@ fn locate_bad_shares(shares: &[&Share], k: usize) -> Option<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::secret::SharePoint;
-    use crate::share::shamir::split;
+    use crate::share::shamir::{split, Threshold};
 
     fn candidates(shares: Vec<Share>) -> Vec<Candidate> {
         shares
@@ -761,7 +779,12 @@ mod tests {
     #[test]
     fn names_forged_shares_without_a_manifest() {
         let key = MasterKey::generate().unwrap();
-        let mut shares = split(&key, 10, 20, SetId::from_bytes([3; 8])).unwrap();
+        let mut shares = split(
+            &key,
+            Threshold::new(10, 20).unwrap(),
+            SetId::from_bytes([3; 8]),
+        )
+        .unwrap();
         for i in [1usize, 4, 9, 13, 19] {
             shares[i] = forge(&shares[i], 0x5a);
         }
@@ -780,7 +803,12 @@ mod tests {
     #[test]
     fn outcomes_without_redundancy() {
         let key = MasterKey::generate().unwrap();
-        let mut shares = split(&key, 3, 5, SetId::from_bytes([4; 8])).unwrap();
+        let mut shares = split(
+            &key,
+            Threshold::new(3, 5).unwrap(),
+            SetId::from_bytes([4; 8]),
+        )
+        .unwrap();
         shares.truncate(3);
         shares[2] = forge(&shares[2], 1);
         let mut aside = Vec::new();
@@ -788,7 +816,12 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(error.kind(), crate::ErrorKind::Verification);
-        let mut shares = split(&key, 3, 5, SetId::from_bytes([4; 8])).unwrap();
+        let mut shares = split(
+            &key,
+            Threshold::new(3, 5).unwrap(),
+            SetId::from_bytes([4; 8]),
+        )
+        .unwrap();
         shares.truncate(2);
         let error = reconstruct(candidates(shares), None, None, &mut aside)
             .err()
@@ -802,7 +835,12 @@ mod tests {
     fn stated_fingerprint_is_enforced() {
         let key = MasterKey::generate().unwrap();
         let other = MasterKey::generate().unwrap();
-        let shares = split(&key, 2, 3, SetId::from_bytes([5; 8])).unwrap();
+        let shares = split(
+            &key,
+            Threshold::new(2, 3).unwrap(),
+            SetId::from_bytes([5; 8]),
+        )
+        .unwrap();
         let mut aside = Vec::new();
         let error = reconstruct(
             candidates(shares),
@@ -815,9 +853,21 @@ mod tests {
         assert_eq!(error.kind(), crate::ErrorKind::Verification);
         assert!(aside.is_empty());
 
-        let mut mixed = candidates(split(&key, 2, 3, SetId::from_bytes([5; 8])).unwrap());
+        let mut mixed = candidates(
+            split(
+                &key,
+                Threshold::new(2, 3).unwrap(),
+                SetId::from_bytes([5; 8]),
+            )
+            .unwrap(),
+        );
         mixed.extend(candidates(
-            split(&other, 2, 3, SetId::from_bytes([6; 8])).unwrap(),
+            split(
+                &other,
+                Threshold::new(2, 3).unwrap(),
+                SetId::from_bytes([6; 8]),
+            )
+            .unwrap(),
         ));
         let recovered = reconstruct(mixed, None, Some(key.fingerprint()), &mut aside).unwrap();
         assert_eq!(recovered.key.expose_bytes(), key.expose_bytes());

@@ -8,7 +8,7 @@ use super::{
     assemble, check_output_folder, seal_plaintexts, Manifest, PreparedSet, SealInput, SplitRequest,
 };
 use crate::error::Error;
-use crate::share::shamir::check_threshold;
+use crate::share::shamir::Threshold;
 use crate::share::slip39::{self, SplitSettings};
 use crate::share::{SetId, ShareHeader};
 
@@ -55,9 +55,9 @@ pub struct Slip39Split<'a> {
     pub iteration_exponent: u8,
 }
 
-/// Checks k and n for a SLIP-39 set: custody's rules, and n ≤ 16 (exit 2).
-pub fn check_slip39_threshold(threshold: usize, count: usize) -> Result<(), Error> {
-    check_threshold(threshold, count)?;
+/// k and n for a SLIP-39 set: custody's rules, and n ≤ 16 (exit 2).
+pub fn slip39_threshold(threshold: usize, count: usize) -> Result<Threshold, Error> {
+    let checked = Threshold::new(threshold, count)?;
     if count > MAX_SLIP39_SHARES {
         return Err(Error::Threshold {
             threshold,
@@ -65,7 +65,7 @@ pub fn check_slip39_threshold(threshold: usize, count: usize) -> Result<(), Erro
             reason: "a SLIP-39 group has at most 16 shares",
         });
     }
-    Ok(())
+    Ok(checked)
 }
 
 /// Splits the key into SLIP-39 mnemonics, proves the split, seals each mnemonic (a line of
@@ -75,7 +75,7 @@ pub fn prepare_slip39_set(
     choices: &Slip39Split<'_>,
 ) -> Result<PreparedSet, Error> {
     let count = request.recipients.len();
-    check_slip39_threshold(request.threshold, count)?;
+    let threshold = slip39_threshold(request.threshold, count)?;
     check_output_folder(&request.output)?;
     let passphrase = choices
         .passphrase
@@ -98,8 +98,8 @@ pub fn prepare_slip39_set(
         .map(|share| {
             let header = ShareHeader {
                 set_id,
-                threshold: request.threshold as u8,
-                count: count as u8,
+                threshold: threshold.k(),
+                count: threshold.n(),
                 index: share.params().member_index + 1,
                 fingerprint,
             };
@@ -116,7 +116,7 @@ pub fn prepare_slip39_set(
         .first()
         .ok_or_else(|| Error::Usage("no recipients".into()))?
         .params();
-    let mut prepared = assemble(request, set_id, commitments, sealed);
+    let mut prepared = assemble(request, threshold, set_id, commitments, sealed);
     prepared.manifest.scheme = Scheme::Slip39;
     prepared.manifest.slip39 = Some(Slip39Parameters {
         identifier: params.identifier,
@@ -133,7 +133,7 @@ pub(super) fn check_manifest(manifest: &Manifest) -> Result<(), String> {
     match (manifest.scheme, &manifest.slip39) {
         (Scheme::CustodyV1, None) => Ok(()),
         (Scheme::Slip39, Some(params)) => {
-            check_slip39_threshold(usize::from(manifest.threshold), usize::from(manifest.count))
+            slip39_threshold(usize::from(manifest.threshold), usize::from(manifest.count))
                 .map_err(|error| error.to_string())?;
             if params.identifier > 0x7fff || params.iteration_exponent > 15 {
                 return Err("the SLIP-39 identifier or iteration exponent is out of range".into());

@@ -242,10 +242,13 @@ fn signed_message(index: u8, challenge: &Challenge, time: u64) -> Vec<u8> {
 
 /// Lowercase bech32m text of `bytes` under `hrp`.
 fn encode(hrp: &str, bytes: &[u8]) -> String {
-    Hrp::parse(hrp)
-        .ok()
-        .and_then(|hrp| bech32::encode_lower::<Bech32m>(hrp, bytes).ok())
-        .unwrap_or_default()
+    #[expect(
+        clippy::expect_used,
+        reason = "the prefixes are this module's valid constants and the payloads are a few dozen bytes, far below bech32's length limit"
+    )]
+    let text = bech32::encode_lower::<Bech32m>(Hrp::parse(hrp).expect("a valid prefix"), bytes)
+        .expect("a short payload encodes");
+    text
 }
 
 /// Decodes bech32m text under `hrp` into exactly `length` bytes of version
@@ -276,11 +279,16 @@ fn decode(hrp: &str, what: &str, text: &str, length: usize) -> Result<Vec<u8>, S
 mod tests {
     use super::*;
     use crate::secret::MasterKey;
-    use crate::share::shamir::split;
+    use crate::share::shamir::{split, Threshold};
 
     fn shares() -> Vec<Share> {
         let key = MasterKey::from_bytes(std::array::from_fn(|i| i as u8));
-        split(&key, 2, 3, SetId::from_bytes([7; 8])).unwrap()
+        split(
+            &key,
+            Threshold::new(2, 3).unwrap(),
+            SetId::from_bytes([7; 8]),
+        )
+        .unwrap()
     }
 
     /// A proof made with a share verifies with that share's key only, and survives its text

@@ -8,6 +8,8 @@
 pub mod attest;
 pub mod correction;
 pub mod gf256;
+#[cfg(test)]
+pub(crate) mod sample;
 pub mod shamir;
 pub mod slip39;
 pub mod text;
@@ -286,16 +288,7 @@ impl FromStr for Commitment {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample_header() -> ShareHeader {
-        ShareHeader {
-            set_id: SetId([1, 2, 3, 4, 5, 6, 7, 8]),
-            threshold: 3,
-            count: 5,
-            index: 2,
-            fingerprint: Fingerprint::from_bytes([0xab; 16]),
-        }
-    }
+    use crate::share::sample::sample_header;
 
     /// The binary form round-trips and has the documented length.
     #[test]

@@ -9,47 +9,64 @@ use zeroize::Zeroizing;
 
 use super::{SetId, Share, ShareHeader};
 use crate::error::Error;
-use crate::share::gf256::{combine as combine_basis, Interpolator};
 use crate::secret::{system_rng, MasterKey, SharePoint, KEY_LEN};
+use crate::share::gf256::{combine as combine_basis, Interpolator};
 
 /// The largest share count: x-coordinates are the non-zero elements of GF(256).
 pub const MAX_SHARES: usize = 255;
 
-/// Checks 2 ≤ k ≤ n ≤ 255 (SPEC §2: k = 0 or k > n is invalid, k = 1 is refused).
-pub fn check_threshold(threshold: usize, count: usize) -> Result<(), Error> {
-    let reason = if threshold == 0 {
-        "a threshold of 0 is meaningless"
-    } else if threshold == 1 {
-        "a threshold of 1 would make every share the key itself"
-    } else if threshold > count {
-        "the threshold is above the number of shares"
-    } else if count > MAX_SHARES {
-        "at most 255 shares are possible"
-    } else {
-        return Ok(());
-    };
-    Err(Error::Threshold {
-        threshold,
-        count,
-        reason,
-    })
+/// A valid k of n: 2 ≤ k ≤ n ≤ 255, checked once when made (SPEC §2: k = 0 or k > n is
+/// invalid, k = 1 is refused), so code holding one needs no further checks or casts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold {
+    k: u8,
+    n: u8,
+}
+
+impl Threshold {
+    /// k of n, or the rule they break.
+    pub fn new(threshold: usize, count: usize) -> Result<Self, Error> {
+        let reason = if threshold == 0 {
+            "a threshold of 0 is meaningless"
+        } else if threshold == 1 {
+            "a threshold of 1 would make every share the key itself"
+        } else if threshold > count {
+            "the threshold is above the number of shares"
+        } else if count > MAX_SHARES {
+            "at most 255 shares are possible"
+        } else {
+            return match (u8::try_from(threshold), u8::try_from(count)) {
+                (Ok(k), Ok(n)) => Ok(Self { k, n }),
+                _ => Err(Error::Internal("a checked threshold does not fit a byte")),
+            };
+        };
+        Err(Error::Threshold {
+            threshold,
+            count,
+            reason,
+        })
+    }
+
+    /// k: how many shares reconstruct.
+    pub fn k(self) -> u8 {
+        self.k
+    }
+
+    /// n: how many shares there are.
+    pub fn n(self) -> u8 {
+        self.n
+    }
 }
 
 /// Splits `key` into `count` shares of which any `threshold` reconstruct it, and proves the
 /// result before returning it.
-pub fn split(
-    key: &MasterKey,
-    threshold: usize,
-    count: usize,
-    set_id: SetId,
-) -> Result<Vec<Share>, Error> {
-    check_threshold(threshold, count)?;
-    let (k, n) = (threshold as u8, count as u8);
+pub fn split(key: &MasterKey, threshold: Threshold, set_id: SetId) -> Result<Vec<Share>, Error> {
+    let (k, n) = (threshold.k(), threshold.n());
     let mut rng = system_rng()?;
     let fingerprint = key.fingerprint();
     let shares = blahaj::Sharks(k)
         .dealer_rng(key.expose_bytes(), &mut rng)
-        .take(count)
+        .take(usize::from(n))
         .map(|dealt| {
             let mut point = [0u8; KEY_LEN];
             for (byte, y) in point.iter_mut().zip(&dealt.y) {
@@ -240,19 +257,24 @@ mod tests {
     #[test]
     fn threshold_rules() {
         use crate::ErrorKind::{Invalid, Refused};
-        assert_eq!(check_threshold(0, 3).unwrap_err().kind(), Invalid);
-        assert_eq!(check_threshold(1, 3).unwrap_err().kind(), Refused);
-        assert_eq!(check_threshold(4, 3).unwrap_err().kind(), Invalid);
-        assert_eq!(check_threshold(2, 256).unwrap_err().kind(), Invalid);
-        check_threshold(2, 2).unwrap();
-        check_threshold(255, 255).unwrap();
+        assert_eq!(Threshold::new(0, 3).unwrap_err().kind(), Invalid);
+        assert_eq!(Threshold::new(1, 3).unwrap_err().kind(), Refused);
+        assert_eq!(Threshold::new(4, 3).unwrap_err().kind(), Invalid);
+        assert_eq!(Threshold::new(2, 256).unwrap_err().kind(), Invalid);
+        assert_eq!(Threshold::new(2, 2).unwrap().k(), 2);
+        assert_eq!(Threshold::new(255, 255).unwrap().n(), 255);
     }
 
     /// The proof rejects a split with one share altered.
     #[test]
     fn proof_catches_an_altered_share() {
         let key = key();
-        let mut shares = split(&key, 3, 5, SetId::from_bytes([1; 8])).unwrap();
+        let mut shares = split(
+            &key,
+            Threshold::new(3, 5).unwrap(),
+            SetId::from_bytes([1; 8]),
+        )
+        .unwrap();
         let header = *shares[4].header();
         let mut point = *shares[4].point().expose_bytes();
         point[7] ^= 0x40;
@@ -268,7 +290,7 @@ mod tests {
         fn k_subsets_reconstruct(n in 2usize..20, k_seed in any::<usize>(), offset in any::<usize>(), stride_seed in any::<usize>()) {
             let k = 2 + k_seed % (n - 1);
             let key = key();
-            let shares = split(&key, k, n, SetId::from_bytes([7; 8])).unwrap();
+            let shares = split(&key, Threshold::new(k, n).unwrap(), SetId::from_bytes([7; 8])).unwrap();
             let stride = if n > 1 { 1 + stride_seed % (n - 1) } else { 1 };
             let mut chosen: Vec<usize> = Vec::new();
             let mut i = offset % n;
@@ -289,7 +311,7 @@ mod tests {
         fn k_minus_one_shares_reveal_nothing(n in 3usize..12, k_seed in any::<usize>(), byte in 0usize..32) {
             let k = 2 + k_seed % (n - 2);
             let key = key();
-            let shares = split(&key, k, n, SetId::from_bytes([9; 8])).unwrap();
+            let shares = split(&key, Threshold::new(k, n).unwrap(), SetId::from_bytes([9; 8])).unwrap();
             let known = &shares[..k - 1];
             let mut xs: Vec<u8> = known.iter().map(|s| s.header().index).collect();
             xs.push(0);

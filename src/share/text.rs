@@ -92,24 +92,8 @@ impl Share {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::Fingerprint;
-    use crate::secret::SharePoint;
-    use crate::share::{SetId, ShareHeader};
-
-    fn sample() -> Share {
-        let header = ShareHeader {
-            set_id: SetId::from_bytes([0x11; 8]),
-            threshold: 2,
-            count: 3,
-            index: 1,
-            fingerprint: Fingerprint::from_bytes([0x22; 16]),
-        };
-        Share::new(
-            header,
-            SharePoint::from_bytes(std::array::from_fn(|i| i as u8)),
-        )
-        .unwrap()
-    }
+    use crate::share::sample::sample_share;
+    use proptest::prelude::*;
 
     /// The constants describe one generator polynomial (the bech32 crate's own consistency check).
     #[test]
@@ -120,7 +104,7 @@ mod tests {
     /// Canonical and grouped texts parse back to the same share, in any case.
     #[test]
     fn text_round_trips() {
-        let share = sample();
+        let share = sample_share();
         let text = share.to_text();
         assert_eq!(text.expose_secret().len(), 119);
         assert!(text.expose_secret().starts_with("CUSTODY1"));
@@ -135,38 +119,38 @@ mod tests {
         }
     }
 
-    /// Up to 8 substituted characters anywhere after the prefix are always detected (sampled).
-    #[test]
-    fn substitutions_are_detected() {
-        const ALPHABET: &[u8] = b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
-        let text = sample().to_text();
-        let original = text.expose_secret().as_bytes().to_vec();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for trial in 0..20_000 {
-            let errors = 1 + trial % 8;
-            let mut mutated = original.clone();
-            let mut positions = Vec::new();
-            while positions.len() < errors {
-                let p = PREFIX.len() + 1 + (next() as usize) % (original.len() - PREFIX.len() - 1);
-                if !positions.contains(&p) {
-                    positions.push(p);
-                }
-            }
-            for &p in &positions {
-                let shift = 1 + (next() as usize) % 31;
-                let current = ALPHABET.iter().position(|&c| c == mutated[p]).unwrap();
-                mutated[p] = ALPHABET[(current + shift) % 32];
+    /// One to eight distinct positions after the prefix of a 119-character text, each with how
+    /// far (1..=31) its character moves through the alphabet: always a different character.
+    fn substitutions() -> impl Strategy<Value = Vec<(usize, usize)>> {
+        let after_prefix: Vec<usize> = (PREFIX.len() + 1..119).collect();
+        (
+            proptest::sample::subsequence(after_prefix, 1..=8),
+            proptest::collection::vec(1usize..=31, 8),
+        )
+            .prop_map(|(positions, shifts)| positions.into_iter().zip(shifts).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 20_000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Up to 8 substituted characters anywhere after the prefix are always detected (sampled).
+        #[test]
+        fn substitutions_are_detected(substitutions in substitutions()) {
+            const ALPHABET: &[u8] = b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+            let mut mutated = sample_share().to_text().expose_secret().as_bytes().to_vec();
+            for &(position, shift) in &substitutions {
+                let current = ALPHABET.iter().position(|&c| c == mutated[position]).unwrap();
+                mutated[position] = ALPHABET[(current + shift) % 32];
             }
             let mutated = String::from_utf8(mutated).unwrap();
-            assert!(
+            prop_assert!(
                 Share::from_text(&mutated).is_err(),
-                "{errors} substitutions went undetected"
+                "{} substitutions went undetected",
+                substitutions.len()
             );
         }
     }
@@ -174,7 +158,7 @@ mod tests {
     /// A dropped character, a wrong prefix and a character outside the alphabet are refused.
     #[test]
     fn malformed_texts_are_refused() {
-        let text = sample().to_text().expose_secret().to_string();
+        let text = sample_share().to_text().expose_secret().to_string();
         let mut dropped = text.clone();
         dropped.remove(40);
         assert!(Share::from_text(&dropped).is_err());

@@ -2,6 +2,7 @@
 //! a time limit, scratch folders on disk, age identities, and opening sealed shares in memory.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,32 @@ pub const COUNTING_FINGERPRINT: &str = "f64b-2984-91d7-9ba0-e7d9-4699-0448-1685"
 pub const ONES_KEY_HEX: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 /// Its fingerprint.
 pub const ONES_FINGERPRINT: &str = "2c04-e676-60b2-6026-b9a7-55bc-21c3-6780";
+
+/// The sample share text docs/formats.md §5 shows (share 2 of a 3-of-5 set of the all-ones
+/// key; the same share as the unit tests' `share::sample`), read from the document.
+pub fn sample_share_text() -> String {
+    let doc = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/formats.md"))
+        .expect("docs/formats.md");
+    let start = doc
+        .find("    CUSTODY1")
+        .expect("the sample text in docs/formats.md")
+        + 4;
+    doc[start..start + 119].to_string()
+}
+
+/// The three share texts of tests/vectors/valid-2-of-3-counting-key.txt: the counting key,
+/// 2 of 3, set id 0102030405060708.
+pub fn counting_key_share_texts() -> Vec<String> {
+    let vector = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/valid-2-of-3-counting-key.txt"),
+    )
+    .expect("the counting-key vector");
+    vector
+        .lines()
+        .filter(|line| line.starts_with("CUSTODY1"))
+        .map(String::from)
+        .collect()
+}
 
 /// How long any one child process may run before the test kills it and fails.
 const TIME_LIMIT: Duration = Duration::from_secs(180);
@@ -157,6 +184,75 @@ pub fn run_spawned(mut command: Command, input: Option<Vec<u8>>) -> Ran {
                 .unwrap_or_default(),
         )
         .into_owned(),
+    }
+}
+
+/// A custody command line being built, run with piped stdio by [`Cmd::run`]:
+/// `cmd(&["recover"]).arg(&set).each("-i", &ids).stdin(b"...").run()`.
+pub struct Cmd {
+    command: Command,
+    input: Vec<u8>,
+}
+
+/// A custody command starting with `args`, stdin empty until [`Cmd::stdin`].
+pub fn cmd(args: &[&str]) -> Cmd {
+    Cmd::from(custody()).args(args)
+}
+
+impl From<Command> for Cmd {
+    /// Goes on building `command` (one with its own environment, say).
+    fn from(command: Command) -> Self {
+        Self {
+            command,
+            input: Vec::new(),
+        }
+    }
+}
+
+impl Cmd {
+    /// One more argument (a path is passed as it is).
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    /// More arguments.
+    pub fn args<I>(mut self, args: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// `flag VALUE` once for each value, in order: `each("-i", [a, b])` is `-i a -i b`.
+    pub fn each<I>(mut self, flag: &str, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<OsStr>,
+    {
+        for value in values {
+            self.command.arg(flag).arg(value);
+        }
+        self
+    }
+
+    /// An environment variable for the child.
+    pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    /// What the child reads on stdin.
+    pub fn stdin(mut self, input: &[u8]) -> Self {
+        self.input = input.to_vec();
+        self
+    }
+
+    /// Runs it as [`run`] does.
+    pub fn run(self) -> Ran {
+        run(self.command, &self.input)
     }
 }
 

@@ -28,7 +28,7 @@ use crate::secret::MasterKey;
 use crate::set::recover::{gather, reconstruct, ShareInput};
 use crate::set::{Manifest, ManifestShare, MANIFEST_FILE};
 use crate::share::attest::{Attestation, Challenge};
-use crate::share::shamir::split;
+use crate::share::shamir::{split, Threshold};
 use crate::share::Share;
 
 /// The holders who answer the remote quorum (three of the rotated set's five).
@@ -141,8 +141,7 @@ fn forged_line(manifest: &Manifest, challenge: &str, index: u8) -> Result<String
     let challenge: Challenge = challenge.parse().map_err(Error::Verification)?;
     let stranger = split(
         &MasterKey::generate()?,
-        usize::from(manifest.threshold),
-        usize::from(manifest.count),
+        Threshold::new(usize::from(manifest.threshold), usize::from(manifest.count))?,
         manifest.set_id,
     )?
     .into_iter()

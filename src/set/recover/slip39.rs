@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::{Candidate, ExpectedFrom, Recovered, SetAside};
-use crate::error::Error;
+use super::{expected_fingerprint, Candidate, Recovered, SetAside};
+use crate::error::{Error, Stated};
 use crate::fingerprint::Fingerprint;
 use crate::secret::{MasterKey, KEY_LEN};
 use crate::set::{Manifest, Scheme};
@@ -85,19 +85,14 @@ pub fn reconstruct_mnemonics(
     passphrase: &str,
     set_aside: &mut Vec<SetAside>,
 ) -> Result<Recovered, Error> {
-    let (expected, expected_from) = match (manifest, stated) {
-        (Some(manifest), Some(stated)) if manifest.fingerprint != stated => {
-            return Err(Error::Verification(format!(
-                "--fingerprint {stated} differs from the manifest's {}",
-                manifest.fingerprint
-            )))
-        }
-        (Some(manifest), _) => (manifest.fingerprint, ExpectedFrom::Manifest),
-        (None, Some(stated)) => (stated, ExpectedFrom::Stated),
-        (None, None) => {
-            return Err(Error::Usage(
-                "SLIP-39 mnemonics carry no key fingerprint: name the key with --fingerprint FP or the set with -m"
-                    .into(),
+    let (expected, expected_from) = match expected_fingerprint(manifest, stated)? {
+        (Some(expected), from) => (expected, from),
+        (None, _) => {
+            return Err(Error::about(
+                Stated::KeyOrSet,
+                Error::Usage(
+                    "SLIP-39 mnemonics carry no key fingerprint: name the key by its fingerprint or its set".into(),
+                ),
             ))
         }
     };
@@ -234,10 +229,7 @@ pub fn reconstruct_mnemonics(
     drop(secret);
     let fingerprint = key.fingerprint();
     if fingerprint != expected {
-        let from_what = match expected_from {
-            ExpectedFrom::Manifest => "the manifest records",
-            _ => "--fingerprint states",
-        };
+        let from_what = expected_from.describe();
         return Err(Error::Verification(format!(
             "the mnemonics give back a key with fingerprint {fingerprint}, but {from_what} {expected} (a wrong or missing SLIP-39 passphrase gives another key)"
         )));
