@@ -1325,6 +1325,67 @@ fn drill_rehearsal() {
     assert!(fingerprint.len() == 39 && fingerprint.split('-').count() == 8);
 }
 
+/// The rehearsal also rehearses the distributed steps and a SLIP-39 set, each with its time in
+/// the text and the JSON report: holders attest from their own desks (a forged and a replayed
+/// line refused), a remote quorum verifies the key and destroys its transport key, and a
+/// SLIP-39 set passes `drill SET`; no identity, share or request key is printed.
+#[test]
+fn drill_rehearsal_has_the_distributed_and_slip39_steps() {
+    let steps = [
+        ("hand out the sealed shares, one desk per holder", "each in a private folder of their own"),
+        ("attest: every holder proves from their own desk", "5 attestation lines came back"),
+        (
+            "attest check: all verified, a forged line refused",
+            "5 of 5 holders' lines verified and recorded; refused, nothing recorded: a forged line for share 2 [bad-signature]",
+        ),
+        ("attest check: a replayed line refused", "frank's line, sent again [replayed]"),
+        ("quorum: frank, heidi, judy respond from their desks", "3 sealed responses came back"),
+        (
+            "quorum close: key verified, transport key destroyed",
+            "the transport key is destroyed; no holder's identity in the coordinator's folders",
+        ),
+        ("SLIP-39: split, seal, drill with frank, gina, heidi", "with a passphrase: 3 of 5 shares opened"),
+    ];
+    let ran = custody_run(&["drill"], b"");
+    ran.expect(0, "");
+    let out = ran.stdout_text();
+    for (number, (step, detail)) in steps.iter().enumerate() {
+        let line = out
+            .lines()
+            .find(|line| line.contains(step))
+            .unwrap_or_else(|| panic!("the drill did not print {step:?}"));
+        assert!(
+            line.starts_with(&format!("{:>2}. {step}", number + 9)),
+            "{step:?} is not step {}",
+            number + 9
+        );
+        assert!(line.contains(" ms  ") && line.contains(detail), "{line}");
+    }
+    for secret in [
+        "AGE-SECRET-KEY-",
+        "custody1",
+        "custodyrequest1",
+        "custodyattest1",
+    ] {
+        assert!(
+            !out.contains(secret) && !ran.stderr.contains(secret),
+            "{secret} printed"
+        );
+    }
+
+    let ran = custody_run(&["drill", "--json"], b"");
+    ran.expect(0, "");
+    let json: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(json["result"], "ok");
+    let reported = json["steps"].as_array().unwrap();
+    assert_eq!(reported.len(), 8 + steps.len());
+    for ((step, detail), reported) in steps.iter().zip(&reported[8..]) {
+        assert_eq!(reported["step"], *step);
+        assert!(reported["detail"].as_str().unwrap().contains(detail));
+        assert!(reported["milliseconds"].as_f64().unwrap() > 0.0);
+    }
+}
+
 /// `drill DIR -i ID…` drills a real set: exit 0 with enough custodians, exit 4 without, and
 /// never the key.
 #[test]

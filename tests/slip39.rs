@@ -522,3 +522,120 @@ fn slip39_passphrase_prompts_at_the_terminal() {
     assert_eq!(ran.code, 0, "verify failed: {}", redacted(&transcript));
     assert!(transcript.contains(COUNTING_FINGERPRINT));
 }
+
+/// `drill SET` works for a SLIP-39 set as for a custody-v1 one: a quorum passes (0) and is
+/// logged, a set made with a SLIP-39 passphrase is drilled with `--slip39-passphrase` (the
+/// manifest says one is needed: refused with 2 before anything is opened without it), a wrong
+/// passphrase is caught by the fingerprint (3), one holder is not a quorum (4), and a
+/// mnemonic of another SLIP-39 set in a share's place is named and set aside (4).
+#[test]
+fn slip39_drill_of_a_set() {
+    let dir = scratch();
+    let (set, identities) = slip39_set(dir.path(), &[], None);
+    let log = dir.path().join("drill-log");
+    let ran = custody_run(
+        &[
+            "drill",
+            s(&set),
+            "-i",
+            s(&identities[0]),
+            "-i",
+            s(&identities[2]),
+            "-o",
+            s(&log),
+        ],
+        b"",
+    );
+    ran.expect(0, "drill logged in");
+    assert!(ran
+        .stdout_text()
+        .contains("2 of 3 shares opened; fingerprint f64b-2984"));
+    let key = hex::decode(COUNTING_KEY_HEX).unwrap();
+    assert!(key_encodings(&key)
+        .iter()
+        .all(|encoding| !contains(&ran.stdout, encoding.as_bytes())));
+    custody_run(&["drill", s(&set), "-i", s(&identities[0])], b"")
+        .expect(4, "not enough valid shares: 1 valid, 2 needed");
+
+    // A sealed mnemonic of another SLIP-39 set, sealed to the same holders, in share 3's place.
+    let other_set = dir.path().join("other");
+    let mut command = custody();
+    command
+        .args([
+            "split",
+            "--scheme",
+            "slip39",
+            "-t",
+            "2",
+            "--key-env",
+            "KEY",
+            "-o",
+        ])
+        .arg(&other_set)
+        .env("KEY", ONES_KEY_HEX);
+    for identity in &identities {
+        command.arg("-r").arg(age_public(identity));
+    }
+    run(command, b"").expect(0, "wrote");
+    fs::copy(share_file(&other_set, 3, 3), share_file(&set, 3, 3)).unwrap();
+    let ran = custody_run(
+        &[
+            "drill",
+            s(&set),
+            "-i",
+            s(&identities[0]),
+            "-i",
+            s(&identities[2]),
+            "--json",
+        ],
+        b"",
+    );
+    ran.expect(4, "");
+    let json: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(json["exit_code"], 4);
+    assert_eq!(json["good"][0]["index"], 1);
+    let aside = json["set_aside"][0]["reason"].as_str().unwrap();
+    assert!(aside.contains("a mnemonic of SLIP-39 set"), "{aside}");
+
+    let with_passphrase = dir.path().join("with-passphrase");
+    fs::create_dir(&with_passphrase).unwrap();
+    let (set, identities) = slip39_set(
+        &with_passphrase,
+        &["--slip39-passphrase", "--passphrase-fd", "3"],
+        Some("correct horse\n"),
+    );
+    let drill = |extra: &[&str], fd3: &str| {
+        let mut args = vec![
+            "drill",
+            s(&set),
+            "-i",
+            s(&identities[1]),
+            "-i",
+            s(&identities[2]),
+        ];
+        args.extend(extra);
+        run_fd3(&args, fd3)
+    };
+    drill(&[], "").expect(2, "--slip39-passphrase");
+    drill(
+        &["--slip39-passphrase", "--passphrase-fd", "3"],
+        "wrong horse\n",
+    )
+    .expect(3, "a wrong or missing SLIP-39 passphrase");
+    let ran = drill(
+        &["--slip39-passphrase", "--passphrase-fd", "3"],
+        "correct horse\n",
+    );
+    ran.expect(0, "not logged");
+    assert!(ran.stdout_text().contains("drill passed in"));
+}
+
+/// The recipient written in an age identity file's "# public key:" comment.
+fn age_public(identity_file: &Path) -> String {
+    fs::read_to_string(identity_file)
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string()
+}

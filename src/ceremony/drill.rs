@@ -11,7 +11,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::ceremony::audit::{audit, audit_for_recovery, Expectations, SetState};
 use crate::ceremony::genesis::{genesis, Genesis};
@@ -21,13 +21,18 @@ use crate::ceremony::rotate::{rotate, Rotation};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::ram_dir::RamDir;
-use crate::seal::{Keyring, Prompts};
+use crate::seal::{parse_recipient, Keyring, Prompts};
 use crate::secret::MasterKey;
-use crate::set::recover::{gather, reconstruct, recover_set, Candidate, SetAside, ShareInput};
-use crate::set::Manifest;
+use crate::set::recover::{
+    gather, reconstruct, recover_set, recover_set_with_passphrase, Candidate, SetAside, ShareInput,
+};
+use crate::set::{prepare_slip39_set, Manifest, Scheme, Slip39Split, SplitRequest};
 use crate::share::shamir::{split, Threshold};
 
+mod remote;
 mod softhsm;
+
+use remote::Desk;
 use softhsm::{HsmCustodian, HSM_KEY_LABEL, HSM_TOKEN_LABEL};
 
 /// One step of a drill and how long it took.
@@ -293,7 +298,12 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
     })?;
 
     let new_names = ["frank", "gina", "heidi", "ivan", "judy"];
-    let (new_identities, new_recipients) = make_age_custodians(&workspace.0, &new_names)?;
+    let desks = new_names
+        .iter()
+        .map(|name| Desk::create(&workspace.0, name))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let new_identities: Vec<&Path> = desks.iter().map(Desk::identity).collect();
+    let new_recipients: Vec<String> = desks.iter().map(|desk| desk.recipient.clone()).collect();
     let new_plan = drill_plan(
         "custody drill, rotated (throwaway)",
         &new_names,
@@ -354,12 +364,85 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
         Ok(((), detail))
     })?;
 
+    remote::rehearse(&mut timer, &workspace.0, &new_dir, &desks)?;
+    rehearse_slip39(&mut timer, &workspace.0, &desks)?;
+
     Ok(DrillReport {
         steps: timer.0,
         fingerprint: rotated.audit.manifest.fingerprint,
         set_aside: Vec::new(),
         undecryptable: Vec::new(),
         good: recovered.good,
+    })
+}
+
+/// A SLIP-39 set split, sealed to the holders at `desks` with a SLIP-39 passphrase, and drilled
+/// as `custody drill SET --slip39-passphrase` drills it with three of them.
+fn rehearse_slip39(timer: &mut Timer, workspace: &Path, desks: &[Desk]) -> Result<(), Error> {
+    let quorum: Vec<&Desk> = desks.iter().take(3).collect();
+    let name = format!(
+        "SLIP-39: split, seal, drill with {}",
+        quorum
+            .iter()
+            .map(|desk| desk.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    timer.step(&name, || {
+        let prompts = Prompts::terminal();
+        let no_passphrase_recipients = &mut |_| {
+            Err(Error::Usage(
+                "the drill has no passphrase recipients".into(),
+            ))
+        };
+        let recipients = desks
+            .iter()
+            .enumerate()
+            .map(|(i, desk)| {
+                parse_recipient(&desk.recipient, i + 1, &prompts, no_passphrase_recipients)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut random = zeroize::Zeroizing::new([0u8; 16]);
+        crate::secret::fill_random(&mut random[..])?;
+        let passphrase = SecretString::from(hex::encode(&random[..]));
+        let folder = workspace.join("slip39-set");
+        let key = MasterKey::generate()?;
+        let manifest = prepare_slip39_set(
+            SplitRequest {
+                key: &key,
+                threshold: 3,
+                recipients,
+                label: "custody drill, SLIP-39 (throwaway)".into(),
+                output: folder.clone(),
+            },
+            // The lowest iteration exponent keeps the rehearsal quick; real splits use more.
+            &Slip39Split {
+                passphrase: Some(&passphrase),
+                iteration_exponent: 0,
+            },
+        )
+        .and_then(|prepared| prepared.write(&[]).map(|()| prepared.manifest))?;
+        drop(key);
+        let keyring = Keyring::load(
+            &quorum
+                .iter()
+                .map(|desk| desk.identity())
+                .collect::<Vec<_>>(),
+            &prompts,
+        )?;
+        let (report, result) =
+            drill_set(&manifest, &folder, &keyring, &mut || Ok(passphrase.clone()));
+        result?;
+        let (Scheme::Slip39, Some(slip39), [drilled]) =
+            (manifest.scheme, &manifest.slip39, report.steps.as_slice())
+        else {
+            return Err(Error::Verification("the set is not a SLIP-39 set".into()));
+        };
+        let detail = format!(
+            "SLIP-39 set {} with a passphrase: {}",
+            slip39.identifier, drilled.detail
+        );
+        Ok(((), detail))
     })
 }
 
@@ -438,14 +521,17 @@ fn read_sheet(path: &Path) -> Result<secrecy::SecretString, Error> {
 
 /// Drills a real set: opens the shares the identities can open, reconstructs, and checks the
 /// manifest's fingerprint. The key is dropped (and wiped) before this returns. The report
-/// names every share either way; the result says whether the drill passed.
+/// names every share either way; the result says whether the drill passed. The SLIP-39
+/// passphrase of a SLIP-39 set is asked with `slip39_passphrase` once its mnemonics opened.
 pub fn drill_set(
     manifest: &Manifest,
     folder: &Path,
     keyring: &Keyring,
+    slip39_passphrase: &mut dyn FnMut() -> Result<SecretString, Error>,
 ) -> (DrillReport, Result<(), Error>) {
     let started = Instant::now();
-    let recovery = recover_set(manifest, folder, keyring, Vec::new());
+    let recovery =
+        recover_set_with_passphrase(manifest, folder, keyring, Vec::new(), slip39_passphrase);
     let mut report = DrillReport {
         steps: Vec::new(),
         fingerprint: manifest.fingerprint,

@@ -109,6 +109,10 @@ pub struct DrillArgs {
     /// Real-set drill: log it in DIR/drill-log.jsonl instead of the set's own transcript.
     #[arg(short = 'o', long = "log", value_name = "LOG_DIR", requires = "set")]
     pub log_dir: Option<PathBuf>,
+    /// Real-set drill of a SLIP-39 set split with a SLIP-39 passphrase: ask for it (after any
+    /// other passphrases, or the next --passphrase-fd line).
+    #[arg(long, requires = "set")]
+    pub slip39_passphrase: bool,
     /// Refuse to run when a network interface other than loopback is up.
     #[arg(long)]
     pub require_airgap: bool,

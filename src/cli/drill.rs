@@ -9,6 +9,7 @@ use custody::harden::Hardening;
 use custody::seal::{Keyring, Prompts};
 use custody::set::Manifest;
 use custody::Error;
+use secrecy::SecretString;
 use serde_json::json;
 
 use super::args::DrillArgs;
@@ -40,6 +41,7 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
     }
     let expected = args.witnessed.expectations()?;
     let (manifest, folder) = Manifest::load(set)?;
+    check_slip39_passphrase(&manifest, args.slip39_passphrase)?;
     let prompts = match args.passphrase_fd {
         Some(fd) => Prompts::from_fd(fd)?,
         None => Prompts::terminal(),
@@ -73,7 +75,15 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         }
     }
     let keyring = Keyring::load(&args.identities, &prompts)?;
-    let (report, result) = drill_set(&manifest, &folder, &keyring);
+    let mut slip39_passphrase = || match args.slip39_passphrase {
+        true => prompts
+            .passphrase("SLIP-39 passphrase")
+            .ok_or_else(|| Error::NoPassphrase {
+                what: "the SLIP-39 mnemonics".into(),
+            }),
+        false => Ok(SecretString::from(String::new())),
+    };
+    let (report, result) = drill_set(&manifest, &folder, &keyring, &mut slip39_passphrase);
     if args.json || result.is_ok() {
         render(&report, args.json, "set drill", state)?;
     } else {
@@ -121,6 +131,23 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         }))?;
     }
     Ok(())
+}
+
+/// `--slip39-passphrase` is given exactly when the manifest records that the set was split with
+/// one: without it such a set would fail the fingerprint check, and with it any other set would.
+fn check_slip39_passphrase(manifest: &Manifest, given: bool) -> Result<(), Error> {
+    let recorded = manifest.slip39.is_some_and(|slip39| slip39.passphrase);
+    match (recorded, given) {
+        (true, false) => Err(Error::Usage(format!(
+            "set {} was split with a SLIP-39 passphrase: give --slip39-passphrase",
+            manifest.set_id
+        ))),
+        (false, true) => Err(Error::Usage(format!(
+            "set {} was split without a SLIP-39 passphrase: leave out --slip39-passphrase",
+            manifest.set_id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The warning for a holder not exercised lately, or never.

@@ -204,12 +204,28 @@ pub struct SetRecovery {
 
 /// Recovers a set's key from the sealed files in its folder that the keyring opens, plus any
 /// `extra` inputs (share texts from paper), checked against the manifest. A sealed file that
-/// is missing is named like a damaged one. Exit 6 when no share at all could be opened.
+/// is missing is named like a damaged one. Exit 6 when no share at all could be opened. A
+/// SLIP-39 set is recovered with the empty SLIP-39 passphrase (ceremonies take no other).
 pub fn recover_set(
     manifest: &Manifest,
     folder: &std::path::Path,
     keyring: &Keyring,
     extra: Vec<ShareInput>,
+) -> SetRecovery {
+    recover_set_with_passphrase(manifest, folder, keyring, extra, &mut || {
+        Ok(SecretString::from(String::new()))
+    })
+}
+
+/// [`recover_set`] for a set that may have been split with a SLIP-39 passphrase:
+/// `slip39_passphrase` is asked only when SLIP-39 mnemonics opened, after every share's own
+/// passphrase, as `combine --slip39-passphrase` asks it.
+pub fn recover_set_with_passphrase(
+    manifest: &Manifest,
+    folder: &std::path::Path,
+    keyring: &Keyring,
+    extra: Vec<ShareInput>,
+    slip39_passphrase: &mut dyn FnMut() -> Result<SecretString, Error>,
 ) -> SetRecovery {
     let mut inputs: Vec<ShareInput> = manifest
         .shares
@@ -219,10 +235,13 @@ pub fn recover_set(
         .collect();
     inputs.extend(extra);
     match gather(inputs, keyring, Some(manifest)) {
-        // Ceremonies take no SLIP-39 passphrase: a set made with one fails the fingerprint.
-        Ok(gathered) => reconstruct_gathered(gathered, Some(manifest), None, Vec::new(), || {
-            Ok(SecretString::from(String::new()))
-        }),
+        Ok(gathered) => reconstruct_gathered(
+            gathered,
+            Some(manifest),
+            None,
+            Vec::new(),
+            slip39_passphrase,
+        ),
         Err(error) => SetRecovery::failed(error),
     }
 }
