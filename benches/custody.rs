@@ -38,7 +38,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use custody::seal::{parse_recipient, Keyring, Prompts};
+use custody::seal::{HolderRecipients, Keyring, Prompts, RecipientSpec};
 use custody::secret::{MasterKey, SharePoint};
 use custody::set::recover::{gather, reconstruct, Candidate, ShareInput};
 use custody::set::{prepare_slip39_set, Manifest, Slip39Split, SplitRequest};
@@ -362,7 +362,11 @@ fn slip39_split_and_seal(fixture: &Fixture) {
         .iter()
         .enumerate()
         .map(|(i, recipient)| {
-            parse_recipient(recipient, i + 1, &prompts, &mut |_| {
+            let holder: HolderRecipients = recipient
+                .parse::<RecipientSpec>()
+                .map_err(|error| error.at(i + 1))?
+                .into();
+            holder.sealer(i + 1, &prompts, &mut |_| {
                 Err(custody::Error::Usage(
                     "no passphrase recipients here".into(),
                 ))

@@ -21,7 +21,7 @@ use crate::ceremony::rotate::{rotate, Rotation};
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
 use crate::ram_dir::RamDir;
-use crate::seal::{parse_recipient, Keyring, Prompts};
+use crate::seal::{HolderRecipients, Keyring, Prompts, RecipientSpec};
 use crate::secret::MasterKey;
 use crate::set::recover::{
     gather, reconstruct, recover_set, recover_set_with_passphrase, Candidate, SetAside, ShareInput,
@@ -399,7 +399,12 @@ fn rehearse_slip39(timer: &mut Timer, workspace: &Path, desks: &[Desk]) -> Resul
             .iter()
             .enumerate()
             .map(|(i, desk)| {
-                parse_recipient(&desk.recipient, i + 1, &prompts, no_passphrase_recipients)
+                let holder: HolderRecipients = desk
+                    .recipient
+                    .parse::<RecipientSpec>()
+                    .map_err(|error| error.at(i + 1))?
+                    .into();
+                holder.sealer(i + 1, &prompts, no_passphrase_recipients)
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let mut random = zeroize::Zeroizing::new([0u8; 16]);

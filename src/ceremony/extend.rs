@@ -14,8 +14,8 @@ use crate::input::{read_input, MAX_SEALED_SHARE};
 use crate::seal::{Keyring, Sealer};
 use crate::set::recover::recover_set;
 use crate::set::{
-    check_output_folder, seal_all, write_folder_atomically, Manifest, ManifestShare, Scheme,
-    MANIFEST_FILE,
+    check_output_folder, recipient_fields, seal_all, write_folder_atomically, Manifest,
+    ManifestShare, Scheme, MANIFEST_FILE,
 };
 use crate::share::attest::AttestKey;
 use crate::share::shamir::{extend as extend_polynomial, MAX_SHARES};
@@ -98,16 +98,18 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
         .zip(sealed)
         .enumerate()
     {
+        let (recipient_text, recipients) = recipient_fields(recipient.recipients());
         let entry = ManifestShare {
             index: share.header().index,
-            recipient: recipient.recipient(),
+            recipient: recipient_text,
+            recipients,
             holder: request.names.get(position).cloned(),
             file: extension_file_name(share.header().index, recipient.extension()),
             sha256: sha256_hex(&bytes),
             commitment: share.commitment(),
             attest_key: Some(AttestKey::of(share)),
         };
-        added_facts.push(json!({"index": entry.index, "holder": entry.holder, "recipient": entry.recipient, "file": entry.file, "sha256": entry.sha256}));
+        added_facts.push(entry.sealed_facts());
         files.push((entry.file.clone(), bytes));
         manifest.shares.push(entry);
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::plan::Plan;
+use super::plan::{Custodian, Plan};
 use super::preflight::Preflight;
 use super::transcript::{Transcript, TRANSCRIPT_FILE};
 use crate::error::{Error, Stated};
@@ -13,11 +13,11 @@ use crate::fingerprint::sha256_hex;
 use crate::paper::sheet::{render_mnemonic, MnemonicSheet};
 use crate::paper::{render_plain, sheet_file_name, PaperSize, SheetFacts};
 use crate::ram_dir::{RamDir, Staged};
-use crate::seal::{parse_recipient, Prompts, Sealer};
+use crate::seal::{Prompts, Sealer};
 use crate::secret::MasterKey;
 use crate::set::{
-    check_output_folder, prepare_set, prepare_slip39_set, PreparedSet, Scheme, Slip39Split,
-    SplitRequest,
+    check_output_folder, prepare_set, prepare_slip39_set, recipient_fields, ManifestShare,
+    PreparedSet, Scheme, Slip39Split, SplitRequest,
 };
 use crate::share::slip39::DEFAULT_ITERATION_EXPONENT;
 
@@ -144,11 +144,23 @@ pub fn plan_sealers(plan: &Plan, prompts: &Prompts) -> Result<Vec<Box<dyn Sealer
         .iter()
         .enumerate()
         .map(|(i, custodian)| {
-            parse_recipient(&custodian.recipient, i + 1, prompts, &mut |_| {
+            custodian.recipients.sealer(i + 1, prompts, &mut |_| {
                 prompts.new_passphrase(&format!("{}'s share", custodian.name))
             })
         })
         .collect()
+}
+
+/// What the transcript records of a plan's custodian: name, recipient (the first, with
+/// `recipients` when there are several, as in the manifest), paper.
+fn custodian_facts(custodian: &Custodian) -> serde_json::Value {
+    let (recipient, recipients) = recipient_fields(custodian.recipients.public_forms());
+    let mut facts =
+        json!({"name": custodian.name, "recipient": recipient, "paper": custodian.paper});
+    if !recipients.is_empty() {
+        facts["recipients"] = json!(recipients);
+    }
+    facts
 }
 
 /// Records the facts every set-making ceremony shares: the set, its files, the proof.
@@ -163,13 +175,7 @@ pub fn record_set(transcript: &mut Transcript, set: &PreparedSet) {
             "count": manifest.count,
             "fingerprint": manifest.fingerprint.to_string(),
             "manifest_sha256": sha256_hex(&set.manifest.to_json_bytes()),
-            "sealed": manifest.shares.iter().map(|entry| json!({
-                "index": entry.index,
-                "holder": entry.holder,
-                "recipient": entry.recipient,
-                "file": entry.file,
-                "sha256": entry.sha256,
-            })).collect::<Vec<_>>(),
+            "sealed": manifest.shares.iter().map(ManifestShare::sealed_facts).collect::<Vec<_>>(),
         }),
     );
     let method = match manifest.scheme {
@@ -235,7 +241,7 @@ pub fn genesis(request: Genesis<'_>) -> Result<Ceremony, Error> {
             "plan_sha256": request.plan.sha256,
             "label": request.plan.label,
             "threshold": request.plan.threshold,
-            "custodians": request.plan.custodians.iter().map(|c| json!({"name": c.name, "recipient": crate::seal::public_form(&c.recipient), "paper": c.paper})).collect::<Vec<_>>(),
+            "custodians": request.plan.custodians.iter().map(custodian_facts).collect::<Vec<_>>(),
         }),
     );
     transcript.append("preflight", request.preflight.to_json());

@@ -11,11 +11,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::Error;
+use crate::seal::{HolderRecipients, RecipientSpec};
 use crate::set::{slip39_threshold, Scheme};
 use crate::share::shamir::Threshold;
 
 /// A parsed, checked plan.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Plan {
     /// The set's label.
     pub label: String,
@@ -31,19 +32,19 @@ pub struct Plan {
     pub sha256: String,
 }
 
-/// One custodian in a plan. `Debug` shows the recipient's public form: a PKCS#11 URI in a
+/// One custodian in a plan. `Debug` shows the recipients' public forms: a PKCS#11 URI in a
 /// plan may carry its PIN.
-#[derive(Clone)]
 pub struct Custodian {
     /// A unique name.
     pub name: String,
-    /// Any recipient custody seals to.
-    pub recipient: String,
+    /// Whom the custodian's share is sealed to (`recipient`, or several in `recipients`): any
+    /// one of them opens it.
+    pub recipients: HolderRecipients,
     /// Also render a paper sheet of this custodian's share.
     pub paper: bool,
     /// The plan line of `paper = true`, for refusals about it.
     pub paper_line: Option<usize>,
-    /// The plan line naming the recipient, for errors about it.
+    /// The plan line naming the recipient(s), for errors about it.
     pub line: usize,
 }
 
@@ -51,7 +52,7 @@ impl std::fmt::Debug for Custodian {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Custodian")
             .field("name", &self.name)
-            .field("recipient", &crate::seal::public_form(&self.recipient))
+            .field("recipients", &self.recipients)
             .field("paper", &self.paper)
             .field("line", &self.line)
             .finish()
@@ -75,28 +76,52 @@ struct RawPlan {
 #[serde(deny_unknown_fields)]
 struct RawCustodian {
     name: Spanned<String>,
-    recipient: Spanned<String>,
+    #[serde(default)]
+    recipient: Option<Spanned<String>>,
+    #[serde(default)]
+    recipients: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     paper: Option<Spanned<bool>>,
 }
 
-/// Checks that a recipient parses, without asking for a passphrase or a PIN.
-fn check_recipient(recipient: &str, position: usize) -> Result<(), Error> {
-    if crate::seal::recipient_needs_secret(recipient, position)? {
-        return Ok(());
-    }
-    let no_secret = &mut |_| {
-        Err(Error::Usage(
-            "no passphrase is needed to check a recipient".into(),
-        ))
+/// A custodian's recipients, parsed and checked without asking for a passphrase or a PIN:
+/// `recipient` or `recipients`, exactly one of them. Errors name the line at fault (exit 2).
+fn holder_recipients(
+    custodian: &RawCustodian,
+    name: &str,
+    name_line: usize,
+    position: usize,
+    text: &str,
+    at: &dyn Fn(usize, String) -> Error,
+) -> Result<(HolderRecipients, usize), Error> {
+    let parse = |given: &Spanned<String>| {
+        given
+            .get_ref()
+            .parse::<RecipientSpec>()
+            .map_err(|error| at(line_of(text, given.span()), error.at(position).to_string()))
     };
-    crate::seal::parse_recipient(
-        recipient,
-        position,
-        &crate::seal::Prompts::terminal(),
-        no_secret,
-    )
-    .map(drop)
+    match (&custodian.recipient, &custodian.recipients) {
+        (Some(one), None) => Ok((parse(one)?.into(), line_of(text, one.span()))),
+        (None, Some(several)) => {
+            let line = line_of(text, several.span());
+            let specs = several
+                .get_ref()
+                .iter()
+                .map(parse)
+                .collect::<Result<Vec<_>, _>>()?;
+            let recipients = HolderRecipients::new(specs, position)
+                .map_err(|error| at(line, error.to_string()))?;
+            Ok((recipients, line))
+        }
+        (Some(_), Some(several)) => Err(at(
+            line_of(text, several.span()),
+            format!("custodian {name:?} has both recipient and recipients: give one of them"),
+        )),
+        (None, None) => Err(at(
+            name_line,
+            format!("custodian {name:?} has no recipient: give recipient = \"…\" or recipients = [\"…\", …]"),
+        )),
+    }
 }
 
 /// 1-based line of a byte offset.
@@ -142,7 +167,7 @@ impl Plan {
         let mut custodians = Vec::with_capacity(raw.custodian.len());
         for custodian in raw.custodian {
             let name_line = line_of(text, custodian.name.span());
-            let name = custodian.name.into_inner();
+            let name = custodian.name.get_ref().clone();
             if name.trim().is_empty() {
                 return Err(at(name_line, "a custodian's name is empty".into()));
             }
@@ -152,17 +177,21 @@ impl Plan {
                     format!("custodian {name:?} is named twice (first on line {first})"),
                 ));
             }
-            let line = line_of(text, custodian.recipient.span());
-            let recipient = custodian.recipient.into_inner().trim().to_string();
-            check_recipient(&recipient, custodians.len() + 1)
-                .map_err(|error| at(line, error.to_string()))?;
+            let (recipients, line) = holder_recipients(
+                &custodian,
+                &name,
+                name_line,
+                custodians.len() + 1,
+                text,
+                &at,
+            )?;
             let paper = custodian
                 .paper
                 .as_ref()
                 .is_some_and(|paper| *paper.get_ref());
             custodians.push(Custodian {
                 name,
-                recipient,
+                recipients,
                 paper,
                 paper_line: paper.then(|| {
                     custodian

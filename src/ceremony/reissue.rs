@@ -15,7 +15,7 @@ use crate::fingerprint::sha256_hex;
 use crate::seal::{Keyring, Sealer};
 use crate::set::recover::{recover_set, Recovered};
 use crate::set::write::replace_files;
-use crate::set::{seal_all, Manifest, ManifestShare, Scheme, MANIFEST_FILE};
+use crate::set::{recipient_fields, seal_all, Manifest, ManifestShare, Scheme, MANIFEST_FILE};
 use crate::share::shamir::extend as points_at;
 use crate::share::{Share, ShareHeader};
 
@@ -87,9 +87,11 @@ pub fn reissue(request: Reissue<'_>) -> Result<Reissued, Error> {
         index: request.index,
         reason: "sealing gave no file".into(),
     })?;
+    let (recipient, recipients) = recipient_fields(request.recipient.recipients());
     let entry = ManifestShare {
         index: request.index,
-        recipient: request.recipient.recipient(),
+        recipient,
+        recipients,
         holder: request.name.clone().or_else(|| replaced.holder.clone()),
         file,
         sha256: sha256_hex(&sealed),
@@ -109,28 +111,29 @@ pub fn reissue(request: Reissue<'_>) -> Result<Reissued, Error> {
     manifest_json.push(b'\n');
     let mut transcript = set.transcript.clone();
     transcript.append("preflight", request.preflight.to_json());
-    transcript.append(
-        REISSUED_EVENT,
-        json!({
-            "set_id": manifest.set_id.to_string(),
-            "fingerprint": manifest.fingerprint.to_string(),
-            "index": entry.index,
-            "holder": entry.holder,
-            "recipient": entry.recipient,
-            "file": entry.file,
-            "sha256": entry.sha256,
-            "commitment": entry.commitment.to_string(),
-            "quorum": quorum,
-            "replaced": {
-                "holder": replaced.holder,
-                "recipient": replaced.recipient,
-                "file": replaced.file,
-                "sha256": replaced.sha256,
-                "kept": false,
-            },
-            "manifest_sha256": sha256_hex(&manifest_json),
-        }),
-    );
+    let mut facts = json!({
+        "set_id": manifest.set_id.to_string(),
+        "fingerprint": manifest.fingerprint.to_string(),
+        "index": entry.index,
+        "holder": entry.holder,
+        "recipient": entry.recipient,
+        "file": entry.file,
+        "sha256": entry.sha256,
+        "commitment": entry.commitment.to_string(),
+        "quorum": quorum,
+        "replaced": {
+            "holder": replaced.holder,
+            "recipient": replaced.recipient,
+            "file": replaced.file,
+            "sha256": replaced.sha256,
+            "kept": false,
+        },
+        "manifest_sha256": sha256_hex(&manifest_json),
+    });
+    if !entry.recipients.is_empty() {
+        facts["recipients"] = json!(entry.recipients);
+    }
+    transcript.append(REISSUED_EVENT, facts);
 
     // The folder may have gained entries since it was read (a holder confirmed meanwhile):
     // those would be lost with the transcript written here.

@@ -8,7 +8,7 @@ use custody::ceremony::audit::{audit, Expectations};
 use custody::ceremony::extend::{extend, Extension};
 use custody::ceremony::transcript::hash_words;
 use custody::harden::Hardening;
-use custody::seal::{parse_recipient, Keyring};
+use custody::seal::{HolderRecipients, Keyring, RecipientSpec};
 use custody::Error;
 use serde_json::json;
 
@@ -77,12 +77,22 @@ pub fn run(settings: ExtendSettings, hardening: &Hardening) -> Result<(), Error>
     custody::set::check_output_folder(&args.output)?;
     let prompts = args.passphrase_fd.prompts()?;
     let existing = audit(&args.set, None)?.manifest.count as usize;
-    let recipients = args
+    // Every recipient's syntax (2) before any passphrase is asked or token opened.
+    let holders = args
         .recipients
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            parse_recipient(text, existing + i + 1, &prompts, &mut |position| {
+            text.parse::<RecipientSpec>()
+                .map(HolderRecipients::from)
+                .map_err(|error| error.at(existing + i + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let recipients = holders
+        .iter()
+        .enumerate()
+        .map(|(i, holder)| {
+            holder.sealer(existing + i + 1, &prompts, &mut |position| {
                 prompts.new_passphrase(&format!("share {position}"))
             })
         })

@@ -93,6 +93,7 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
                     "index": entry.index,
                     "holder": entry.holder,
                     "recipient": entry.recipient,
+                    "recipients": entry.recipients(),
                     "file": entry.file,
                     "sha256": entry.sha256,
                     "commitment": entry.commitment.to_string(),
@@ -193,6 +194,7 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
             "set_id": entry.as_ref().map(|(m, _)| m.set_id.to_string()),
             "index": entry.as_ref().map(|(_, e)| e.index),
             "recipient": entry.as_ref().map(|(_, e)| e.recipient.clone()),
+            "recipients": entry.as_ref().map(|(_, e)| e.recipients()),
             "fingerprint": entry.as_ref().map(|(m, _)| m.fingerprint.to_string()),
         }));
     }
@@ -209,7 +211,7 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
                 manifest.count,
                 manifest.threshold
             );
-            outln!("recipient   {}", entry.recipient);
+            outln!("recipient   {}", entry.recipients().join(" or "));
             outln!("fingerprint {}", manifest.fingerprint);
         }
         None => outln!("manifest    none beside it lists this file"),

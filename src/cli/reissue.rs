@@ -7,7 +7,7 @@ use clap::Args;
 use custody::ceremony::reissue::{check, reissue, Reissue};
 use custody::ceremony::transcript::hash_words;
 use custody::harden::Hardening;
-use custody::seal::{parse_recipient, Keyring};
+use custody::seal::{HolderRecipients, Keyring, RecipientSpec};
 use custody::Error;
 use serde_json::json;
 
@@ -50,12 +50,15 @@ pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
     let report = run_preflight(hardening, args.airgap.required)?;
     check(&args.set, &expected, args.index)?;
     let prompts = args.passphrase_fd.prompts()?;
-    let recipient = parse_recipient(
-        &args.recipient,
-        usize::from(args.index),
-        &prompts,
-        &mut |position| prompts.new_passphrase(&format!("share {position}")),
-    )?;
+    let position = usize::from(args.index);
+    let holder: HolderRecipients = args
+        .recipient
+        .parse::<RecipientSpec>()
+        .map_err(|error| error.at(position))?
+        .into();
+    let recipient = holder.sealer(position, &prompts, &mut |position| {
+        prompts.new_passphrase(&format!("share {position}"))
+    })?;
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let done = reissue(Reissue {
         folder: args.set.clone(),

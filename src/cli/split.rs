@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, ValueEnum};
-use custody::seal::{
-    parse_recipient, read_recipients_file, recipient_needs_secret, Prompts, Sealer,
-};
+use custody::seal::{read_recipients_file, HolderRecipients, Prompts, RecipientSpec, Sealer};
 use custody::set::{
     check_output_folder, prepare_set, prepare_slip39_set, slip39_threshold, Slip39Split,
     SplitRequest,
@@ -45,6 +43,10 @@ pub struct SplitArgs {
     /// A file of recipients, one per line (# comments).
     #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
     pub recipients_files: Vec<PathBuf>,
+    /// Another recipient for the share of the -r (or the last line of the -R file) just
+    /// before it: any one of them opens that share (age, SSH and plugin recipients only).
+    #[arg(long = "or", value_name = "RECIPIENT")]
+    pub or_recipients: Vec<String>,
     /// The set folder to create (must not exist, or be empty).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
@@ -83,20 +85,20 @@ pub struct SplitArgs {
 /// Checked `split` flags: everything SPEC §2 has refused before a secret is asked for.
 pub struct SplitSettings {
     args: SplitArgs,
-    recipients: Vec<String>,
-    /// A sealer per recipient; `None` for those that wait for a passphrase or PIN.
-    sealers: Vec<Option<Box<dyn Sealer>>>,
+    /// The recipients of each share, in share order: parsed, no sealer made yet.
+    holders: Vec<HolderRecipients>,
     prompts: Prompts,
     paper: Option<PaperSettings>,
     slip39: bool,
 }
 
 impl SplitSettings {
-    /// SPEC §2's order: malformed input (2) first, then refusals (5); no passphrase is asked
-    /// and no key read. `matches` give the order of -r and -R on the command line.
+    /// SPEC §2's order: malformed input (2) first, then refusals (5); no passphrase is asked,
+    /// no token opened and no key read. `matches` give the order of -r, -R and --or on the
+    /// command line.
     pub fn check(args: SplitArgs, matches: Option<&ArgMatches>) -> Result<Self, Error> {
-        let recipients = recipients_in_order(&args, matches)?;
-        if recipients.is_empty() {
+        let given = holders_in_order(&args, matches)?;
+        if given.is_empty() {
             return Err(Error::Usage(
                 "no recipients: give -r RECIPIENT or -R FILE, one per share".into(),
             ));
@@ -113,31 +115,29 @@ impl SplitSettings {
             ));
         }
         let threshold = if slip39 {
-            slip39_threshold(args.threshold, recipients.len())
+            slip39_threshold(args.threshold, given.len())
         } else {
-            Threshold::new(args.threshold, recipients.len())
+            Threshold::new(args.threshold, given.len())
         };
         let threshold = match threshold {
             Err(error) if error.kind() == ErrorKind::Invalid => return Err(error),
             other => other,
         };
         let prompts = args.passphrase_fd.prompts()?;
-        let no_passphrase_yet = &mut |_| {
-            Err(Error::Internal(
-                "a passphrase was asked for before the refusals were checked",
-            ))
-        };
-        // Passphrase and PKCS#11 recipients (a token PIN) wait until the refusals are checked;
-        // their syntax is checked now.
-        let sealers = recipients
+        let holders = given
             .iter()
             .enumerate()
-            .map(|(i, text)| {
-                (!recipient_needs_secret(text, i + 1)?)
-                    .then(|| parse_recipient(text, i + 1, &prompts, no_passphrase_yet))
-                    .transpose()
+            .map(|(i, texts)| {
+                let specs = texts
+                    .iter()
+                    .map(|text| {
+                        text.parse::<RecipientSpec>()
+                            .map_err(|error| error.at(i + 1))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                HolderRecipients::new(specs, i + 1)
             })
-            .collect::<Result<Vec<Option<Box<dyn Sealer>>>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         threshold?;
         check_output_folder(&args.output)?;
         // Sheets hold plaintext shares: their folder is checked (5) before the key is read.
@@ -149,15 +149,14 @@ impl SplitSettings {
                     dir,
                     args.paper_size,
                     args.paper_passphrase,
-                    recipients.len(),
+                    holders.len(),
                 )
             })
             .transpose()?;
         args.airgap.check()?;
         Ok(Self {
             args,
-            recipients,
-            sealers,
+            holders,
             prompts,
             paper,
             slip39,
@@ -168,25 +167,21 @@ impl SplitSettings {
 pub fn run(settings: SplitSettings) -> Result<(), Error> {
     let SplitSettings {
         args,
-        recipients,
-        mut sealers,
+        holders,
         prompts,
         paper,
         slip39,
     } = settings;
-    for (i, slot) in sealers
-        .iter_mut()
+    // Passphrases are asked for and tokens opened only now, the refusals all checked.
+    let sealers = holders
+        .iter()
         .enumerate()
-        .filter(|(_, slot)| slot.is_none())
-    {
-        *slot = Some(parse_recipient(
-            &recipients[i],
-            i + 1,
-            &prompts,
-            &mut |position| prompts.new_passphrase(&format!("share {position}")),
-        )?);
-    }
-    let sealers: Vec<Box<dyn Sealer>> = sealers.into_iter().flatten().collect();
+        .map(|(i, holder)| {
+            holder.sealer(i + 1, &prompts, &mut |position| {
+                prompts.new_passphrase(&format!("share {position}"))
+            })
+        })
+        .collect::<Result<Vec<Box<dyn Sealer>>, _>>()?;
     let slip39_passphrase = args
         .slip39_passphrase
         .then(|| prompts.new_passphrase("the SLIP-39 master secret"))
@@ -253,20 +248,27 @@ pub fn run(settings: SplitSettings) -> Result<(), Error> {
     Ok(())
 }
 
-/// The recipients of -r and of the -R files, in the order they appear on the command line.
-fn recipients_in_order(
+/// The recipients of each share, from -r, the lines of the -R files and --or, in the order
+/// they appear on the command line: each -r and each line starts a share's list, each --or
+/// adds to the list before it.
+fn holders_in_order(
     args: &SplitArgs,
     matches: Option<&ArgMatches>,
-) -> Result<Vec<String>, Error> {
+) -> Result<Vec<Vec<String>>, Error> {
     let positions = |id: &str| -> Vec<usize> {
         matches
             .and_then(|m| m.indices_of(id))
             .map(|indices| indices.collect())
             .unwrap_or_default()
     };
-    let mut ordered: Vec<(usize, Vec<String>)> = Vec::new();
+    /// What one flag gives: shares (-r, -R), or another recipient for the last share (--or).
+    enum Given {
+        Shares(Vec<String>),
+        Or(String),
+    }
+    let mut ordered: Vec<(usize, Given)> = Vec::new();
     for (position, recipient) in positions("recipients").into_iter().zip(&args.recipients) {
-        ordered.push((position, vec![recipient.clone()]));
+        ordered.push((position, Given::Shares(vec![recipient.clone()])));
     }
     for (position, file) in positions("recipients_files")
         .into_iter()
@@ -279,11 +281,28 @@ fn recipients_in_order(
                 file.display()
             )));
         }
-        ordered.push((position, lines));
+        ordered.push((position, Given::Shares(lines)));
+    }
+    for (position, recipient) in positions("or_recipients")
+        .into_iter()
+        .zip(&args.or_recipients)
+    {
+        ordered.push((position, Given::Or(recipient.clone())));
     }
     ordered.sort_by_key(|(position, _)| *position);
-    Ok(ordered
-        .into_iter()
-        .flat_map(|(_, recipients)| recipients)
-        .collect())
+    let mut holders: Vec<Vec<String>> = Vec::new();
+    for (_, given) in ordered {
+        match given {
+            Given::Shares(recipients) => holders.extend(recipients.into_iter().map(|r| vec![r])),
+            Given::Or(recipient) => holders
+                .last_mut()
+                .ok_or_else(|| {
+                    Error::Usage(
+                        "--or adds a recipient to the share of the -r or -R given before it; give that first".into(),
+                    )
+                })?
+                .push(recipient),
+        }
+    }
+    Ok(holders)
 }

@@ -1,6 +1,8 @@
 //! Sealing plaintext shares to custodians, and opening sealed shares with their identities.
 //!
-//! Every backend implements [`Sealer`] (one recipient, one sealed file) and contributes
+//! Recipients are parsed first ([`RecipientSpec`], [`HolderRecipients`]) and made into a
+//! [`Sealer`] per holder once a command has checked its refusals. Every backend implements
+//! [`Sealer`] (one holder, one sealed file) and contributes
 //! identities to a [`Keyring`] that opens sealed files. age is the first backend
 //! ([`age`]): X25519, SSH, plugin and passphrase (scrypt) recipients, written as
 //! ASCII-armored age files that Go age opens. The PKCS#11 backend ([`pkcs11`]) seals to an
@@ -10,31 +12,32 @@ pub mod age;
 mod describe;
 pub mod pkcs11;
 mod prompts;
+mod recipient;
 
 use std::path::Path;
 
-use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 pub use describe::SealedFileFacts;
 pub use prompts::Prompts;
+pub use recipient::{HolderRecipients, RecipientSpec, RecipientSpecError};
 
 use crate::error::Error;
 use crate::share::ShareHeader;
 
 /// Who a sealed file was sealed to, as its set's manifest records it.
 pub struct Addressee<'a> {
-    /// The recipient, in the public form [`Sealer::recipient`] gives.
-    pub recipient: &'a str,
+    /// Its recipients, in the public form [`Sealer::recipients`] gives: any of them opens it.
+    pub recipients: Vec<&'a str>,
     /// The share as people know it, e.g. "alice's share 2".
     pub described: String,
 }
 
-/// A recipient one share is sealed to.
+/// The recipients of one share: one sealed file that any of them opens.
 pub trait Sealer: Send + Sync {
-    /// The recipient as recorded in the manifest: public, and enough to recognise the
-    /// matching identity later.
-    fn recipient(&self) -> String;
+    /// The recipients as recorded in the manifest, at least one: public, and enough to
+    /// recognise the matching identities later.
+    fn recipients(&self) -> Vec<String>;
     /// The file extension of files this backend writes, without the dot.
     fn extension(&self) -> &'static str;
     /// Whether sealing may ask a person for something (then shares are sealed one by one).
@@ -58,33 +61,6 @@ pub enum Opened {
     Skipped,
 }
 
-/// Parses one recipient as `-r` takes it. `passphrase` is asked for only when the recipient
-/// is the word `passphrase`; `position` is the 1-based share index it will get. A `pkcs11:`
-/// URI opens its token now and logs in (the PIN from the URI or a prompt).
-pub fn parse_recipient(
-    text: &str,
-    position: usize,
-    prompts: &Prompts,
-    passphrase: &mut dyn FnMut(usize) -> Result<SecretString, Error>,
-) -> Result<Box<dyn Sealer>, Error> {
-    if pkcs11::is_uri(text) {
-        return pkcs11::parse_recipient(text.trim(), position, prompts);
-    }
-    age::parse_recipient(text.trim(), position, prompts, passphrase)
-}
-
-/// A recipient as it may be recorded or shown (transcript, manifest, reports, `--json`): a
-/// PKCS#11 URI without `pin-value` or `pin-source`; other recipients are public as they are.
-/// Call only on recipients already parsed: a malformed URI is described, never repeated.
-pub fn public_form(text: &str) -> String {
-    let text = text.trim();
-    if pkcs11::is_uri(text) {
-        return pkcs11::Uri::parse(text, "recipient")
-            .map_or_else(|_| "a malformed PKCS#11 URI".into(), |uri| uri.public());
-    }
-    text.to_string()
-}
-
 /// What a secret given where a recipient belongs looks like, with what to give instead; `None`
 /// when it does not look like a secret. Messages use this instead of the text itself.
 pub fn misplaced_secret(text: &str) -> Option<&'static str> {
@@ -103,18 +79,6 @@ pub fn misplaced_secret(text: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// Whether parsing this recipient touches a secret (a passphrase, a token PIN), so that a
-/// command should check everything it can refuse for first. Its syntax is checked here
-/// (exit 2) without touching anything.
-pub fn recipient_needs_secret(text: &str, position: usize) -> Result<bool, Error> {
-    let text = text.trim();
-    if pkcs11::is_uri(text) {
-        pkcs11::Uri::parse(text, &format!("recipient {position}"))?;
-        return Ok(true);
-    }
-    Ok(text == age::PASSPHRASE_RECIPIENT)
 }
 
 /// Reads a recipients file as age's `-R` does: one recipient per line, `#` comments and
@@ -210,7 +174,7 @@ impl Keyring {
         self.age.open(
             sealed,
             name,
-            addressee.map(|addressee| addressee.recipient),
+            addressee.map(|addressee| addressee.recipients.as_slice()),
             addressee.map(|addressee| addressee.described.as_str()),
         )
     }

@@ -56,8 +56,13 @@ pub struct Manifest {
 pub struct ManifestShare {
     /// The share's index (x-coordinate).
     pub index: u8,
-    /// Who holds it, as given at split time.
+    /// Who holds it, as given at split time; the first of [`Self::recipients`] when the
+    /// share is sealed to several.
     pub recipient: String,
+    /// Every recipient the sealed file opens with, in order, when there are several (absent
+    /// when there is one: then it is `recipient`). See [`ManifestShare::recipients`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
     /// The custodian's name, when the set was made from a plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<String>,
@@ -73,13 +78,50 @@ pub struct ManifestShare {
     pub attest_key: Option<AttestKey>,
 }
 
+/// The manifest's `recipient` and `recipients` of a file sealed to `all` (public forms, in
+/// order, as [`crate::seal::Sealer::recipients`] gives them): the first, and the whole list
+/// only when there are several, so that readers that know only `recipient` still work.
+pub fn recipient_fields(mut all: Vec<String>) -> (String, Vec<String>) {
+    match all.len() {
+        0 => (String::new(), all),
+        1 => (all.remove(0), Vec::new()),
+        _ => (all[0].clone(), all),
+    }
+}
+
 impl ManifestShare {
     /// What [`crate::seal::Keyring::open`] needs to know of this share's sealed file.
     pub fn addressee(&self) -> Addressee<'_> {
         Addressee {
-            recipient: &self.recipient,
+            recipients: self.recipients(),
             described: self.described(),
         }
+    }
+
+    /// Every recipient the sealed file opens with: `recipients` when the manifest lists
+    /// several, else `recipient`.
+    pub fn recipients(&self) -> Vec<&str> {
+        if self.recipients.is_empty() {
+            vec![self.recipient.as_str()]
+        } else {
+            self.recipients.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The facts a transcript records of this share's sealed file: index, holder, recipient
+    /// (and `recipients` when there are several), file and its hash.
+    pub fn sealed_facts(&self) -> serde_json::Value {
+        let mut facts = serde_json::json!({
+            "index": self.index,
+            "holder": self.holder,
+            "recipient": self.recipient,
+            "file": self.file,
+            "sha256": self.sha256,
+        });
+        if !self.recipients.is_empty() {
+            facts["recipients"] = serde_json::json!(self.recipients);
+        }
+        facts
     }
 
     /// The share as the people in the room know it: "alice's share 2", or "share 2" when the

@@ -24,7 +24,8 @@ use crate::share::slip39::Slip39Share;
 use crate::share::{Commitment, SetId, Share, ShareHeader};
 
 pub use manifest::{
-    now_rfc3339, sealed_file_name, Manifest, ManifestShare, MANIFEST_FILE, MANIFEST_FORMAT,
+    now_rfc3339, recipient_fields, sealed_file_name, Manifest, ManifestShare, MANIFEST_FILE,
+    MANIFEST_FORMAT,
 };
 pub use slip39::{
     prepare_slip39_set, slip39_threshold, Scheme, Slip39Parameters, Slip39Split, MAX_SLIP39_SHARES,
@@ -130,17 +131,19 @@ fn assemble(
         .zip(&request.recipients)
         .zip(&sealed)
         .zip(1..=n)
-        .map(
-            |((((commitment, attest_key), recipient), bytes), index)| ManifestShare {
+        .map(|((((commitment, attest_key), sealer), bytes), index)| {
+            let (recipient, recipients) = recipient_fields(sealer.recipients());
+            ManifestShare {
                 index,
-                recipient: recipient.recipient(),
+                recipient,
+                recipients,
                 holder: None,
-                file: sealed_file_name(index, n, recipient.extension()),
+                file: sealed_file_name(index, n, sealer.extension()),
                 sha256: sha256_hex(bytes),
                 commitment,
                 attest_key,
-            },
-        )
+            }
+        })
         .collect::<Vec<_>>();
     let manifest = Manifest {
         format: MANIFEST_FORMAT.into(),

@@ -218,7 +218,7 @@ impl AgeKeyring {
         &self,
         sealed: &[u8],
         name: &str,
-        recipient_hint: Option<&str>,
+        recipients_hint: Option<&[&str]>,
         described: Option<&str>,
     ) -> Result<Opened, Error> {
         if let Err(reason) = check_stanza_count(sealed) {
@@ -255,7 +255,7 @@ impl AgeKeyring {
         } else {
             let mut decryptor = Some(decryptor);
             let mut opened = None;
-            for loaded in self.candidates_for(recipient_hint) {
+            for loaded in self.candidates_for(recipients_hint) {
                 // Each trial consumes a decryptor; the header is parsed again for the next
                 // (microseconds, against an X25519 operation per trial).
                 let attempt = match decryptor.take() {
@@ -289,17 +289,23 @@ impl AgeKeyring {
 }
 
 impl AgeKeyring {
-    /// The identities to try on a file sealed to `recipient_hint` (the manifest's recipient
-    /// for it), in order. With a hint, the identity whose recipient it is, then those whose
-    /// recipient is not known (plugins, SSH keys without a `.pub` file); an identity of
-    /// another known recipient cannot open the file and is not tried. Without one (a file
-    /// the manifest does not place), every identity in turn.
-    fn candidates_for(&self, recipient_hint: Option<&str>) -> Vec<&LoadedIdentity> {
-        let Some(hint) = recipient_hint.map(normalise_recipient) else {
+    /// The identities to try on a file sealed to `recipients_hint` (the manifest's recipients
+    /// for it), in order. With a hint, the identities whose recipient is one of them, then
+    /// those whose recipient is not known (plugins, SSH keys without a `.pub` file); an
+    /// identity of another known recipient cannot open the file and is not tried. Without one
+    /// (a file the manifest does not place), every identity in turn.
+    fn candidates_for(&self, recipients_hint: Option<&[&str]>) -> Vec<&LoadedIdentity> {
+        let Some(hints) = recipients_hint else {
             return self.identities.iter().collect();
         };
+        let hints: Vec<String> = hints.iter().map(|hint| normalise_recipient(hint)).collect();
         // Stored recipients are normalised when the identity is loaded.
-        let is_hinted = |loaded: &&LoadedIdentity| loaded.recipient.as_ref() == Some(&hint);
+        let is_hinted = |loaded: &&LoadedIdentity| {
+            loaded
+                .recipient
+                .as_ref()
+                .is_some_and(|recipient| hints.contains(recipient))
+        };
         self.identities
             .iter()
             .filter(is_hinted)
@@ -389,7 +395,14 @@ mod tests {
     fn open_counting(keyring: &AgeKeyring, sealed: &[u8], hint: Option<&str>) -> (bool, usize) {
         let before = keyring.trials();
         let opened = matches!(
-            keyring.open(sealed, "share", hint, None).unwrap(),
+            keyring
+                .open(
+                    sealed,
+                    "share",
+                    hint.as_ref().map(std::slice::from_ref),
+                    None
+                )
+                .unwrap(),
             Opened::Plaintext(_)
         );
         (opened, keyring.trials() - before)
@@ -428,5 +441,35 @@ mod tests {
             open_counting(&keyring, &sealed_to(&stranger), Some(&hint)),
             (false, 0)
         );
+    }
+
+    /// A file sealed to two recipients is tried first with the identity of either: holding
+    /// only the second one's identity, among identities of other known recipients, opens it
+    /// at the first trial.
+    #[test]
+    fn any_of_a_shares_recipients_picks_its_identity() {
+        let folder = tempfile::tempdir().unwrap();
+        let mut keyring = AgeKeyring::new(Prompts::terminal());
+        let others: Vec<_> = (0..3).map(|_| age::x25519::Identity::generate()).collect();
+        let first = age::x25519::Identity::generate();
+        let second = others[2].clone();
+        for (position, identity) in others.iter().enumerate() {
+            let path = folder.path().join(format!("custodian-{position}.key"));
+            fs::write(&path, format!("{}\n", identity.to_string().expose_secret())).unwrap();
+            keyring.add_identity_file(&path, position + 1).unwrap();
+        }
+        let recipients = [first.to_public(), second.to_public()];
+        let sealed = crate::seal::age::encrypt_armored(
+            recipients.iter().map(|r| r as &dyn age::Recipient),
+            b"a share text\n",
+        )
+        .unwrap();
+        let hints: Vec<String> = recipients.iter().map(ToString::to_string).collect();
+        let hints: Vec<&str> = hints.iter().map(String::as_str).collect();
+        let before = keyring.trials();
+        let opened = keyring.open(&sealed, "share", Some(&hints), None).unwrap();
+        assert!(matches!(opened, Opened::Plaintext(_)));
+        assert_eq!(keyring.trials() - before, 1);
+        assert_eq!(keyring.opened_by(), BTreeSet::from([3]));
     }
 }

@@ -19,7 +19,6 @@ use age::Encryptor;
 use secrecy::SecretString;
 
 use super::{Prompts, Sealer};
-use crate::error::Error;
 use crate::share::ShareHeader;
 
 pub use header::{check_stanza_count, AgeHeader, MAX_STANZAS};
@@ -49,7 +48,7 @@ pub fn seal_with_passphrase(
 ) -> Result<Vec<u8>, String> {
     let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
     recipient.set_work_factor(SCRYPT_WORK_FACTOR);
-    encrypt_armored(&recipient, plaintext)
+    encrypt_armored(iter::once(&recipient as &dyn age::Recipient), plaintext)
 }
 
 /// The identity that opens a passphrase-sealed file, refusing work factors above
@@ -60,10 +59,12 @@ pub fn passphrase_identity(passphrase: SecretString) -> age::scrypt::Identity {
     identity
 }
 
-/// Encrypts `plaintext` to one recipient as an ASCII-armored age file.
-fn encrypt_armored(recipient: &dyn age::Recipient, plaintext: &[u8]) -> Result<Vec<u8>, String> {
-    let encryptor =
-        Encryptor::with_recipients(iter::once(recipient)).map_err(|error| error.to_string())?;
+/// Encrypts `plaintext` to its recipients as one ASCII-armored age file that any of them opens.
+fn encrypt_armored<'a>(
+    recipients: impl Iterator<Item = &'a dyn age::Recipient>,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, String> {
+    let encryptor = Encryptor::with_recipients(recipients).map_err(|error| error.to_string())?;
     let mut sealed = Vec::with_capacity(plaintext.len() + 512);
     let armor = ArmoredWriter::wrap_output(&mut sealed, Format::AsciiArmor)
         .map_err(|error| error.to_string())?;
@@ -80,10 +81,99 @@ fn encrypt_armored(recipient: &dyn age::Recipient, plaintext: &[u8]) -> Result<V
     Ok(sealed)
 }
 
+/// An age public-key recipient as given, parsed: X25519, SSH or a plugin's. Nothing is
+/// started to parse it; a plugin's program is only looked for on PATH.
+#[derive(Clone)]
+pub enum PublicRecipient {
+    /// `age1…`.
+    X25519 {
+        /// As given.
+        text: String,
+        /// The key.
+        key: age::x25519::Recipient,
+    },
+    /// `ssh-ed25519 …`, `ssh-rsa …`.
+    Ssh {
+        /// As given, with its comment.
+        text: String,
+        /// The key.
+        key: age::ssh::Recipient,
+    },
+    /// `age1NAME1…`, sealed to by `age-plugin-NAME`.
+    Plugin {
+        /// As given.
+        text: String,
+        /// The plugin's recipient.
+        recipient: age::plugin::Recipient,
+    },
+}
+
+impl PublicRecipient {
+    /// The recipient as given (trimmed): public, recorded in the manifest.
+    pub fn text(&self) -> &str {
+        match self {
+            Self::X25519 { text, .. } | Self::Ssh { text, .. } | Self::Plugin { text, .. } => text,
+        }
+    }
+
+    /// The age recipient that wraps a file key to it; a plugin's talks to the person through
+    /// `prompts`.
+    fn wrapper(&self, prompts: &Prompts) -> Result<Box<dyn age::Recipient + Send + Sync>, String> {
+        Ok(match self {
+            Self::X25519 { key, .. } => Box::new(key.clone()),
+            Self::Ssh { key, .. } => Box::new(key.clone()),
+            Self::Plugin { recipient, .. } => Box::new(plugin_wrapper(recipient, prompts.clone())?),
+        })
+    }
+}
+
+impl FromStr for PublicRecipient {
+    /// Why it is not one, naming no content.
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.starts_with("ssh-") {
+            let key =
+                age::ssh::Recipient::from_str(text).map_err(|error| describe_ssh_error(&error))?;
+            return Ok(Self::Ssh {
+                text: text.to_string(),
+                key,
+            });
+        }
+        if let Ok(key) = age::x25519::Recipient::from_str(text) {
+            return Ok(Self::X25519 {
+                text: text.to_string(),
+                key,
+            });
+        }
+        if text.starts_with("age1") {
+            let recipient =
+                age::plugin::Recipient::from_str(text).map_err(|reason| reason.to_string())?;
+            plugin_wrapper(&recipient, age::NoCallbacks)?;
+            return Ok(Self::Plugin {
+                text: text.to_string(),
+                recipient,
+            });
+        }
+        Err("not an age recipient (age1…), an SSH public key (ssh-ed25519 …, ssh-rsa …), a pkcs11: URI or \"passphrase\"".into())
+    }
+}
+
+/// The plugin program that seals to `recipient`, found on PATH (not started).
+fn plugin_wrapper<C: age::Callbacks>(
+    recipient: &age::plugin::Recipient,
+    callbacks: C,
+) -> Result<age::plugin::RecipientPluginV1<C>, String> {
+    let name = recipient.plugin();
+    age::plugin::RecipientPluginV1::new(name, std::slice::from_ref(recipient), &[], callbacks)
+        .map_err(|_| format!("the plugin age-plugin-{name} is not on PATH"))
+}
+
 /// Whom an age sealer seals to.
 enum SealTo {
-    /// A public-key recipient: X25519, SSH or a plugin's.
-    Recipient(Box<dyn age::Recipient + Send + Sync>),
+    /// Public-key recipients (X25519, SSH, plugins'), each of which opens the file.
+    Recipients(Vec<Box<dyn age::Recipient + Send + Sync>>),
     /// A passphrase; `prompts` is where to say that sealing takes a while.
     Passphrase {
         passphrase: SecretString,
@@ -92,14 +182,14 @@ enum SealTo {
 }
 
 struct AgeSealer {
-    recipient_text: String,
+    recipients: Vec<String>,
     to: SealTo,
     is_plugin: bool,
 }
 
 impl Sealer for AgeSealer {
-    fn recipient(&self) -> String {
-        self.recipient_text.clone()
+    fn recipients(&self) -> Vec<String> {
+        self.recipients.clone()
     }
 
     fn extension(&self) -> &'static str {
@@ -112,7 +202,12 @@ impl Sealer for AgeSealer {
 
     fn seal(&self, plaintext: &[u8], share: &ShareHeader) -> Result<Vec<u8>, String> {
         match &self.to {
-            SealTo::Recipient(recipient) => encrypt_armored(recipient.as_ref(), plaintext),
+            SealTo::Recipients(recipients) => encrypt_armored(
+                recipients
+                    .iter()
+                    .map(|recipient| recipient.as_ref() as &dyn age::Recipient),
+                plaintext,
+            ),
             SealTo::Passphrase {
                 passphrase,
                 prompts,
@@ -124,48 +219,39 @@ impl Sealer for AgeSealer {
     }
 }
 
-/// Parses a recipient string into an age sealer.
-pub(super) fn parse_recipient(
-    text: &str,
-    position: usize,
+/// A sealer whose one age file any of `recipients` opens (at least one). A plugin missing
+/// from PATH since the recipient was parsed is `Err` with the reason.
+pub(super) fn public_key_sealer(
+    recipients: &[PublicRecipient],
     prompts: &Prompts,
-    passphrase: &mut dyn FnMut(usize) -> Result<SecretString, Error>,
-) -> Result<Box<dyn Sealer>, Error> {
-    let invalid = |reason: String| Error::Recipient {
-        position,
-        reason: super::misplaced_secret(text).map_or(reason, String::from),
-    };
-    let is_plugin = text.starts_with("age1") && age::x25519::Recipient::from_str(text).is_err();
-    let to = if text == PASSPHRASE_RECIPIENT {
-        SealTo::Passphrase {
-            passphrase: passphrase(position)?,
-            prompts: prompts.clone(),
-        }
-    } else if text.starts_with("ssh-") {
-        SealTo::Recipient(Box::new(
-            age::ssh::Recipient::from_str(text)
-                .map_err(|error| invalid(describe_ssh_error(&error)))?,
-        ))
-    } else if let Ok(x25519) = age::x25519::Recipient::from_str(text) {
-        SealTo::Recipient(Box::new(x25519))
-    } else if text.starts_with("age1") {
-        let plugin =
-            age::plugin::Recipient::from_str(text).map_err(|reason| invalid(reason.to_string()))?;
-        let name = plugin.plugin().to_string();
-        SealTo::Recipient(Box::new(
-            age::plugin::RecipientPluginV1::new(&name, &[plugin], &[], prompts.clone())
-                .map_err(|_| invalid(format!("the plugin age-plugin-{name} is not on PATH")))?,
-        ))
-    } else {
-        return Err(invalid(
-            "not an age recipient (age1…), an SSH public key (ssh-ed25519 …, ssh-rsa …), a pkcs11: URI or \"passphrase\"".into(),
-        ));
-    };
+) -> Result<Box<dyn Sealer>, String> {
     Ok(Box::new(AgeSealer {
-        recipient_text: text.to_string(),
-        to,
-        is_plugin,
+        recipients: recipients
+            .iter()
+            .map(|recipient| recipient.text().to_string())
+            .collect(),
+        to: SealTo::Recipients(
+            recipients
+                .iter()
+                .map(|recipient| recipient.wrapper(prompts))
+                .collect::<Result<_, _>>()?,
+        ),
+        is_plugin: recipients
+            .iter()
+            .any(|recipient| matches!(recipient, PublicRecipient::Plugin { .. })),
     }))
+}
+
+/// A sealer to a passphrase (age's scrypt).
+pub(super) fn passphrase_sealer(passphrase: SecretString, prompts: &Prompts) -> Box<dyn Sealer> {
+    Box::new(AgeSealer {
+        recipients: vec![PASSPHRASE_RECIPIENT.to_string()],
+        to: SealTo::Passphrase {
+            passphrase,
+            prompts: prompts.clone(),
+        },
+        is_plugin: false,
+    })
 }
 
 fn describe_ssh_error(error: &age::ssh::ParseRecipientKeyError) -> String {

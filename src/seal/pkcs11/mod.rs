@@ -75,8 +75,8 @@ struct Pkcs11Sealer {
 }
 
 impl Sealer for Pkcs11Sealer {
-    fn recipient(&self) -> String {
-        self.recipient.clone()
+    fn recipients(&self) -> Vec<String> {
+        vec![self.recipient.clone()]
     }
 
     fn extension(&self) -> &'static str {
@@ -99,23 +99,17 @@ impl Sealer for Pkcs11Sealer {
     }
 }
 
-/// Parses a `pkcs11:` recipient: finds the module, the token and the key now (exit 1 when one
-/// is missing), logging in (exit 6 for a wrong PIN), so that sealing later cannot fail on them.
-pub(super) fn parse_recipient(
-    text: &str,
+/// The sealer to the key a `pkcs11:` recipient names (with `object` and/or `id`, checked when
+/// it was parsed): finds the module, the token and the key now (exit 1 when one is missing),
+/// logging in (exit 6 for a wrong PIN), so that sealing later cannot fail on them.
+pub(super) fn sealer(
+    uri: &Uri,
     position: usize,
     prompts: &Prompts,
 ) -> Result<Box<dyn Sealer>, Error> {
     let context = format!("recipient {position}");
-    let uri = Uri::parse(text, &context)?;
     let recipient = uri.public();
-    if uri.object.is_none() && uri.id.is_none() {
-        return Err(Error::Pkcs11Uri {
-            context,
-            reason: "name the wrapping key with object=LABEL and/or id=…".into(),
-        });
-    }
-    let token = open_token(&uri, &context, prompts, false)?;
+    let token = open_token(uri, &context, prompts, false)?;
     let key = find_one_key(&token, uri.object.as_deref(), uri.id.as_deref())?;
     if let Some(reason) = key.unusable_because() {
         return Err(Error::Refused(format!(

@@ -56,23 +56,31 @@ impl Uri {
     /// Parses a URI. `context` names where it was given, for the message (exit 2); the URI
     /// itself is never echoed, since it may hold a PIN.
     pub fn parse(text: &str, context: &str) -> Result<Self, Error> {
-        let malformed = |reason: String| Error::Pkcs11Uri {
+        text.parse().map_err(|reason| Error::Pkcs11Uri {
             context: context.to_string(),
             reason,
-        };
+        })
+    }
+}
+
+impl std::str::FromStr for Uri {
+    /// What is wrong with the URI, without the URI (it may hold a PIN) or where it was given.
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
         if !is_uri(text) {
-            return Err(malformed("it does not start with \"pkcs11:\"".into()));
+            return Err("it does not start with \"pkcs11:\"".into());
         }
         let rest = &text[URI_SCHEME.len()..];
         if let Some(bad) = rest
             .chars()
             .find(|c| c.is_whitespace() || c.is_control() || *c == '#')
         {
-            return Err(malformed(format!(
+            return Err(format!(
                 "it holds {} (percent-encode it)",
                 describe_char(bad)
-            )));
+            ));
         }
         let (path, query) = match rest.split_once('?') {
             Some((path, query)) => (path, Some(query)),
@@ -80,33 +88,32 @@ impl Uri {
         };
         let mut uri = Uri::default();
         let mut seen: Vec<String> = Vec::new();
-        let mut seen_once = |name: &str| -> Result<(), Error> {
+        let mut seen_once = |name: &str| -> Result<(), String> {
             if seen.iter().any(|s| s == name) {
-                return Err(malformed(format!("attribute {name} appears twice")));
+                return Err(format!("attribute {name} appears twice"));
             }
             seen.push(name.to_string());
             Ok(())
         };
         for (position, attribute) in path.split(';').filter(|a| !a.is_empty()).enumerate() {
             let (name, value) = attribute.split_once('=').ok_or_else(|| {
-                malformed(format!(
+                format!(
                     "path attribute {} has no '='{}",
                     position + 1,
                     pin_hint(attribute)
-                ))
+                )
             })?;
             seen_once(name)?;
-            let bytes =
-                percent_decode(value).map_err(|reason| malformed(format!("{name}: {reason}")))?;
+            let bytes = percent_decode(value).map_err(|reason| format!("{name}: {reason}"))?;
             if mentions_pin(name.as_bytes()) || mentions_pin(&bytes) {
-                return Err(malformed(format!(
+                return Err(format!(
                     "path attribute {} holds a PIN attribute; pin-value and pin-source belong in the query, after '?'",
                     position + 1
-                )));
+                ));
             }
             let text = || {
                 String::from_utf8(bytes.clone())
-                    .map_err(|_| malformed(format!("{name} is not UTF-8 after decoding")))
+                    .map_err(|_| format!("{name} is not UTF-8 after decoding"))
             };
             match name {
                 "token" => uri.token = Some(text()?),
@@ -117,33 +124,33 @@ impl Uri {
                 "id" => uri.id = Some(bytes),
                 "slot-id" => {
                     uri.slot_id = Some(text()?.parse().map_err(|_| {
-                        malformed("slot-id is not a decimal number".to_string())
+                        "slot-id is not a decimal number".to_string()
                     })?)
                 }
                 "type" => {
                     let kind = text()?;
                     if kind != "secret-key" {
-                        return Err(malformed(format!(
+                        return Err(format!(
                             "type={kind}: custody seals only to secret keys (type=secret-key)"
-                        )));
+                        ));
                     }
                 }
                 "library-manufacturer" | "library-description" | "library-version"
                 | "slot-description" | "slot-manufacturer" => {
-                    return Err(malformed(format!(
+                    return Err(format!(
                         "path attribute {name} is not supported (use module-path, token, serial, object, id)"
-                    )))
+                    ))
                 }
                 other if other.starts_with("x-") => {
-                    return Err(malformed(format!(
+                    return Err(format!(
                         "vendor attribute {other} is not supported"
-                    )))
+                    ))
                 }
                 other => {
-                    return Err(malformed(format!(
+                    return Err(format!(
                         "unknown path attribute {}",
                         safe_name(other)
-                    )))
+                    ))
                 }
             }
         }
@@ -154,59 +161,53 @@ impl Uri {
             .enumerate()
         {
             let (name, value) = attribute.split_once('=').ok_or_else(|| {
-                malformed(format!(
+                format!(
                     "query attribute {} has no '='{}",
                     position + 1,
                     pin_hint(attribute)
-                ))
+                )
             })?;
             seen_once(name)?;
-            let bytes =
-                percent_decode(value).map_err(|reason| malformed(format!("{name}: {reason}")))?;
+            let bytes = percent_decode(value).map_err(|reason| format!("{name}: {reason}"))?;
             match name {
                 "module-path" => {
                     let path = String::from_utf8(bytes)
-                        .map_err(|_| malformed("module-path is not UTF-8".into()))?;
+                        .map_err(|_| "module-path is not UTF-8".to_string())?;
                     if path.is_empty() {
-                        return Err(malformed("module-path is empty".into()));
+                        return Err("module-path is empty".into());
                     }
                     uri.module_path = Some(PathBuf::from(path));
                 }
                 "pin-source" => {
                     if uri.pin.is_some() {
-                        return Err(malformed("give pin-source or pin-value, not both".into()));
+                        return Err("give pin-source or pin-value, not both".into());
                     }
                     let source = String::from_utf8(bytes)
-                        .map_err(|_| malformed("pin-source is not UTF-8".into()))?;
-                    uri.pin = Some(PinSource::File(
-                        pin_source_path(&source).map_err(malformed)?,
-                    ));
+                        .map_err(|_| "pin-source is not UTF-8".to_string())?;
+                    uri.pin = Some(PinSource::File(pin_source_path(&source)?));
                 }
                 "pin-value" => {
                     if uri.pin.is_some() {
-                        return Err(malformed("give pin-source or pin-value, not both".into()));
+                        return Err("give pin-source or pin-value, not both".into());
                     }
                     let pin = Zeroizing::new(bytes);
                     let pin = std::str::from_utf8(&pin)
-                        .map_err(|_| malformed("pin-value is not UTF-8".into()))?;
+                        .map_err(|_| "pin-value is not UTF-8".to_string())?;
                     uri.pin = Some(PinSource::Value(SecretString::from(pin.to_string())));
                 }
                 "module-name" => {
-                    return Err(malformed(
+                    return Err(
                         "module-name is not supported: give module-path=/path/to/module.so".into(),
-                    ))
+                    )
                 }
-                other => {
-                    return Err(malformed(format!(
-                        "unknown query attribute {}",
-                        safe_name(other)
-                    )))
-                }
+                other => return Err(format!("unknown query attribute {}", safe_name(other))),
             }
         }
         Ok(uri)
     }
+}
 
+impl Uri {
     /// Whether the PIN is in the URI itself (and so in argv).
     pub fn has_pin_value(&self) -> bool {
         matches!(self.pin, Some(PinSource::Value(_)))
