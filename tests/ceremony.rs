@@ -364,6 +364,148 @@ fn bad_plans_are_refused_naming_the_line() {
     genesis(&good, &root.path().join("out"), None, &[]).expect(0, "wrote");
 }
 
+/// The plan of a 2-of-3 set whose first custodian, alice, holds two tokens: two age identities,
+/// each in its own folder under `root`. Returns the plan text, alice's two identity files and
+/// recipients, and bob's and carol's identity files.
+fn plan_with_two_tokens(root: &Path) -> (String, [(PathBuf, String); 2], Vec<PathBuf>) {
+    let token = |name: &str| {
+        let folder = root.join(name);
+        fs::create_dir(&folder).unwrap();
+        lib_identity(&folder, "alice")
+    };
+    let tokens = [token("alice-token-1"), token("alice-token-2")];
+    let others = custodians(root, &["bob", "carol"]);
+    let mut text = format!(
+        "label = \"two tokens\"\nthreshold = 2\n\n[[custodian]]\nname = \"alice\"\nrecipients = [\"{}\", \"{}\"]\n",
+        tokens[0].1, tokens[1].1
+    );
+    for other in &others {
+        text.push_str(&format!(
+            "\n[[custodian]]\nname = \"{}\"\nrecipient = \"{}\"\n",
+            other.name, other.recipient
+        ));
+    }
+    (text, tokens, others.into_iter().map(|c| c.id).collect())
+}
+
+// Proves a custodian with `recipients = [A, B]` gets one share that either identity opens alone:
+// `verify` and `recover` with only the second token's identity (tried first, from the manifest)
+// or only the first, and Go `age -d -i` with either; manifest and transcript list both.
+#[test]
+fn a_custodian_with_two_tokens_opens_the_share_with_either() {
+    let root = scratch();
+    let (text, tokens, others) = plan_with_two_tokens(root.path());
+    let plan = write_plan(root.path(), "plan.toml", &text);
+    let set = root.path().join("set");
+    genesis(&plan, &set, Some(COUNTING_KEY_HEX), &[]).expect(0, "");
+
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(set.join("manifest.json")).unwrap()).unwrap();
+    let both = serde_json::json!([tokens[0].1, tokens[1].1]);
+    assert_eq!(manifest["shares"][0]["recipient"], tokens[0].1.as_str());
+    assert_eq!(manifest["shares"][0]["recipients"], both);
+    assert!(manifest["shares"][1].get("recipients").is_none());
+    let sealed = entries(&set)
+        .into_iter()
+        .find(|entry| entry["event"] == "set-sealed")
+        .unwrap();
+    assert_eq!(sealed["facts"]["sealed"][0]["recipients"], both);
+
+    let alices_share = share_file(&set, 1, 3);
+    for (token, _) in &tokens {
+        let verified = cmd(&["verify", "-m"])
+            .arg(&set)
+            .arg("-i")
+            .arg(token)
+            .arg("-i")
+            .arg(&others[0])
+            .run();
+        verified.expect(0, "");
+        assert!(
+            verified.stdout_text().contains(COUNTING_FINGERPRINT)
+                && verified
+                    .stdout_text()
+                    .lines()
+                    .any(|line| line.starts_with("good") && line.contains("share-1-of-3")),
+            "alice's share did not open with one token: {}",
+            verified.stdout_text()
+        );
+        let key = recover_key(&set, &[token, &others[1]]);
+        assert!(
+            key == hex::decode(COUNTING_KEY_HEX).unwrap(),
+            "recover gave another key"
+        );
+        let opened = open_with_go(token, &alices_share).expect("Go age opens alice's share");
+        assert!(
+            opened.starts_with(b"CUSTODY1"),
+            "Go age opened something else"
+        );
+    }
+}
+
+// Proves a custodian's recipients are refused naming the plan line when both `recipient` and
+// `recipients` are given, when neither is, when a passphrase or a pkcs11: URI shares a holder
+// with an age key, and when one of several does not parse (with the message `-r` gives).
+#[test]
+fn a_custodians_several_recipients_are_checked_naming_the_line() {
+    let root = scratch();
+    let (text, tokens, _) = plan_with_two_tokens(root.path());
+    let two = format!("recipients = [\"{}\", \"{}\"]", tokens[0].1, tokens[1].1);
+    let with = |replacement: &str| text.replacen(&two, replacement, 1);
+    let uri = "pkcs11:token=custody;object=share-wrap?module-path=/usr/lib/softhsm/libsofthsm2.so";
+    let cases = [
+        (
+            "both",
+            with(&format!("recipient = \"{}\"\n{two}", tokens[0].1)),
+            "both recipient and recipients",
+        ),
+        ("neither", with(""), "has no recipient"),
+        (
+            "passphrase among several",
+            with(&format!(
+                "recipients = [\"{}\", \"passphrase\"]",
+                tokens[0].1
+            )),
+            "\"passphrase\" cannot be one of several recipients",
+        ),
+        (
+            "token among several",
+            with(&format!("recipients = [\"{uri}\", \"{}\"]", tokens[0].1)),
+            "a pkcs11: URI cannot be one of several recipients",
+        ),
+        (
+            "unparsable second",
+            with(&format!(
+                "recipients = [\"{}\", \"age1nonsense\"]",
+                tokens[0].1
+            )),
+            "recipient 1: ",
+        ),
+    ];
+    for (what, plan_text, needle) in cases {
+        let at_fault = if what == "neither" {
+            "name = \"alice\""
+        } else {
+            "recipients = ["
+        };
+        let line = plan_text
+            .lines()
+            .position(|line| line.starts_with(at_fault))
+            .map(|i| i + 1)
+            .unwrap();
+        let plan = write_plan(root.path(), "plan.toml", &plan_text);
+        let out = root.path().join("out");
+        let ran = genesis(&plan, &out, None, &[]);
+        ran.expect(2, needle);
+        assert!(
+            ran.stderr.contains(&format!("plan.toml line {line}")),
+            "{what}: the line is not named: {}",
+            redacted(&ran.stderr)
+        );
+        assert!(!out.exists(), "{what}: an output folder was made");
+    }
+}
+
 // Proves every example plan in ceremony/plans/ parses with the real parser, so they cannot drift.
 #[test]
 fn example_plans_parse() {

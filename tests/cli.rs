@@ -1455,3 +1455,89 @@ fn stdout_that_cannot_be_written_fails() {
         run_spawned(command, None).expect(1, "custody: error: stdout: No space left on device");
     }
 }
+
+// Proves `split -r A --or B` seals one share that either identity opens alone, each in its own
+// folder as two tokens would be: `custody verify` and Go `age -d -i` with either, and the
+// manifest lists both recipients (its `recipient` the first).
+#[test]
+fn split_or_gives_one_share_two_recipients() {
+    let root = scratch();
+    let token = |name: &str| {
+        let folder = root.path().join(name);
+        fs::create_dir(&folder).unwrap();
+        lib_identity(&folder, "alice")
+    };
+    let tokens = [token("alice-token-1"), token("alice-token-2")];
+    let (bob, bob_recipient) = lib_identity(root.path(), "bob");
+    let (_, carol_recipient) = lib_identity(root.path(), "carol");
+    let set = root.path().join("set");
+    let ran = cmd(&["split", "-t", "2", "-r", &tokens[0].1, "--or", &tokens[1].1])
+        .args(["-r", &bob_recipient, "-r", &carol_recipient, "-o"])
+        .arg(&set)
+        .stdin(format!("{COUNTING_KEY_HEX}\n").as_bytes())
+        .run();
+    ran.expect(0, "3 sealed shares, 2 needed");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(set.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["count"], 3);
+    assert_eq!(manifest["shares"][0]["recipient"], tokens[0].1.as_str());
+    assert_eq!(
+        manifest["shares"][0]["recipients"],
+        serde_json::json!([tokens[0].1, tokens[1].1])
+    );
+    for (identity, _) in &tokens {
+        let verified = cmd(&["verify", "-m"])
+            .arg(&set)
+            .arg("-i")
+            .arg(identity)
+            .arg("-i")
+            .arg(&bob)
+            .run();
+        verified.expect(0, "");
+        assert!(verified.stdout_text().contains(COUNTING_FINGERPRINT));
+        let opened = open_with_go(identity, &share_file(&set, 1, 3))
+            .expect("Go age opens the share with one of its two identities");
+        assert!(opened.starts_with(b"CUSTODY1"));
+    }
+}
+
+// Proves a share's recipients given with --or are checked before anything secret is read, with
+// --passphrase-fd on an empty pipe: an unparsable one gives exactly what `-r` gives for it
+// (exit 2, "recipient 2: …"), a passphrase or a pkcs11: URI beside an age key is refused (2)
+// saying why, and --or before any -r is a usage error (2). Nothing is written.
+#[test]
+fn split_or_is_checked_before_any_secret() {
+    let root = scratch();
+    let (_, alice) = lib_identity(root.path(), "alice");
+    let (_, bob) = lib_identity(root.path(), "bob");
+    let set = root.path().join("set");
+    let split = |recipients: &[&str]| {
+        cmd(&[
+            "split",
+            "-t",
+            "2",
+            "--generate",
+            "--passphrase-fd",
+            "0",
+            "-o",
+        ])
+        .arg(&set)
+        .args(recipients)
+        .stdin(b"")
+        .run()
+    };
+    let with_r = split(&["-r", "passphrase", "-r", "age1nonsense"]);
+    with_r.expect(2, "recipient 2: ");
+    let with_or = split(&["-r", "passphrase", "-r", &bob, "--or", "age1nonsense"]);
+    with_or.expect(2, "recipient 2: ");
+    assert_eq!(with_or.stderr, with_r.stderr);
+    split(&["-r", &alice, "--or", "passphrase", "-r", &bob])
+        .expect(2, "\"passphrase\" cannot be one of several recipients");
+    let uri = "pkcs11:token=custody;object=share-wrap?pin-source=/dev/stdin";
+    split(&["-r", &alice, "-r", &bob, "--or", uri]).expect(
+        2,
+        "recipient 2: a pkcs11: URI cannot be one of several recipients",
+    );
+    split(&["--or", &alice, "-r", &bob, "-r", "passphrase"]).expect(2, "--or adds a recipient");
+    assert!(!set.exists(), "a set folder was made");
+}
