@@ -223,3 +223,43 @@ impl fmt::Debug for HolderRecipients {
         f.debug_list().entries(self.public_forms()).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALICE: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+
+    /// Parsing names no position and touches nothing (a PIN file that does not exist is not
+    /// read); the position comes with `at`, in each error's existing form; the public form
+    /// drops a PIN.
+    #[test]
+    fn parses_without_touching_and_places_errors() {
+        let uri: RecipientSpec =
+            "pkcs11:token=t;object=k?pin-value=1234&module-path=/nonexistent.so"
+                .parse()
+                .unwrap();
+        assert!(uri.needs_secret());
+        assert!(!uri.public_form().contains("1234"));
+        let file_pin: RecipientSpec = "pkcs11:object=k?pin-source=/nonexistent/pin"
+            .parse()
+            .unwrap();
+        assert!(file_pin.needs_secret());
+        assert!("passphrase"
+            .parse::<RecipientSpec>()
+            .unwrap()
+            .needs_secret());
+        let alice: RecipientSpec = format!(" {ALICE} ").parse().unwrap();
+        assert!(!alice.needs_secret());
+        assert_eq!(alice.public_form(), ALICE);
+
+        let error = "nonsense".parse::<RecipientSpec>().unwrap_err();
+        assert!(error.to_string().starts_with("not an age recipient"));
+        assert!(error.at(3).to_string().starts_with("recipient 3: "));
+        let error = "pkcs11:token=t".parse::<RecipientSpec>().unwrap_err();
+        assert!(matches!(
+            error.at(2),
+            Error::Pkcs11Uri { context, .. } if context == "recipient 2"
+        ));
+    }
+}
