@@ -154,7 +154,7 @@ fn prove(challenge: Challenge, settings: ShareSettings) -> Result<(), Error> {
         warn(warning);
     }
     for aside in &set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     if candidates.is_empty() {
         return Err(if undecryptable.is_empty() {

@@ -170,7 +170,7 @@ fn unexercised_message(holder: &Unexercised) -> String {
 
 fn warn_about(report: &DrillReport) {
     for aside in &report.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     for name in &report.undecryptable {
         warn(&format!("{name}: no identity given opens it"));
@@ -200,7 +200,7 @@ fn render(
                 "milliseconds": s.elapsed.as_secs_f64() * 1000.0,
             })).collect::<Vec<_>>(),
             "good": report.good.iter().map(|(name, index)| json!({"name": name, "index": index})).collect::<Vec<_>>(),
-            "set_aside": report.set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+            "set_aside": report.set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
             "not_decryptable": report.undecryptable,
             "total_milliseconds": total * 1000.0,
         }));

@@ -125,7 +125,7 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
         warn(warning);
     }
     for aside in &recovery.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     for name in &recovery.undecryptable {
         warn(&format!("{name}: no identity given opens it"));

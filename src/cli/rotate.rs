@@ -264,7 +264,8 @@ fn run_start(settings: StartSettings, hardening: &Hardening) -> Result<(), Error
     for aside in &rotated.old_set_aside {
         warn(&format!(
             "old set: {} set aside: {}",
-            aside.name, aside.reason
+            aside.name,
+            aside.explained()
         ));
     }
     let audit = &rotated.audit;
@@ -317,7 +318,7 @@ fn run_start(settings: StartSettings, hardening: &Hardening) -> Result<(), Error
     if args.json.enabled {
         print_json(&json!({
             "handed_off": rotated.handed_off,
-            "old_set_aside": rotated.old_set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+            "old_set_aside": rotated.old_set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
         }))?;
     }
     report_set(audit, args.json.enabled)

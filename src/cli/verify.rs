@@ -56,13 +56,13 @@ pub fn run(settings: VerifySettings) -> Result<(), Error> {
             .chain(
                 unused
                     .iter()
-                    .map(|a| json!({"name": a.name, "status": "unused", "reason": a.reason})),
+                    .map(|a| json!({"name": a.name, "status": "unused", "reason": a.reason, "code": a.code.as_str()})),
             )
             .chain(
                 report
                     .set_aside
                     .iter()
-                    .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason})),
+                    .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason, "code": a.code.as_str()})),
             )
             .chain(
                 report
@@ -91,10 +91,10 @@ pub fn run(settings: VerifySettings) -> Result<(), Error> {
             outln!("unverified      {name} (share {index}): opened, but the set did not verify");
         }
         for unused in &unused {
-            outln!("unused          {}: {}", unused.name, unused.reason);
+            outln!("unused          {}: {}", unused.name, unused.explained());
         }
         for aside in &report.set_aside {
-            outln!("bad             {}: {}", aside.name, aside.reason);
+            outln!("bad             {}: {}", aside.name, aside.explained());
         }
         for name in &report.undecryptable {
             outln!("not decryptable {name}");

@@ -7,6 +7,7 @@
 
 pub mod attest;
 pub mod correction;
+pub mod decode;
 pub mod gf256;
 #[cfg(test)]
 pub(crate) mod sample;
@@ -140,6 +141,23 @@ pub enum ShareFormatError {
         /// n.
         count: u8,
     },
+}
+
+impl ShareFormatError {
+    /// The error's name in docs/formats.md §11, kebab-case, without its numbers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ShareFormatError::NotAShare => "not-a-share",
+            ShareFormatError::Alphabet => "alphabet",
+            ShareFormatError::Checksum => "checksum",
+            ShareFormatError::Length { .. } => "length",
+            ShareFormatError::UnknownVersion(_) => "unknown-version",
+            ShareFormatError::IndexZero => "index-zero",
+            ShareFormatError::ThresholdBelowTwo(_) => "threshold-below-two",
+            ShareFormatError::ThresholdAboveCount { .. } => "threshold-above-count",
+            ShareFormatError::IndexAboveCount { .. } => "index-above-count",
+        }
+    }
 }
 
 /// One plaintext share. No `Debug`, `Clone` or `Serialize`: its point is secret.
