@@ -18,7 +18,7 @@ use serde_json::json;
 use super::flags::{FormatArg, JsonArg, WitnessedArgs};
 use super::named_set::NamedSet;
 use super::share_source::{ShareSettings, ShareSourceArgs};
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// `custody quorum …`.
 #[derive(Subcommand, Debug)]
@@ -155,7 +155,7 @@ fn open(args: QuorumOpenArgs) -> Result<(), Error> {
         );
     })?;
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": set_id.to_string(),
             "request": request.to_string(),
             "check_words": words,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::flags::JsonArg;
 use super::share_source::{describe_expectation, ShareSettings, ShareSourceArgs};
-use super::{print_json, warn};
+use super::{record_json, warn};
 
 /// `custody verify`.
 #[derive(Args, Debug)]
@@ -71,7 +71,7 @@ pub fn run(settings: VerifySettings) -> Result<(), Error> {
                     .map(|name| json!({"name": name, "status": "not decryptable"})),
             )
             .collect();
-        print_json(&json!({
+        record_json(&json!({
             "verified": outcome.is_ok(),
             "fingerprint": outcome.as_ref().ok().map(|(fp, _)| fp.to_string()),
             "words": outcome.as_ref().ok().map(|(fp, _)| fp.words()),
