@@ -191,6 +191,9 @@ pub enum Error {
         /// What went wrong there.
         source: Box<Error>,
     },
+    /// A transcript that does not check (exit 3).
+    #[error(transparent)]
+    Transcript(#[from] TranscriptError),
     /// An error about a value the caller stated (see [`Stated`]).
     #[error("{source}")]
     About {
@@ -210,6 +213,67 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+}
+
+/// Why a transcript does not check. Every one is a failed verification (exit 3): a transcript
+/// is evidence, and damaged evidence is not a usage error.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    /// The set folder has no transcript.
+    #[error("{} does not exist: this folder has no transcript to check", path.display())]
+    Missing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// Larger than custody reads for a transcript.
+    #[error("{} is larger than {}, the most custody reads for a transcript", path.display(), crate::input::size_name(*limit))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// No entries at all.
+    #[error("{} is empty: a transcript holds at least the entry that started its ceremony", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The first line that does not check.
+    #[error("{} line {line}: {problem}", path.display())]
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based.
+        line: usize,
+        /// What is wrong with it.
+        problem: LineProblem,
+    },
+}
+
+/// What is wrong with one line of a transcript.
+#[derive(Debug, thiserror::Error)]
+pub enum LineProblem {
+    /// Bytes that are not UTF-8.
+    #[error("not UTF-8 text")]
+    NotText,
+    /// Not the JSON of an entry (the parser's words).
+    #[error("not a transcript entry ({0})")]
+    NotAnEntry(String),
+    /// A sequence number out of place.
+    #[error("sequence number {found} where {expected} belongs (an entry was deleted, inserted or moved)")]
+    Sequence {
+        /// The number on the line.
+        found: u64,
+        /// The number that belongs there.
+        expected: u64,
+    },
+    /// `prev` is not the previous entry's hash.
+    #[error("does not chain to the entry before it (an entry was deleted, inserted or moved)")]
+    Chain,
+    /// `hash` is not the hash of the entry's content.
+    #[error("its hash does not match its content (the entry was edited)")]
+    Edited,
 }
 
 /// ", k needed" when k is known (0 means no share said).
@@ -241,7 +305,7 @@ impl Error {
             | Error::NothingDecrypted
             | Error::Pin { .. } => ErrorKind::Decrypt,
             Error::Refused(_) => ErrorKind::Refused,
-            Error::Verification(_) => ErrorKind::Verification,
+            Error::Verification(_) | Error::Transcript(_) => ErrorKind::Verification,
             Error::NotEnoughShares { .. } => ErrorKind::NotEnoughShares,
             Error::InSet { source, .. } | Error::About { source, .. } => source.kind(),
             Error::Io { .. }

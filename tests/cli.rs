@@ -842,8 +842,9 @@ fn corrupt_share(set: &Set, index: usize) {
     .unwrap();
 }
 
-/// With -m, a corrupted share is named (its commitment does not match) and the key is still
-/// recovered from the others, exit 0.
+/// With -m, a corrupted share is named (its commitment does not match, code
+/// commitment-mismatch, in the message and the JSON) and the key is still recovered from the
+/// others, exit 0.
 #[test]
 fn manifest_names_a_corrupted_share_and_still_recovers() {
     let set = Set::new(2, 3);
@@ -857,8 +858,25 @@ fn manifest_names_a_corrupted_share_and_still_recovers() {
         0,
         "share-2-of-3.age set aside: share 2 does not match its commitment in the manifest",
     );
+    assert!(ran
+        .stderr
+        .contains("(corrupted or forged) (commitment-mismatch)"));
     assert!(ran.stderr.contains("differs from the manifest's hash"));
     assert!(ran.stdout == format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    let verified = cmd(&["verify", "--json"])
+        .arg("-m")
+        .arg(&set.set)
+        .each("-i", [&set.ids[0], &set.ids[1], &set.ids[2]])
+        .run();
+    let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    let bad: Vec<_> = report["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|share| share["status"] == "bad")
+        .collect();
+    assert_eq!(bad.len(), 1, "{report}");
+    assert_eq!(bad[0]["code"], "commitment-mismatch");
 }
 
 /// Without a manifest, 5 forged shares among 20 (k = 10) and 2 shares of another set are each

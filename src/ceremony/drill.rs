@@ -291,7 +291,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
         let again = reconstruct(candidates, Some(&manifest), None, &mut set_aside)?;
         match set_aside.as_slice() {
             [one] if one.name == "forged share 2" && again.fingerprint == manifest.fingerprint => {
-                Ok(((), format!("set aside: {}", one.reason)))
+                Ok(((), format!("set aside: {}", one.explained())))
             }
             _ => Err(Error::Verification("the forged share was not named".into())),
         }

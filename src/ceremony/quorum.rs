@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::fingerprint::{Fingerprint, FINGERPRINT_LEN};
 use crate::ram_dir::RamDir;
 use crate::secret::{fill_random, read_secret};
-use crate::set::recover::{Candidate, SetAside};
+use crate::set::recover::{AsideCode, Candidate, SetAside};
 use crate::set::Manifest;
 use crate::share::{SetId, Share, SET_ID_LEN};
 
@@ -266,37 +266,45 @@ impl OpenRequest {
         for (name, bytes) in responses {
             match self.open_one(&bytes) {
                 Ok(share) => candidates.push(Candidate { name, share }),
-                Err(reason) => set_aside.push(SetAside { name, reason }),
+                Err((code, reason)) => set_aside.push(SetAside::new(name, code, reason)),
             }
         }
         (candidates, set_aside)
     }
 
-    fn open_one(&self, bytes: &[u8]) -> Result<Share, String> {
+    fn open_one(&self, bytes: &[u8]) -> Result<Share, (AsideCode, String)> {
+        let unreadable = |reason: &str| (AsideCode::Unreadable, reason.to_string());
+        let not_a_response = |reason: &str| (AsideCode::NotAShareInside, reason.to_string());
+        let other_request = |reason: &str| (AsideCode::OtherRequest, reason.to_string());
         if bytes.len() > MAX_RESPONSE {
-            return Err(format!("larger than {MAX_RESPONSE} bytes: not a response"));
+            return Err(unreadable(&format!(
+                "larger than {MAX_RESPONSE} bytes: not a response"
+            )));
         }
         let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(bytes))
-            .map_err(|_| "not a sealed response".to_string())?;
+            .map_err(|_| unreadable("not a sealed response"))?;
         let reader = decryptor
             .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
-            .map_err(|_| "sealed to another request's transport key".to_string())?;
+            .map_err(|_| other_request("sealed to another request's transport key"))?;
         let plaintext = read_secret(reader.take(4096 + 1), 4096)
-            .map_err(|_| "damaged or too large".to_string())?;
+            .map_err(|_| unreadable("damaged or too large"))?;
         let text = Zeroizing::new(
             std::str::from_utf8(&plaintext)
-                .map_err(|_| "not a response".to_string())?
+                .map_err(|_| not_a_response("not a response"))?
                 .to_string(),
         );
         let mut lines = text.lines();
         if lines.next() != Some(RESPONSE_TAG) {
-            return Err("not a custody quorum response".into());
+            return Err(not_a_response("not a custody quorum response"));
         }
         if lines.next() != Some(self.request.nonce_hex().as_str()) {
-            return Err("made for another request (its nonce differs)".into());
+            return Err(other_request(
+                "made for another request (its nonce differs)",
+            ));
         }
         let share_text = SecretString::from(lines.next().unwrap_or_default().to_string());
-        Share::from_text(share_text.expose_secret()).map_err(|error| error.to_string())
+        Share::from_text(share_text.expose_secret())
+            .map_err(|error| (AsideCode::Malformed(error.code()), error.to_string()))
     }
 
     /// Destroys the transport identity: no response made for this request opens again.

@@ -39,7 +39,7 @@ pub fn report(
             "holder": audit.holder(*index),
             "source": source,
         })).collect::<Vec<_>>(),
-        "set_aside": set_aside.iter().map(|a| json!({"source": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+        "set_aside": set_aside.iter().map(|a| json!({"source": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
         "not_decryptable": undecryptable,
         "milliseconds_to_delivery": elapsed.as_secs_f64() * 1000.0,
     })

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::build_info::BinaryIdentity;
-use crate::error::Error;
+use crate::error::{Error, LineProblem, TranscriptError};
 use crate::input::ReadError;
 use crate::set::now_rfc3339;
 use crate::set::write::replace_file;
@@ -127,25 +127,34 @@ impl Transcript {
     /// Parses and checks a transcript: every line an entry, `seq` counting from 0, each `prev`
     /// the hash before it, each `hash` right. Exit 3 naming the first bad entry (1-based line).
     pub fn parse(text: &str, path: &Path) -> Result<Self, Error> {
-        let bad = |line: usize, reason: String| {
-            Error::Verification(format!("{} line {line}: {reason}", path.display()))
+        let bad = |line: usize, problem: LineProblem| TranscriptError::BadLine {
+            path: path.to_path_buf(),
+            line,
+            problem,
         };
         if text.trim().is_empty() {
-            return Err(Error::Verification(format!(
-                "{} is empty: a transcript holds at least the entry that started its ceremony",
-                path.display()
-            )));
+            return Err(TranscriptError::Empty {
+                path: path.to_path_buf(),
+            }
+            .into());
         }
         let mut transcript = Transcript::new();
         for (number, line) in text.lines().enumerate() {
             let line_number = number + 1;
             let entry: Entry = serde_json::from_str(line)
-                .map_err(|error| bad(line_number, format!("not a transcript entry ({error})")))?;
+                .map_err(|error| bad(line_number, LineProblem::NotAnEntry(error.to_string())))?;
             if entry.seq != number as u64 {
-                return Err(bad(line_number, format!("sequence number {} where {number} belongs (an entry was deleted, inserted or moved)", entry.seq)));
+                return Err(bad(
+                    line_number,
+                    LineProblem::Sequence {
+                        found: entry.seq,
+                        expected: number as u64,
+                    },
+                )
+                .into());
             }
             if entry.prev != transcript.final_hash() {
-                return Err(bad(line_number, "does not chain to the entry before it (an entry was deleted, inserted or moved)".into()));
+                return Err(bad(line_number, LineProblem::Chain).into());
             }
             let expected = entry_hash(
                 entry.seq,
@@ -155,10 +164,7 @@ impl Transcript {
                 &entry.prev,
             );
             if entry.hash != expected {
-                return Err(bad(
-                    line_number,
-                    "its hash does not match its content (the entry was edited)".into(),
-                ));
+                return Err(bad(line_number, LineProblem::Edited).into());
             }
             transcript.entries.push(entry);
         }
@@ -176,16 +182,16 @@ impl Transcript {
             crate::input::read_capped(path, crate::input::MAX_TRANSCRIPT).map_err(|error| {
                 match error {
                     ReadError::Io(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                        Error::Verification(format!(
-                            "{} does not exist: this folder has no transcript to check",
-                            path.display()
-                        ))
+                        TranscriptError::Missing {
+                            path: path.to_path_buf(),
+                        }
+                        .into()
                     }
-                    ReadError::TooLarge { limit } => Error::Verification(format!(
-                        "{} is larger than {}, the most custody reads for a transcript",
-                        path.display(),
-                        crate::input::size_name(limit)
-                    )),
+                    ReadError::TooLarge { limit } => TranscriptError::TooLarge {
+                        path: path.to_path_buf(),
+                        limit,
+                    }
+                    .into(),
                     other => other.into_error(path),
                 }
             })?;
@@ -195,8 +201,10 @@ impl Transcript {
     /// Parses and checks a transcript's bytes (see [`Transcript::parse`]). Bytes that are not
     /// UTF-8 fail verification (exit 3) naming the line, as any other damage does.
     pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Self, Error> {
-        let text = crate::input::as_text(bytes).map_err(|line| {
-            Error::Verification(format!("{} line {line}: not UTF-8 text", path.display()))
+        let text = crate::input::as_text(bytes).map_err(|line| TranscriptError::BadLine {
+            path: path.to_path_buf(),
+            line,
+            problem: LineProblem::NotText,
         })?;
         Self::parse(text, path)
     }
@@ -305,6 +313,14 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
 
         let edited = text.replace("\"bob\"", "\"mallory\"");
+        assert!(matches!(
+            reparse(&edited),
+            Err(Error::Transcript(TranscriptError::BadLine {
+                line: 3,
+                problem: LineProblem::Edited,
+                ..
+            }))
+        ));
         let error = reparse(&edited).unwrap_err().to_string();
         assert!(
             error.contains("line 3") && error.contains("edited"),

@@ -18,7 +18,7 @@ use serde_json::json;
 use super::flags::JsonArg;
 use super::named_set::NamedSet;
 use super::share_source::{ShareSettings, ShareSourceArgs};
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// `custody attest …`.
 #[derive(Subcommand, Debug)]
@@ -122,7 +122,7 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
         warn("the set has no transcript: the challenge is not recorded; give it to `attest check --challenge`");
     }
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": set_id.to_string(),
             "challenge": challenge.to_string(),
             "recorded": recorded,
@@ -154,7 +154,7 @@ fn prove(challenge: Challenge, settings: ShareSettings) -> Result<(), Error> {
         warn(warning);
     }
     for aside in &set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     if candidates.is_empty() {
         return Err(if undecryptable.is_empty() {
@@ -289,7 +289,7 @@ fn report(
 ) -> Result<(), Error> {
     let proofs = transcript.map(last_proofs).unwrap_or_default();
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "lines": outcomes.iter().map(|outcome| json!({
                 "name": outcome.name,

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::flags::{AirgapArg, JsonArg, PassphraseFdArg};
 use super::key_source::{self, KeySourceArgs};
 use super::sitting::{open_paper_dir, print_holders, print_record, run_preflight};
-use super::{note, print_json};
+use super::{note, record_json};
 
 /// `custody ceremony …`.
 #[derive(Subcommand, Debug)]
@@ -99,7 +99,7 @@ fn run_genesis(args: GenesisArgs, hardening: &Hardening) -> Result<(), Error> {
     }
     let manifest = &ceremony.set.manifest;
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "fingerprint": manifest.fingerprint.to_string(),
             "words": manifest.fingerprint.words(),
@@ -121,7 +121,7 @@ fn run_genesis(args: GenesisArgs, hardening: &Hardening) -> Result<(), Error> {
 fn run_verify(args: CeremonyVerifyArgs) -> Result<(), Error> {
     let audit = audit(&args.set, args.final_hash.as_deref())?;
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": audit.manifest.set_id.to_string(),
             "state": audit.state.name(),
             "entries": audit.transcript.entries().len(),

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::args::DrillArgs;
-use super::{check_airgap, note, print_json, warn};
+use super::{check_airgap, note, record_json, warn};
 
 pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
     check_airgap(args.require_airgap)?;
@@ -56,7 +56,7 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         (None, None)
     };
     if args.json {
-        print_json(&json!({"state": state.map(SetState::name)}))?;
+        record_json(&json!({"state": state.map(SetState::name)}))?;
     }
     if state == Some(SetState::Retired) {
         warn(&format!(
@@ -120,7 +120,7 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         }
     }
     if args.json {
-        print_json(&json!({
+        record_json(&json!({
             "log": logged_in.display().to_string(),
             "log_hash": log.final_hash(),
             "unexercised": stale.iter().map(|holder| json!({
@@ -170,7 +170,7 @@ fn unexercised_message(holder: &Unexercised) -> String {
 
 fn warn_about(report: &DrillReport) {
     for aside in &report.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     for name in &report.undecryptable {
         warn(&format!("{name}: no identity given opens it"));
@@ -190,7 +190,7 @@ fn render(
         .sum::<std::time::Duration>()
         .as_secs_f64();
     if as_json {
-        return print_json(&json!({
+        return record_json(&json!({
             "drill": kind,
             "fingerprint": report.fingerprint.to_string(),
             "words": report.fingerprint.words(),
@@ -200,7 +200,7 @@ fn render(
                 "milliseconds": s.elapsed.as_secs_f64() * 1000.0,
             })).collect::<Vec<_>>(),
             "good": report.good.iter().map(|(name, index)| json!({"name": name, "index": index})).collect::<Vec<_>>(),
-            "set_aside": report.set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+            "set_aside": report.set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
             "not_decryptable": report.undecryptable,
             "total_milliseconds": total * 1000.0,
         }));

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::flags::{AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
 use super::sitting::{print_record, run_preflight};
-use super::{note, print_json};
+use super::{note, record_json};
 
 /// `custody extend`.
 #[derive(Args, Debug)]
@@ -123,7 +123,7 @@ pub fn run(settings: ExtendSettings, hardening: &Hardening) -> Result<(), Error>
         ));
     }
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "fingerprint": manifest.fingerprint.to_string(),
             "words": manifest.fingerprint.words(),

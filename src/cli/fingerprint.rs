@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::flags::JsonArg;
 use super::key_source::{self, KeySourceArgs};
-use super::{note, print_json};
+use super::{note, record_json};
 
 /// `custody fingerprint`.
 #[derive(Args, Debug)]
@@ -22,7 +22,7 @@ pub fn run(args: FingerprintArgs) -> Result<(), Error> {
     let fingerprint = key.fingerprint();
     drop(key);
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "fingerprint": fingerprint.to_string(),
             "words": fingerprint.words(),
         }));

@@ -8,7 +8,7 @@ use custody::Error;
 use serde_json::json;
 
 use super::flags::{JsonArg, PassphraseFdArg};
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// `custody hsm …`.
 #[derive(Subcommand, Debug)]
@@ -65,7 +65,7 @@ fn keygen(args: HsmKeygenArgs) -> Result<(), Error> {
     let recipient = pkcs11::keygen(&args.uri, &prompts)?;
     note("made an AES-256 key: on the token, sensitive, not extractable, private, encrypt/decrypt only");
     if args.json.enabled {
-        return print_json(&json!({ "recipient": recipient }));
+        return record_json(&json!({ "recipient": recipient }));
     }
     outln!("{recipient}");
     Ok(())
@@ -74,7 +74,7 @@ fn keygen(args: HsmKeygenArgs) -> Result<(), Error> {
 fn list(args: HsmListArgs) -> Result<(), Error> {
     let listing = pkcs11::list(&args.target, &Prompts::terminal())?;
     if args.json.enabled {
-        return print_json(&to_json(&listing));
+        return record_json(&to_json(&listing));
     }
     outln!("module  {}", listing.module.display());
     outln!("library {}", listing.library);

@@ -9,7 +9,7 @@ use custody::input::{read_capped, read_capped_from, MAX_SHARE_TEXTS};
 use custody::paper::sealed::{open_sealed, ARMOR_BEGIN};
 use custody::paper::typed::{read_answer, type_share, Typed};
 use custody::seal::Prompts;
-use custody::set::recover::{parse_share_texts, SetAside, ShareInput};
+use custody::set::recover::{parse_share_texts, AsideCode, SetAside, ShareInput};
 use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -78,16 +78,16 @@ fn qr_inputs(
         let codes = match scanned {
             Ok(codes) => codes,
             Err(reason) => {
-                aside.push(SetAside { name, reason });
+                aside.push(SetAside::new(name, AsideCode::Unreadable, reason));
                 continue;
             }
         };
         if codes.is_empty() {
-            aside.push(SetAside {
+            aside.push(SetAside::new(
                 name,
-                reason: "no readable QR code in the image (scan at 150 to 300 dpi, flat, in focus)"
-                    .into(),
-            });
+                AsideCode::NoQrCode,
+                "no readable QR code in the image (scan at 150 to 300 dpi, flat, in focus)",
+            ));
             continue;
         }
         let several = codes.len() > 1;
@@ -104,10 +104,11 @@ fn qr_inputs(
                     ))
                     .ok_or_else(|| Error::NoPassphrase { what: name.clone() })?;
                 if passphrase.expose_secret().is_empty() {
-                    aside.push(SetAside {
+                    aside.push(SetAside::new(
                         name,
-                        reason: "skipped: no passphrase was given".into(),
-                    });
+                        AsideCode::NoPassphrase,
+                        "skipped: no passphrase was given",
+                    ));
                     continue;
                 }
                 let opened = prompts.while_working(
@@ -119,7 +120,7 @@ fn qr_inputs(
                         name,
                         text: SecretString::from(text.to_string()),
                     }),
-                    Err(reason) => aside.push(SetAside { name, reason }),
+                    Err(reason) => aside.push(SetAside::new(name, AsideCode::Unreadable, reason)),
                 }
             } else {
                 inputs.push(ShareInput::Text {
@@ -146,7 +147,9 @@ fn typed_inputs() -> Result<(Vec<ShareInput>, Vec<SetAside>), Error> {
         let name = format!("typed share {number}");
         match typed {
             Typed::Accepted(text) => inputs.push(ShareInput::Text { name, text }),
-            Typed::Refused(reason) => aside.push(SetAside { name, reason }),
+            Typed::Refused(reason) => {
+                aside.push(SetAside::new(name, AsideCode::TypedRefused, reason))
+            }
             Typed::Ended => break,
         }
         let asked = write!(output, "Type another share? [y/N]: ").and_then(|()| output.flush());
@@ -176,10 +179,11 @@ fn read_share_texts(source: &Path) -> (Vec<ShareInput>, Vec<SetAside>) {
         Ok(bytes) => parse_share_texts(&bytes, &label),
         Err(error) => (
             Vec::new(),
-            vec![SetAside {
-                name: label,
-                reason: error.to_string(),
-            }],
+            vec![SetAside::new(
+                label,
+                AsideCode::Unreadable,
+                error.to_string(),
+            )],
         ),
     }
 }

@@ -17,7 +17,7 @@ use custody::Error;
 use serde_json::json;
 
 use super::flags::JsonArg;
-use super::print_json;
+use super::record_json;
 
 /// `custody inspect`.
 #[derive(Args, Debug)]
@@ -110,7 +110,7 @@ fn inspect_set(path: &Path, as_json: bool) -> Result<(), Error> {
             Ok(None) => serde_json::Value::Null,
             Err(reason) => json!({"error": reason}),
         };
-        return print_json(&json!({
+        return record_json(&json!({
             "format": manifest.format,
             "set_id": manifest.set_id.to_string(),
             "label": manifest.label,
@@ -185,7 +185,7 @@ fn inspect_sealed(path: &Path, as_json: bool) -> Result<(), Error> {
         Some((manifest, entry))
     });
     if as_json {
-        return print_json(&json!({
+        return record_json(&json!({
             "file": path.display().to_string(),
             "format": facts.format(),
             "armored": facts.armored(),

@@ -275,8 +275,9 @@ fn check_airgap(required: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// Records a command's own fields for its `--json` envelope (see [`json`]).
-fn print_json(value: &serde_json::Value) -> Result<(), Error> {
+/// Records a command's own fields for its `--json` envelope (see [`json`]); the envelope is
+/// printed once, when the command ends. Returns `Ok` so that a command can end with it.
+fn record_json(value: &serde_json::Value) -> Result<(), Error> {
     json::fields(value.clone());
     Ok(())
 }

@@ -23,7 +23,7 @@ use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::flags::{AirgapArg, JsonArg, PaperSizeArg, PassphraseFdArg};
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// `custody paper`.
 #[derive(Args, Debug)]
@@ -361,7 +361,7 @@ pub fn run(settings: PrintSettings) -> Result<(), Error> {
     }
 
     for aside in &set_aside {
-        warn(&format!("{}: no sheet: {}", aside.name, aside.reason));
+        warn(&format!("{}: no sheet: {}", aside.name, aside.explained()));
     }
     for name in &undecryptable {
         warn(&format!("{name}: no sheet: no identity given opens it"));
@@ -380,10 +380,10 @@ pub fn run(settings: PrintSettings) -> Result<(), Error> {
         note(&format!("wrote sheet {file}"));
     }
     if json {
-        print_json(&serde_json::json!({
+        record_json(&serde_json::json!({
             "set_id": manifest.set_id.to_string(),
             "sheets": written,
-            "set_aside": set_aside.iter().map(|a| serde_json::json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+            "set_aside": set_aside.iter().map(|a| serde_json::json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
             "not_decryptable": undecryptable,
         }))?;
     }

@@ -10,7 +10,7 @@ use custody::ceremony::quorum::{open_request, respond, OpenRequest, Request};
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::input::{read_capped, MAX_SEALED_SHARE};
 use custody::ram_dir::RamDir;
-use custody::set::recover::{reconstruct, SetAside};
+use custody::set::recover::{reconstruct, AsideCode, SetAside};
 use custody::set::write::write_new_file;
 use custody::Error;
 use serde_json::json;
@@ -18,7 +18,7 @@ use serde_json::json;
 use super::flags::{FormatArg, JsonArg, WitnessedArgs};
 use super::named_set::NamedSet;
 use super::share_source::{ShareSettings, ShareSourceArgs};
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// `custody quorum …`.
 #[derive(Subcommand, Debug)]
@@ -155,7 +155,7 @@ fn open(args: QuorumOpenArgs) -> Result<(), Error> {
         );
     })?;
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": set_id.to_string(),
             "request": request.to_string(),
             "check_words": words,
@@ -250,7 +250,7 @@ fn respond_to(settings: RespondSettings) -> Result<(), Error> {
         warn("SLIP-39 mnemonics cannot answer a quorum request yet; not sent");
     }
     for aside in &gathered.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     let mut answers = Vec::new();
     for candidate in &gathered.candidates {
@@ -359,10 +359,11 @@ fn close(settings: CloseSettings) -> Result<(), Error> {
         let name = path.display().to_string();
         match read_capped(path, MAX_SEALED_SHARE) {
             Ok(bytes) => responses.push((name, bytes.to_vec())),
-            Err(error) => unreadable.push(SetAside {
+            Err(error) => unreadable.push(SetAside::new(
                 name,
-                reason: error.to_string(),
-            }),
+                AsideCode::Unreadable,
+                error.to_string(),
+            )),
         }
     }
     let (candidates, mut set_aside) = opened.open_responses(responses);
@@ -374,7 +375,7 @@ fn close(settings: CloseSettings) -> Result<(), Error> {
         &mut set_aside,
     );
     for aside in &set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     let recovered = recovered?;
     if let Some(target) = &target {

@@ -18,7 +18,7 @@ use super::flags::{AirgapArg, FormatArg, JsonArg, PassphraseFdArg, WitnessedArgs
 use super::inputs::{unsealed_inputs, UnsealedShareArgs};
 use super::share_source::unused_identity;
 use super::sitting::run_preflight;
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// `custody recover`.
 #[derive(Args, Debug)]
@@ -125,7 +125,7 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
         warn(warning);
     }
     for aside in &recovery.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     for name in &recovery.undecryptable {
         warn(&format!("{name}: no identity given opens it"));
@@ -150,7 +150,7 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
         note(&format!("recovery report written to {}", path.display()));
     }
     if args.json.enabled {
-        print_json(&json!({ "report": record }))?;
+        record_json(&json!({ "report": record }))?;
     }
     note(&format!(
         "key {} delivered, verified from {} shares: {}",

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::flags::{AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
 use super::share_source::unused_identity;
 use super::sitting::{print_record, run_preflight};
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// `custody reissue`.
 #[derive(Args, Debug)]
@@ -91,7 +91,7 @@ pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
         ));
     }
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "fingerprint": manifest.fingerprint.to_string(),
             "words": manifest.fingerprint.words(),

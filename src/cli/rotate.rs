@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::flags::{expectations, AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
 use super::sitting::{open_paper_dir, report_set, run_preflight};
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// What the witnesses wrote down about the old set of `rotate handoff`.
 #[derive(Args, Debug, Clone, Default)]
@@ -264,7 +264,8 @@ fn run_start(settings: StartSettings, hardening: &Hardening) -> Result<(), Error
     for aside in &rotated.old_set_aside {
         warn(&format!(
             "old set: {} set aside: {}",
-            aside.name, aside.reason
+            aside.name,
+            aside.explained()
         ));
     }
     let audit = &rotated.audit;
@@ -315,9 +316,9 @@ fn run_start(settings: StartSettings, hardening: &Hardening) -> Result<(), Error
         ));
     }
     if args.json.enabled {
-        print_json(&json!({
+        record_json(&json!({
             "handed_off": rotated.handed_off,
-            "old_set_aside": rotated.old_set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason})).collect::<Vec<_>>(),
+            "old_set_aside": rotated.old_set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
         }))?;
     }
     report_set(audit, args.json.enabled)
@@ -365,7 +366,9 @@ fn run_handoff(settings: HandoffSettings, hardening: &Hardening) -> Result<(), E
         warn(&format!("{}'s transcript could not be updated (read-only?): the retirement is recorded in the new set's transcript", args.from.display()));
     }
     if args.json.enabled {
-        print_json(&json!({"handed_off": true, "old_transcript_updated": old_transcript_updated}))?;
+        record_json(
+            &json!({"handed_off": true, "old_transcript_updated": old_transcript_updated}),
+        )?;
     }
     report_set(&audit, args.json.enabled)
 }
@@ -397,7 +400,7 @@ fn run_confirm(settings: ConfirmSettings) -> Result<(), Error> {
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (audit, newly) = confirm(&args.set, &keyring, &expected)?;
     if args.json.enabled {
-        print_json(&json!({"newly_confirmed": newly}))?;
+        record_json(&json!({"newly_confirmed": newly}))?;
     }
     if newly.is_empty() {
         note("no new confirmation: these holders had already proven their shares");

@@ -185,11 +185,11 @@ pub(super) fn warn_about_bad_shares(recovery: &SetRecovery) {
         warn(warning);
     }
     for aside in &recovery.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.reason));
+        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
     }
     if let Ok(recovered) = &recovery.result {
         for unused in &recovered.unused {
-            warn(&format!("{} not used: {}", unused.name, unused.reason));
+            warn(&format!("{} not used: {}", unused.name, unused.explained()));
         }
     }
     for name in &recovery.undecryptable {

@@ -13,7 +13,7 @@ use custody::ram_dir::RamDir;
 use custody::{Error, Fingerprint};
 use serde_json::json;
 
-use super::{note, print_json, warn};
+use super::{note, record_json, warn};
 
 /// Runs the preflight, prints its findings, refuses (5) on a fatal one.
 pub(super) fn run_preflight(
@@ -62,7 +62,7 @@ fn set_fields(audit: &Audit) -> serde_json::Value {
 /// share and what the witnesses write down.
 pub(super) fn report_set(audit: &Audit, as_json: bool) -> Result<(), Error> {
     if as_json {
-        return print_json(&set_fields(audit));
+        return record_json(&set_fields(audit));
     }
     print_holders(audit);
     print_record(&audit.manifest.fingerprint, audit.transcript.final_hash());

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::flags::{AirgapArg, JsonArg, PaperSizeArg, PassphraseFdArg};
 use super::key_source::{self, KeySourceArgs};
 use super::paper::PaperSettings;
-use super::{note, print_json};
+use super::{note, record_json};
 
 /// What the shares of a new set are.
 #[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -224,7 +224,7 @@ pub fn run(settings: SplitSettings) -> Result<(), Error> {
     }
     let manifest = &set.manifest;
     if args.json.enabled {
-        return print_json(&json!({
+        return record_json(&json!({
             "fingerprint": manifest.fingerprint.to_string(),
             "words": manifest.fingerprint.words(),
             "set_id": manifest.set_id.to_string(),

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::flags::JsonArg;
 use super::share_source::{describe_expectation, ShareSettings, ShareSourceArgs};
-use super::{print_json, warn};
+use super::{record_json, warn};
 
 /// `custody verify`.
 #[derive(Args, Debug)]
@@ -56,13 +56,13 @@ pub fn run(settings: VerifySettings) -> Result<(), Error> {
             .chain(
                 unused
                     .iter()
-                    .map(|a| json!({"name": a.name, "status": "unused", "reason": a.reason})),
+                    .map(|a| json!({"name": a.name, "status": "unused", "reason": a.reason, "code": a.code.as_str()})),
             )
             .chain(
                 report
                     .set_aside
                     .iter()
-                    .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason})),
+                    .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason, "code": a.code.as_str()})),
             )
             .chain(
                 report
@@ -71,7 +71,7 @@ pub fn run(settings: VerifySettings) -> Result<(), Error> {
                     .map(|name| json!({"name": name, "status": "not decryptable"})),
             )
             .collect();
-        print_json(&json!({
+        record_json(&json!({
             "verified": outcome.is_ok(),
             "fingerprint": outcome.as_ref().ok().map(|(fp, _)| fp.to_string()),
             "words": outcome.as_ref().ok().map(|(fp, _)| fp.words()),
@@ -91,10 +91,10 @@ pub fn run(settings: VerifySettings) -> Result<(), Error> {
             outln!("unverified      {name} (share {index}): opened, but the set did not verify");
         }
         for unused in &unused {
-            outln!("unused          {}: {}", unused.name, unused.reason);
+            outln!("unused          {}: {}", unused.name, unused.explained());
         }
         for aside in &report.set_aside {
-            outln!("bad             {}: {}", aside.name, aside.reason);
+            outln!("bad             {}: {}", aside.name, aside.explained());
         }
         for name in &report.undecryptable {
             outln!("not decryptable {name}");

@@ -7,7 +7,7 @@ use custody::Error;
 use serde_json::json;
 
 use super::flags::JsonArg;
-use super::print_json;
+use super::record_json;
 
 /// `custody version`.
 #[derive(Args, Debug)]
@@ -26,7 +26,7 @@ pub fn run(args: VersionArgs) -> Result<(), Error> {
         if let Some(map) = value.as_object_mut() {
             map.insert("path".into(), json!(path));
         }
-        return print_json(&value);
+        return record_json(&value);
     }
     outln!("custody    {}", identity.version);
     outln!("commit     {}", identity.commit);

@@ -7,6 +7,7 @@
 
 pub mod attest;
 pub mod correction;
+pub mod decode;
 pub mod gf256;
 #[cfg(test)]
 pub(crate) mod sample;
@@ -142,6 +143,23 @@ pub enum ShareFormatError {
     },
 }
 
+impl ShareFormatError {
+    /// The error's name in docs/formats.md §11, kebab-case, without its numbers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ShareFormatError::NotAShare => "not-a-share",
+            ShareFormatError::Alphabet => "alphabet",
+            ShareFormatError::Checksum => "checksum",
+            ShareFormatError::Length { .. } => "length",
+            ShareFormatError::UnknownVersion(_) => "unknown-version",
+            ShareFormatError::IndexZero => "index-zero",
+            ShareFormatError::ThresholdBelowTwo(_) => "threshold-below-two",
+            ShareFormatError::ThresholdAboveCount { .. } => "threshold-above-count",
+            ShareFormatError::IndexAboveCount { .. } => "index-above-count",
+        }
+    }
+}
+
 /// One plaintext share. No `Debug`, `Clone` or `Serialize`: its point is secret.
 ///
 /// ```compile_fail
@@ -167,7 +185,7 @@ pub struct Share {
 impl Share {
     /// Assembles a share, checking the header's invariants.
     pub fn new(header: ShareHeader, point: SharePoint) -> Result<Self, ShareFormatError> {
-        check_header(&header)?;
+        header.check()?;
         Ok(Self { header, point })
     }
 
@@ -230,26 +248,29 @@ impl Share {
     }
 }
 
-fn check_header(header: &ShareHeader) -> Result<(), ShareFormatError> {
-    if header.index == 0 {
-        return Err(ShareFormatError::IndexZero);
+impl ShareHeader {
+    /// The rules every share's header keeps: 1 ≤ index ≤ n, 2 ≤ k ≤ n (docs/formats.md §4).
+    pub fn check(&self) -> Result<(), ShareFormatError> {
+        if self.index == 0 {
+            return Err(ShareFormatError::IndexZero);
+        }
+        if self.threshold < 2 {
+            return Err(ShareFormatError::ThresholdBelowTwo(self.threshold));
+        }
+        if self.threshold > self.count {
+            return Err(ShareFormatError::ThresholdAboveCount {
+                threshold: self.threshold,
+                count: self.count,
+            });
+        }
+        if self.index > self.count {
+            return Err(ShareFormatError::IndexAboveCount {
+                index: self.index,
+                count: self.count,
+            });
+        }
+        Ok(())
     }
-    if header.threshold < 2 {
-        return Err(ShareFormatError::ThresholdBelowTwo(header.threshold));
-    }
-    if header.threshold > header.count {
-        return Err(ShareFormatError::ThresholdAboveCount {
-            threshold: header.threshold,
-            count: header.count,
-        });
-    }
-    if header.index > header.count {
-        return Err(ShareFormatError::IndexAboveCount {
-            index: header.index,
-            count: header.count,
-        });
-    }
-    Ok(())
 }
 
 /// A share's public commitment, as recorded in the manifest.

@@ -327,7 +327,7 @@ pub(super) fn rehearse(
         if let Some(aside) = set_aside.first() {
             return Err(Error::Verification(format!(
                 "{} was set aside: {}",
-                aside.name, aside.reason
+                aside.name, aside.explained()
             )));
         }
         OpenRequest::destroy(&request_dir)?;

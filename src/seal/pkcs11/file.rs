@@ -144,19 +144,18 @@ impl SealedFile {
         if lines.any(|line| !line.is_empty()) {
             return Err("text after the ciphertext line".into());
         }
-        if !(1..=count).contains(&index) || threshold < 2 || threshold > count {
-            return Err(format!(
-                "the header claims share {index} of {count} with threshold {threshold}, which cannot be"
-            ));
-        }
+        let header = ShareHeader {
+            set_id,
+            threshold,
+            count,
+            index,
+            fingerprint,
+        };
+        header.check().map_err(|error| {
+            format!("the header claims share {index} of {count} with threshold {threshold}, which cannot be ({error})")
+        })?;
         Ok(Self {
-            header: ShareHeader {
-                set_id,
-                threshold,
-                count,
-                index,
-                fingerprint,
-            },
+            header,
             token_label,
             token_serial,
             key_label,

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::{expected_fingerprint, Candidate, Recovered, SetAside};
+use super::reconstruct::expected_fingerprint;
+use super::{AsideCode, Candidate, Recovered, SetAside};
 use crate::error::{Error, Stated};
 use crate::fingerprint::Fingerprint;
 use crate::secret::{MasterKey, KEY_LEN};
@@ -44,10 +45,8 @@ pub fn reconstruct_either(
         Some(manifest) => manifest.scheme == Scheme::Slip39,
         None => candidates.is_empty() && !mnemonics.is_empty(),
     };
-    let other_kind = |name: String, reason: &str| SetAside {
-        name,
-        reason: reason.into(),
-    };
+    let other_kind =
+        |name: String, reason: &str| SetAside::new(name, AsideCode::OtherScheme, reason);
     if slip39 {
         set_aside.extend(candidates.into_iter().map(|c| {
             other_kind(
@@ -96,12 +95,14 @@ pub fn reconstruct_mnemonics(
             ))
         }
     };
-    let mut aside = |name: String, reason: String| set_aside.push(SetAside { name, reason });
+    let mut aside = |name: String, code: AsideCode, reason: String| {
+        set_aside.push(SetAside::new(name, code, reason))
+    };
 
     let mut valid: Vec<MnemonicCandidate> = Vec::new();
     for candidate in mnemonics {
         match manifest.map(|manifest| check_against_manifest(&candidate, manifest)) {
-            Some(Err(reason)) => aside(candidate.name, reason),
+            Some(Err((code, reason))) => aside(candidate.name, code, reason),
             _ => valid.push(candidate),
         }
     }
@@ -136,6 +137,7 @@ pub fn reconstruct_mnemonics(
     for other in others {
         aside(
             other.name,
+            AsideCode::OtherSet,
             format!(
                 "a mnemonic of another SLIP-39 set (identifier {}), while the others are of {}",
                 other.share.params().identifier,
@@ -155,13 +157,16 @@ pub fn reconstruct_mnemonics(
             .iter()
             .find(|kept| position(kept) == position(&candidate))
         {
-            Some(kept) if kept.share.expose_value() == candidate.share.expose_value() => {
-                aside(candidate.name, format!("a second copy of share {index}"))
-            }
+            Some(kept) if kept.share.expose_value() == candidate.share.expose_value() => aside(
+                candidate.name,
+                AsideCode::DuplicateCopy,
+                format!("a second copy of share {index}"),
+            ),
             Some(_) => {
                 conflicted.push(position(&candidate));
                 aside(
                     candidate.name,
+                    AsideCode::DuplicateIndex,
                     format!("share {index} is claimed by two different mnemonics"),
                 );
             }
@@ -175,6 +180,7 @@ pub fn reconstruct_mnemonics(
         let index = candidate.index();
         aside(
             candidate.name,
+            AsideCode::DuplicateIndex,
             format!("share {index} is claimed by two different mnemonics"),
         );
     }
@@ -204,6 +210,7 @@ pub fn reconstruct_mnemonics(
             let index = candidate.index();
             aside(
                 candidate.name,
+                AsideCode::OffPolynomial,
                 format!("share {index} does not agree with the other shares (corrupted or forged)"),
             );
         }
@@ -258,28 +265,40 @@ pub fn reconstruct_mnemonics(
 fn check_against_manifest(
     candidate: &MnemonicCandidate,
     manifest: &Manifest,
-) -> Result<(), String> {
+) -> Result<(), (AsideCode, String)> {
     let params = candidate.share.params();
     let recorded = match (manifest.scheme, &manifest.slip39) {
         (Scheme::Slip39, Some(recorded)) => recorded,
         _ => {
-            return Err(format!(
-                "a SLIP-39 mnemonic, but set {} holds custody-v1 shares",
-                manifest.set_id
+            return Err((
+                AsideCode::OtherScheme,
+                format!(
+                    "a SLIP-39 mnemonic, but set {} holds custody-v1 shares",
+                    manifest.set_id
+                ),
             ))
         }
     };
     if params.identifier != recorded.identifier {
-        return Err(format!(
-            "a mnemonic of SLIP-39 set {}, not of the manifest's {}",
-            params.identifier, recorded.identifier
+        return Err((
+            AsideCode::OtherSet,
+            format!(
+                "a mnemonic of SLIP-39 set {}, not of the manifest's {}",
+                params.identifier, recorded.identifier
+            ),
         ));
     }
     let index = candidate.index();
     match manifest.share(index) {
-        None => Err(format!("share {index} is not in the manifest")),
-        Some(entry) if entry.commitment != candidate.share.commitment() => Err(format!(
-            "share {index} does not match its commitment in the manifest (corrupted or forged)"
+        None => Err((
+            AsideCode::NotInManifest,
+            format!("share {index} is not in the manifest"),
+        )),
+        Some(entry) if entry.commitment != candidate.share.commitment() => Err((
+            AsideCode::CommitmentMismatch,
+            format!(
+                "share {index} does not match its commitment in the manifest (corrupted or forged)"
+            ),
         )),
         Some(_) => Ok(()),
     }

@@ -1,330 +1,16 @@
-//! From a pile of share inputs — some sealed, some typed, some bad — to a verified key.
-//!
-//! [`gather`] opens and parses every input, setting aside (with a reason) those that cannot
-//! be used; [`reconstruct`] picks the set, checks shares against the manifest's commitments
-//! or, without a manifest, locates bad shares by Berlekamp–Welch decoding, combines and
-//! verifies the fingerprint (SPEC §1.3). Nothing here delivers the key; see [`crate::deliver`].
-
-mod slip39;
+//! Choosing the set among the shares that were opened, setting aside the bad ones with a
+//! reason, combining a quorum and verifying the key's fingerprint.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
-
+use super::{AsideCode, Candidate, SetAside};
 use crate::error::{Error, Stated};
-use crate::fingerprint::sha256_hex;
 use crate::fingerprint::Fingerprint;
-use crate::input::{read_capped, MAX_SEALED_SHARE};
-use crate::seal::{Keyring, Opened};
-use crate::secret::{MasterKey, KEY_LEN};
-use crate::set::{Manifest, ManifestShare};
-use crate::share::gf256::{berlekamp_welch, combine as combine_basis, Interpolator};
+use crate::secret::MasterKey;
+use crate::set::Manifest;
+use crate::share::decode::{locate_bad_shares, Polynomial};
 use crate::share::shamir::combine;
 use crate::share::{SetId, Share, ShareHeader};
-
-pub use slip39::{reconstruct_either, reconstruct_mnemonics, MnemonicCandidate};
-
-/// One share as given on the command line.
-pub enum ShareInput {
-    /// A sealed share file, opened with the keyring.
-    Sealed(PathBuf),
-    /// A share text (from `--text`, a QR code, typing); `name` says where it came from.
-    Text {
-        /// Where the text came from, e.g. "shares.txt line 2".
-        name: String,
-        /// The share text.
-        text: SecretString,
-    },
-}
-
-/// A parsed share and where it came from.
-pub struct Candidate {
-    /// Where it came from (file name, text line).
-    pub name: String,
-    /// The share.
-    pub share: Share,
-}
-
-/// A share input that was not used, and why (public: no content).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetAside {
-    /// Where it came from.
-    pub name: String,
-    /// Why it was not used.
-    pub reason: String,
-}
-
-/// Parses a file of share texts (`--text`): one share per line, blank lines and `#` comments
-/// ignored. `name` says where the bytes came from. A line that is not UTF-8 is set aside,
-/// named, and the others are used; a file with no share text at all is set aside as a whole.
-pub fn parse_share_texts(bytes: &[u8], name: &str) -> (Vec<ShareInput>, Vec<SetAside>) {
-    let mut inputs = Vec::new();
-    let mut aside = Vec::new();
-    for (number, line) in crate::input::text_lines(bytes) {
-        let line_name = format!("{name} line {number}");
-        match line {
-            None => aside.push(SetAside {
-                name: line_name,
-                reason: "not UTF-8 text, so not a share text".into(),
-            }),
-            Some(line) if line.trim().is_empty() || line.trim_start().starts_with('#') => {}
-            Some(line) => inputs.push(ShareInput::Text {
-                name: line_name,
-                text: SecretString::from(line.to_string()),
-            }),
-        }
-    }
-    if inputs.is_empty() && aside.is_empty() {
-        aside.push(SetAside {
-            name: name.to_string(),
-            reason: "holds no share text (it is empty or only comments)".into(),
-        });
-    }
-    (inputs, aside)
-}
-
-/// Everything [`gather`] found.
-#[derive(Default)]
-pub struct Gathered {
-    /// Shares that parsed.
-    pub candidates: Vec<Candidate>,
-    /// SLIP-39 mnemonics that parsed.
-    pub mnemonics: Vec<MnemonicCandidate>,
-    /// Inputs no identity could open.
-    pub undecryptable: Vec<String>,
-    /// Inputs that are damaged or not shares.
-    pub set_aside: Vec<SetAside>,
-    /// Remarks that do not disqualify a share (e.g. a sealed file that differs from the
-    /// manifest's hash but holds a share matching its commitment).
-    pub warnings: Vec<String>,
-}
-
-impl Gathered {
-    /// Parses one share text: a custody share, or a SLIP-39 mnemonic when it starts with a
-    /// word of the SLIP-39 list; set aside with the reason when it is neither.
-    fn add_text(&mut self, name: String, text: &str) {
-        match Share::from_text(text) {
-            Ok(share) => self.candidates.push(Candidate { name, share }),
-            Err(error) if !slip39::looks_like_mnemonic(text) => self.set_aside.push(SetAside {
-                name,
-                reason: error.to_string(),
-            }),
-            Err(_) => match crate::share::slip39::Slip39Share::from_mnemonic(text) {
-                Ok(share) => self.mnemonics.push(MnemonicCandidate { name, share }),
-                Err(error) => self.set_aside.push(SetAside {
-                    name,
-                    reason: error.to_string(),
-                }),
-            },
-        }
-    }
-}
-
-/// Opens and parses every input. A wrong passphrase aborts (exit 6); everything else about a
-/// single input, an empty passphrase included (the share is "skipped"), is recorded and the
-/// rest go on.
-pub fn gather(
-    inputs: Vec<ShareInput>,
-    keyring: &Keyring,
-    manifest: Option<&Manifest>,
-) -> Result<Gathered, Error> {
-    let mut gathered = Gathered::default();
-    for input in inputs {
-        match input {
-            ShareInput::Text { name, text } => gathered.add_text(name, text.expose_secret()),
-            ShareInput::Sealed(path) => {
-                let name = path.display().to_string();
-                let bytes = match read_capped(&path, MAX_SEALED_SHARE) {
-                    Ok(bytes) => bytes,
-                    Err(error) => {
-                        gathered.set_aside.push(SetAside {
-                            name,
-                            reason: error.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                let entry = manifest.and_then(|manifest| {
-                    let file_name = path.file_name()?.to_string_lossy().into_owned();
-                    manifest.share_by_file(&file_name)
-                });
-                // The manifest places the file when its hash is the one recorded: then only
-                // the identity of the recorded recipient is tried. A file that differs (or
-                // that the manifest does not list) is tried with every identity.
-                let placed = match entry {
-                    Some(entry) if sha256_hex(&bytes) == entry.sha256 => Some(entry),
-                    Some(entry) => {
-                        gathered.warnings.push(format!(
-                            "{name} differs from the manifest's hash of share {}; its content is checked against the commitment",
-                            entry.index
-                        ));
-                        None
-                    }
-                    None => None,
-                };
-                match keyring.open(&bytes, &name, placed.map(ManifestShare::addressee).as_ref())? {
-                    Opened::Plaintext(plaintext) => match std::str::from_utf8(&plaintext) {
-                        Ok(text) => gathered.add_text(name, text),
-                        Err(_) => gathered.set_aside.push(SetAside {
-                            name,
-                            reason: "the sealed content is not a share text".into(),
-                        }),
-                    },
-                    Opened::NoMatchingIdentity => gathered.undecryptable.push(name),
-                    Opened::Unreadable(reason) => {
-                        gathered.set_aside.push(SetAside { name, reason })
-                    }
-                    Opened::Skipped => gathered.set_aside.push(SetAside {
-                        name,
-                        reason: "skipped: no passphrase was given (its holder is absent)".into(),
-                    }),
-                }
-            }
-        }
-    }
-    Ok(gathered)
-}
-
-/// The outcome of recovering a key, with every share accounted for.
-pub struct SetRecovery {
-    /// The verified key, or why not.
-    pub result: Result<Recovered, Error>,
-    /// Inputs not used, with reasons.
-    pub set_aside: Vec<SetAside>,
-    /// Sealed files no identity opened.
-    pub undecryptable: Vec<String>,
-    /// Remarks that did not disqualify a share.
-    pub warnings: Vec<String>,
-    /// Shares that opened but could not be verified, because the reconstruction failed:
-    /// (where from, index).
-    pub unverified: Vec<(String, u8)>,
-}
-
-/// Recovers a set's key from the sealed files in its folder that the keyring opens, plus any
-/// `extra` inputs (share texts from paper), checked against the manifest. A sealed file that
-/// is missing is named like a damaged one. Exit 6 when no share at all could be opened. A
-/// SLIP-39 set is recovered with the empty SLIP-39 passphrase (ceremonies take no other).
-pub fn recover_set(
-    manifest: &Manifest,
-    folder: &std::path::Path,
-    keyring: &Keyring,
-    extra: Vec<ShareInput>,
-) -> SetRecovery {
-    recover_set_with_passphrase(manifest, folder, keyring, extra, &mut || {
-        Ok(SecretString::from(String::new()))
-    })
-}
-
-/// [`recover_set`] for a set that may have been split with a SLIP-39 passphrase:
-/// `slip39_passphrase` is asked only when SLIP-39 mnemonics opened, after every share's own
-/// passphrase, as `combine --slip39-passphrase` asks it.
-pub fn recover_set_with_passphrase(
-    manifest: &Manifest,
-    folder: &std::path::Path,
-    keyring: &Keyring,
-    extra: Vec<ShareInput>,
-    slip39_passphrase: &mut dyn FnMut() -> Result<SecretString, Error>,
-) -> SetRecovery {
-    let mut inputs: Vec<ShareInput> = manifest
-        .shares
-        .iter()
-        .map(|entry| folder.join(&entry.file))
-        .map(ShareInput::Sealed)
-        .collect();
-    inputs.extend(extra);
-    match gather(inputs, keyring, Some(manifest)) {
-        Ok(gathered) => reconstruct_gathered(
-            gathered,
-            Some(manifest),
-            None,
-            Vec::new(),
-            slip39_passphrase,
-        ),
-        Err(error) => SetRecovery::failed(error),
-    }
-}
-
-impl SetRecovery {
-    /// A recovery that stopped before any share was accounted for (a wrong passphrase).
-    pub fn failed(error: Error) -> Self {
-        Self {
-            result: Err(error),
-            set_aside: Vec::new(),
-            undecryptable: Vec::new(),
-            warnings: Vec::new(),
-            unverified: Vec::new(),
-        }
-    }
-}
-
-/// Reconstructs and verifies what [`gather`] opened, with [`reconstruct_either`], against the
-/// manifest or the `stated` fingerprint. `set_aside` holds inputs already found unusable
-/// elsewhere (a scan with no code), listed after those `gather` set aside and before those
-/// set aside while reconstructing. The SLIP-39 passphrase is asked for only when mnemonics
-/// opened. Exit 6 when no share could be opened.
-pub fn reconstruct_gathered(
-    gathered: Gathered,
-    manifest: Option<&Manifest>,
-    stated: Option<Fingerprint>,
-    mut set_aside: Vec<SetAside>,
-    slip39_passphrase: impl FnOnce() -> Result<SecretString, Error>,
-) -> SetRecovery {
-    let Gathered {
-        candidates,
-        mnemonics,
-        undecryptable,
-        set_aside: gathered_aside,
-        warnings,
-    } = gathered;
-    set_aside.splice(0..0, gathered_aside);
-    let mut recovery = SetRecovery {
-        result: Err(Error::NothingDecrypted),
-        set_aside,
-        undecryptable,
-        warnings,
-        unverified: Vec::new(),
-    };
-    if candidates.is_empty() && mnemonics.is_empty() && !recovery.undecryptable.is_empty() {
-        return recovery;
-    }
-    let opened: Vec<(String, u8)> = candidates
-        .iter()
-        .map(|c| (c.name.clone(), c.share.header().index))
-        .chain(
-            mnemonics
-                .iter()
-                .map(|c| (c.name.clone(), c.share.params().member_index + 1)),
-        )
-        .collect();
-    let passphrase = if mnemonics.is_empty() {
-        SecretString::from(String::new())
-    } else {
-        match slip39_passphrase() {
-            Ok(passphrase) => passphrase,
-            Err(error) => {
-                recovery.result = Err(error);
-                return recovery;
-            }
-        }
-    };
-    recovery.result = reconstruct_either(
-        candidates,
-        mnemonics,
-        manifest,
-        stated,
-        passphrase.expose_secret(),
-        &mut recovery.set_aside,
-    );
-    if recovery.result.is_err() {
-        recovery.unverified = opened
-            .into_iter()
-            .filter(|(name, _)| !recovery.set_aside.iter().any(|aside| &aside.name == name))
-            .collect();
-    }
-    recovery
-}
 
 /// Where the expected fingerprint came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,8 +46,8 @@ pub struct Recovered {
 /// The public facts that sort shares into candidate sets: (set id, carried fingerprint, k).
 type GroupKey = (SetId, Fingerprint, u8);
 
-/// Shares set aside within one group: (position in the group, reason).
-type GroupAside = Vec<(usize, String)>;
+/// Shares set aside within one group: (position in the group, code, reason).
+type GroupAside = Vec<(usize, AsideCode, String)>;
 
 /// Picks the set, discards bad shares (each pushed to `set_aside` with its reason), combines
 /// and verifies. Exit codes: 4 for fewer than k valid shares, 3 when the valid shares do not
@@ -381,7 +67,9 @@ pub fn reconstruct(
     set_aside: &mut Vec<SetAside>,
 ) -> Result<Recovered, Error> {
     let (expected, expected_from) = expected_fingerprint(manifest, stated)?;
-    let mut aside = |name: String, reason: String| set_aside.push(SetAside { name, reason });
+    let mut aside = |name: String, code: AsideCode, reason: String| {
+        set_aside.push(SetAside::new(name, code, reason))
+    };
 
     let mut groups: BTreeMap<GroupKey, Vec<Candidate>> = BTreeMap::new();
     for candidate in candidates {
@@ -390,6 +78,7 @@ pub fn reconstruct(
             if header.set_id != manifest.set_id {
                 aside(
                     candidate.name,
+                    AsideCode::OtherSet,
                     format!("belongs to set {}, not {}", header.set_id, manifest.set_id),
                 );
                 continue;
@@ -398,6 +87,7 @@ pub fn reconstruct(
                 None => {
                     aside(
                         candidate.name,
+                        AsideCode::NotInManifest,
                         format!("share {} is not in the manifest", header.index),
                     );
                     continue;
@@ -405,6 +95,7 @@ pub fn reconstruct(
                 Some(entry) if entry.commitment != candidate.share.commitment() => {
                     aside(
                         candidate.name,
+                        AsideCode::CommitmentMismatch,
                         format!("share {} does not match its commitment in the manifest (corrupted or forged)", header.index),
                     );
                     continue;
@@ -455,17 +146,15 @@ pub fn reconstruct(
         };
         // The reported group's own findings stand; shares of another key than the expected
         // one are proven foreign; the rest are left unlabelled (unverified).
-        for (position, reason) in in_group_aside {
-            aside(groups[&group_key][position].name.clone(), reason);
+        for (position, code, reason) in in_group_aside {
+            aside(groups[&group_key][position].name.clone(), code, reason);
         }
         if let Some(expected) = expected {
             for (other_key, group) in &groups {
                 if other_key.1 != expected && *other_key != group_key {
                     for candidate in group {
-                        aside(
-                            candidate.name.clone(),
-                            foreign_reason(candidate.share.header(), group_key),
-                        );
+                        let (code, reason) = foreign_reason(candidate.share.header(), group_key);
+                        aside(candidate.name.clone(), code, reason);
                     }
                 }
             }
@@ -481,9 +170,9 @@ pub fn reconstruct(
     )]
     let group = groups.remove(&group_key).expect("the chosen group exists");
     let mut chosen: Vec<Option<Candidate>> = group.into_iter().map(Some).collect();
-    for (position, reason) in in_group_aside {
+    for (position, code, reason) in in_group_aside {
         if let Some(candidate) = chosen[position].take() {
-            aside(candidate.name, reason);
+            aside(candidate.name, code, reason);
         }
     }
     let good_shares: Vec<Candidate> = good
@@ -500,29 +189,30 @@ pub fn reconstruct(
     for candidate in groups.into_values().flatten() {
         let header = candidate.share.header();
         if header.fingerprint != fingerprint {
-            let reason = foreign_reason(header, group_key);
-            aside(candidate.name, reason);
+            let (code, reason) = foreign_reason(header, group_key);
+            aside(candidate.name, code, reason);
         } else if header.set_id == set_id {
-            let reason = if verified_polynomial.contains(&candidate.share) {
-                format!(
+            let (code, reason) = if verified_polynomial.contains(&candidate.share) {
+                (AsideCode::HeaderDisagrees, format!(
                     "share {}'s header disagrees with the verified shares of set {set_id} (threshold {} claimed, {threshold} verified)",
                     header.index, header.threshold
-                )
+                ))
             } else {
-                format!(
+                (AsideCode::OffPolynomial, format!(
                     "share {} claims set {set_id} but does not lie on the polynomial of its verified shares (corrupted or forged)",
                     header.index
-                )
+                ))
             };
-            aside(candidate.name, reason);
+            aside(candidate.name, code, reason);
         } else {
-            unused.push(SetAside {
-                reason: format!(
+            unused.push(SetAside::new(
+                candidate.name,
+                AsideCode::Unused,
+                format!(
                     "share {} belongs to set {}, another set of the same key; not needed",
                     header.index, header.set_id
                 ),
-                name: candidate.name,
-            });
+            ));
         }
     }
     Ok(Recovered {
@@ -592,21 +282,30 @@ fn attempt_order(
 
 /// Why a share that carries another fingerprint than the verified (or expected) key's is not
 /// one of its shares.
-fn foreign_reason(header: &ShareHeader, (set_id, fingerprint, _): GroupKey) -> String {
+fn foreign_reason(header: &ShareHeader, (set_id, fingerprint, _): GroupKey) -> (AsideCode, String) {
     if header.set_id != set_id {
-        format!(
-            "share {} belongs to set {}, while the others belong to {set_id}",
-            header.index, header.set_id
+        (
+            AsideCode::OtherSet,
+            format!(
+                "share {} belongs to set {}, while the others belong to {set_id}",
+                header.index, header.set_id
+            ),
         )
     } else if header.fingerprint != fingerprint {
-        format!(
-            "share {} is for another key (fingerprint {})",
-            header.index, header.fingerprint
+        (
+            AsideCode::OtherKey,
+            format!(
+                "share {} is for another key (fingerprint {})",
+                header.index, header.fingerprint
+            ),
         )
     } else {
-        format!(
-            "share {}'s header disagrees with the other shares of set {set_id}",
-            header.index
+        (
+            AsideCode::HeaderDisagrees,
+            format!(
+                "share {}'s header disagrees with the other shares of set {set_id}",
+                header.index
+            ),
         )
     }
 }
@@ -639,11 +338,16 @@ fn reconstruct_group(
             match unique.last() {
                 Some(&previous) if group[previous].share.header().index == index => {
                     if group[previous].share.point().same_as(share.point()) {
-                        set_aside.push((position, format!("a second copy of share {index}")));
+                        set_aside.push((
+                            position,
+                            AsideCode::DuplicateCopy,
+                            format!("a second copy of share {index}"),
+                        ));
                     } else {
                         conflicted.push(index);
                         set_aside.push((
                             position,
+                            AsideCode::DuplicateIndex,
                             format!("share {index} is claimed by two different shares"),
                         ));
                     }
@@ -658,6 +362,7 @@ fn reconstruct_group(
             let index = group[position].share.header().index;
             set_aside.push((
                 position,
+                AsideCode::DuplicateIndex,
                 format!("share {index} is claimed by two different shares"),
             ));
         }
@@ -683,6 +388,7 @@ fn reconstruct_group(
             let index = group[position].share.header().index;
             set_aside.push((
                 position,
+                AsideCode::OffPolynomial,
                 format!("share {index} does not agree with the other shares (corrupted or forged)"),
             ));
         }
@@ -709,41 +415,10 @@ fn reconstruct_group(
     GroupOutcome { result, set_aside }
 }
 
-/// The polynomial through k shares, to check further shares against it.
-struct Polynomial<'a> {
-    quorum: &'a [&'a Share],
-    interpolator: Option<Interpolator>,
-}
-
-impl<'a> Polynomial<'a> {
-    fn through(quorum: &'a [&'a Share]) -> Self {
-        let xs: Vec<u8> = quorum.iter().map(|share| share.header().index).collect();
-        Self {
-            quorum,
-            interpolator: Interpolator::new(&xs),
-        }
-    }
-
-    /// Whether `share`'s point is this polynomial's value at its index.
-    fn contains(&self, share: &Share) -> bool {
-        let Some(interpolator) = &self.interpolator else {
-            return false;
-        };
-        let basis = interpolator.basis_at(share.header().index);
-        let mut column = Zeroizing::new(vec![0u8; self.quorum.len()]);
-        (0..KEY_LEN).all(|position| {
-            for (slot, known) in column.iter_mut().zip(self.quorum) {
-                *slot = known.point().expose_bytes()[position];
-            }
-            combine_basis(&basis, &column) == share.point().expose_bytes()[position]
-        })
-    }
-}
-
 /// The fingerprint a reconstruction must give, and where it comes from: the manifest, else the
 /// caller's, else none (the shares' own). A stated fingerprint that contradicts the manifest is
 /// exit 3 before anything is combined.
-fn expected_fingerprint(
+pub(super) fn expected_fingerprint(
     manifest: Option<&Manifest>,
     stated: Option<Fingerprint>,
 ) -> Result<(Option<Fingerprint>, ExpectedFrom), Error> {
@@ -763,43 +438,13 @@ fn expected_fingerprint(
 
 impl ExpectedFrom {
     /// "the manifest records", to be followed by the fingerprint.
-    fn describe(self) -> &'static str {
+    pub(super) fn describe(self) -> &'static str {
         match self {
             ExpectedFrom::Manifest => "the manifest records",
             ExpectedFrom::Stated => "the stated fingerprint is",
             ExpectedFrom::Shares => "the shares carry",
         }
     }
-}
-
-/// Positions (in `shares`) of the shares that do not lie on the polynomial most shares agree
-/// on; `None` if there are too many bad ones to tell (more than ⌊(m − k) / 2⌋).
-///
-/// Fast path: interpolate through the first k and check the rest, O(m·k). Only if that finds
-/// a disagreement, run Berlekamp–Welch per key byte and take the union of the error positions.
-fn locate_bad_shares(shares: &[&Share], k: usize) -> Option<Vec<usize>> {
-    let xs: Vec<u8> = shares.iter().map(|share| share.header().index).collect();
-    // One key byte of each share: secret, so wiped when dropped.
-    let column = |position: usize, range: &[&Share]| -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(
-            range
-                .iter()
-                .map(|share| share.point().expose_bytes()[position])
-                .collect(),
-        )
-    };
-    let polynomial = Polynomial::through(&shares[..k]);
-    let consistent = shares[k..].iter().all(|share| polynomial.contains(share));
-    if consistent {
-        return Some(Vec::new());
-    }
-    let mut bad: Vec<usize> = Vec::new();
-    for position in 0..KEY_LEN {
-        bad.extend(berlekamp_welch(&xs, &column(position, shares), k)?);
-    }
-    bad.sort_unstable();
-    bad.dedup();
-    (shares.len() - bad.len() >= k).then_some(bad)
 }
 
 #[cfg(test)]
