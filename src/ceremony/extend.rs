@@ -98,7 +98,7 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
         .zip(sealed)
         .enumerate()
     {
-        let (recipient_text, recipients) = recipient_fields(recipient.recipients());
+        let (recipient_text, recipients) = recipient_fields(recipient.as_ref());
         let entry = ManifestShare {
             index: share.header().index,
             recipient: recipient_text,

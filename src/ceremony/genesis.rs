@@ -16,8 +16,8 @@ use crate::ram_dir::{RamDir, Staged};
 use crate::seal::{Prompts, Sealer};
 use crate::secret::MasterKey;
 use crate::set::{
-    check_output_folder, prepare_set, prepare_slip39_set, recipient_fields, ManifestShare,
-    PreparedSet, Scheme, Slip39Split, SplitRequest,
+    check_output_folder, prepare_set, prepare_slip39_set, ManifestShare, PreparedSet, Scheme,
+    Slip39Split, SplitRequest,
 };
 use crate::share::slip39::DEFAULT_ITERATION_EXPONENT;
 
@@ -154,11 +154,11 @@ pub fn plan_sealers(plan: &Plan, prompts: &Prompts) -> Result<Vec<Box<dyn Sealer
 /// What the transcript records of a plan's custodian: name, recipient (the first, with
 /// `recipients` when there are several, as in the manifest), paper.
 fn custodian_facts(custodian: &Custodian) -> serde_json::Value {
-    let (recipient, recipients) = recipient_fields(custodian.recipients.public_forms());
+    let forms = custodian.recipients.public_forms();
     let mut facts =
-        json!({"name": custodian.name, "recipient": recipient, "paper": custodian.paper});
-    if !recipients.is_empty() {
-        facts["recipients"] = json!(recipients);
+        json!({"name": custodian.name, "recipient": forms.first(), "paper": custodian.paper});
+    if forms.len() > 1 {
+        facts["recipients"] = json!(forms);
     }
     facts
 }

@@ -87,7 +87,7 @@ pub fn reissue(request: Reissue<'_>) -> Result<Reissued, Error> {
         index: request.index,
         reason: "sealing gave no file".into(),
     })?;
-    let (recipient, recipients) = recipient_fields(request.recipient.recipients());
+    let (recipient, recipients) = recipient_fields(request.recipient.as_ref());
     let entry = ManifestShare {
         index: request.index,
         recipient,

@@ -35,9 +35,14 @@ pub struct Addressee<'a> {
 
 /// The recipients of one share: one sealed file that any of them opens.
 pub trait Sealer: Send + Sync {
-    /// The recipients as recorded in the manifest, at least one: public, and enough to
-    /// recognise the matching identities later.
-    fn recipients(&self) -> Vec<String>;
+    /// The recipient as recorded in the manifest (the first, for a holder with several):
+    /// public, and enough to recognise the matching identity later.
+    fn recipient(&self) -> String;
+    /// Every recipient the sealed file opens with, [`Sealer::recipient`] first; several only
+    /// for a holder with several keys.
+    fn recipients(&self) -> Vec<String> {
+        vec![self.recipient()]
+    }
     /// The file extension of files this backend writes, without the dot.
     fn extension(&self) -> &'static str;
     /// Whether sealing may ask a person for something (then shares are sealed one by one).

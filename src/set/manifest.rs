@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::seal::Addressee;
+use crate::seal::{Addressee, Sealer};
 use crate::share::attest::AttestKey;
 use crate::share::shamir::Threshold;
 use crate::share::{Commitment, SetId};
@@ -78,15 +78,13 @@ pub struct ManifestShare {
     pub attest_key: Option<AttestKey>,
 }
 
-/// The manifest's `recipient` and `recipients` of a file sealed to `all` (public forms, in
-/// order, as [`crate::seal::Sealer::recipients`] gives them): the first, and the whole list
-/// only when there are several, so that readers that know only `recipient` still work.
-pub fn recipient_fields(mut all: Vec<String>) -> (String, Vec<String>) {
-    match all.len() {
-        0 => (String::new(), all),
-        1 => (all.remove(0), Vec::new()),
-        _ => (all[0].clone(), all),
-    }
+/// The manifest's `recipient` and `recipients` of a file `sealer` sealed: its first
+/// recipient, and the whole list only when there are several, so that readers that know only
+/// `recipient` still work.
+pub fn recipient_fields(sealer: &dyn Sealer) -> (String, Vec<String>) {
+    let all = sealer.recipients();
+    let several = if all.len() > 1 { all } else { Vec::new() };
+    (sealer.recipient(), several)
 }
 
 impl ManifestShare {

@@ -132,7 +132,7 @@ fn assemble(
         .zip(&sealed)
         .zip(1..=n)
         .map(|((((commitment, attest_key), sealer), bytes), index)| {
-            let (recipient, recipients) = recipient_fields(sealer.recipients());
+            let (recipient, recipients) = recipient_fields(sealer.as_ref());
             ManifestShare {
                 index,
                 recipient,

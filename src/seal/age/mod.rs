@@ -182,14 +182,23 @@ enum SealTo {
 }
 
 struct AgeSealer {
-    recipients: Vec<String>,
+    recipient: String,
+    /// The holder's other recipients, for a holder with several keys.
+    others: Vec<String>,
     to: SealTo,
     is_plugin: bool,
 }
 
 impl Sealer for AgeSealer {
+    fn recipient(&self) -> String {
+        self.recipient.clone()
+    }
+
     fn recipients(&self) -> Vec<String> {
-        self.recipients.clone()
+        iter::once(&self.recipient)
+            .chain(&self.others)
+            .cloned()
+            .collect()
     }
 
     fn extension(&self) -> &'static str {
@@ -219,14 +228,18 @@ impl Sealer for AgeSealer {
     }
 }
 
-/// A sealer whose one age file any of `recipients` opens (at least one). A plugin missing
-/// from PATH since the recipient was parsed is `Err` with the reason.
+/// A sealer whose one age file any of `recipients` opens. No recipient, or a plugin missing
+/// from PATH since its recipient was parsed, is `Err` with the reason.
 pub(super) fn public_key_sealer(
     recipients: &[PublicRecipient],
     prompts: &Prompts,
 ) -> Result<Box<dyn Sealer>, String> {
+    let Some((first, others)) = recipients.split_first() else {
+        return Err("no recipient to seal to".into());
+    };
     Ok(Box::new(AgeSealer {
-        recipients: recipients
+        recipient: first.text().to_string(),
+        others: others
             .iter()
             .map(|recipient| recipient.text().to_string())
             .collect(),
@@ -245,7 +258,8 @@ pub(super) fn public_key_sealer(
 /// A sealer to a passphrase (age's scrypt).
 pub(super) fn passphrase_sealer(passphrase: SecretString, prompts: &Prompts) -> Box<dyn Sealer> {
     Box::new(AgeSealer {
-        recipients: vec![PASSPHRASE_RECIPIENT.to_string()],
+        recipient: PASSPHRASE_RECIPIENT.to_string(),
+        others: Vec::new(),
         to: SealTo::Passphrase {
             passphrase,
             prompts: prompts.clone(),

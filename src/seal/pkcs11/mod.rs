@@ -75,8 +75,8 @@ struct Pkcs11Sealer {
 }
 
 impl Sealer for Pkcs11Sealer {
-    fn recipients(&self) -> Vec<String> {
-        vec![self.recipient.clone()]
+    fn recipient(&self) -> String {
+        self.recipient.clone()
     }
 
     fn extension(&self) -> &'static str {
