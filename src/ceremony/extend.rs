@@ -113,9 +113,7 @@ pub fn extend(request: Extension<'_>) -> Result<(Manifest, Transcript), Error> {
         files.push((entry.file.clone(), bytes));
         manifest.shares.push(entry);
     }
-    let mut manifest_json =
-        serde_json::to_vec_pretty(&manifest).map_err(|error| Error::Usage(error.to_string()))?;
-    manifest_json.push(b'\n');
+    let manifest_json = manifest.to_json_bytes();
     let mut transcript = old.transcript;
     transcript.append("preflight", request.preflight.to_json());
     transcript.append(

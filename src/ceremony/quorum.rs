@@ -82,7 +82,8 @@ impl Request {
     }
 
     fn recipient(&self) -> Result<age::x25519::Recipient, Error> {
-        let hrp = Hrp::parse("age").map_err(|error| Error::Usage(error.to_string()))?;
+        let hrp = Hrp::parse("age")
+            .map_err(|_| Error::Internal("\"age\" was refused as a bech32 prefix"))?;
         bech32::encode::<Bech32>(hrp, &self.transport)
             .ok()
             .and_then(|text| text.parse().ok())
@@ -162,7 +163,7 @@ pub fn open_request(folder: &RamDir, manifest: &Manifest, expires: u64) -> Resul
     let identity = age::x25519::Identity::generate();
     let public = identity.to_public().to_string();
     let (_, transport) =
-        bech32::decode(&public).map_err(|error| Error::Usage(error.to_string()))?;
+        bech32::decode(&public).map_err(|_| Error::Internal("an age recipient was not bech32"))?;
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;
     let request = Request {
@@ -170,7 +171,7 @@ pub fn open_request(folder: &RamDir, manifest: &Manifest, expires: u64) -> Resul
         fingerprint: manifest.fingerprint,
         transport: transport
             .try_into()
-            .map_err(|_| Error::Usage("an X25519 key is 32 bytes".into()))?,
+            .map_err(|_| Error::Internal("an X25519 public key was not 32 bytes"))?,
         nonce,
         expires,
     };

@@ -106,9 +106,7 @@ pub fn reissue(request: Reissue<'_>) -> Result<Reissued, Error> {
             *slot = entry.clone();
         }
     }
-    let mut manifest_json =
-        serde_json::to_vec_pretty(&manifest).map_err(|error| Error::Usage(error.to_string()))?;
-    manifest_json.push(b'\n');
+    let manifest_json = manifest.to_json_bytes();
     let mut transcript = set.transcript.clone();
     transcript.append("preflight", request.preflight.to_json());
     let mut facts = json!({

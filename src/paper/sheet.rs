@@ -156,9 +156,8 @@ fn share_text(sheet: &mut Sheet<'_>, text: &SecretString, mut y: f32) -> Result<
     page.text(Font::Helvetica, 8.0, left, y, 0.35, "start");
     page.text(Font::CourierBold, 14.0, left + 34.0, y, 0.0, TEXT_PREFIX);
     y += 21.0;
-    let lines = sheet_lines(text.expose_secret()).ok_or_else(|| {
-        Error::Usage("internal: the share text does not cut into sheet lines".into())
-    })?;
+    let lines = sheet_lines(text.expose_secret())
+        .ok_or(Error::Internal("a share text did not cut into sheet lines"))?;
     for line in &lines {
         let number = format!("line {}", line.number);
         page.text(Font::Helvetica, 8.0, left, y, 0.35, &number);
