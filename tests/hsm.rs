@@ -13,7 +13,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{custody, lib_identity, run, scratch, Ran, COUNTING_FINGERPRINT, COUNTING_KEY_HEX};
+use common::{
+    custody, lib_identity, run, scratch, Cmd, Ran, COUNTING_FINGERPRINT, COUNTING_KEY_HEX,
+};
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const OPENSC_MODULE: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
@@ -120,24 +122,26 @@ impl Hsm {
 
     /// `custody ARGS` with file descriptor 3 reading the PIN file (through sh, since the
     /// standard library passes no extra descriptors without unsafe code).
-    fn custody_with_pin_fd(&self, args: &[&str], input: &[u8]) -> Ran {
+    fn cmd_with_pin_fd(&self, args: &[&str]) -> Cmd {
         let mut command = Command::new("sh");
         command
             .arg("-c")
             .arg("exec \"$0\" \"$@\" 3<\"$PIN_FILE\"")
             .arg(common::BIN)
-            .args(args)
             .env("PIN_FILE", &self.pin_file)
             .env("SOFTHSM2_CONF", &self.conf)
             .env_remove("CUSTODY_PKCS11_MODULE")
             .env_remove("RUST_BACKTRACE");
-        run(command, input)
+        Cmd::from(command).args(args)
+    }
+
+    /// `custody ARGS` seeing this store only (see [`Hsm::custody`]), to add arguments to.
+    fn cmd(&self, args: &[&str]) -> Cmd {
+        Cmd::from(self.custody()).args(args)
     }
 
     fn run(&self, args: &[&str], input: &[u8]) -> Ran {
-        let mut command = self.custody();
-        command.args(args);
-        run(command, input)
+        self.cmd(args).stdin(input).run()
     }
 
     /// The key's URI with a PIN file.
@@ -169,21 +173,20 @@ fn no_pin(ran: &Ran) {
 /// Returns the set folder and the age identity files.
 fn mixed_set(hsm: &Hsm) -> (PathBuf, Vec<PathBuf>) {
     hsm.keygen(&format!("token={TOKEN};object={KEY_LABEL};id=%c0%ff%ee"));
-    let mut identities = Vec::new();
-    let mut args: Vec<String> = ["split", "-t", "3"].map(String::from).to_vec();
-    for name in ["alice", "bob", "carol", "dave"] {
-        let (file, recipient) = lib_identity(hsm.path(), name);
-        identities.push(file);
-        args.extend(["-r".into(), recipient]);
-    }
-    args.extend([
-        "-r".into(),
-        hsm.uri(&format!("token={TOKEN};object={KEY_LABEL}")),
-    ]);
+    let (identities, recipients): (Vec<PathBuf>, Vec<String>) = ["alice", "bob", "carol", "dave"]
+        .into_iter()
+        .map(|name| lib_identity(hsm.path(), name))
+        .unzip();
     let set = hsm.path().join("set");
-    args.extend(["-o".into(), set.display().to_string()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let ran = hsm.run(&args, format!("{COUNTING_KEY_HEX}\n").as_bytes());
+    let ran = hsm
+        .cmd(&["split", "-t", "3"])
+        .each("-r", &recipients)
+        .arg("-r")
+        .arg(hsm.uri(&format!("token={TOKEN};object={KEY_LABEL}")))
+        .arg("-o")
+        .arg(&set)
+        .stdin(format!("{COUNTING_KEY_HEX}\n").as_bytes())
+        .run();
     ran.expect(0, "5 sealed shares");
     no_pin(&ran);
     assert_eq!(ran.stdout_text().trim(), COUNTING_FINGERPRINT);
@@ -316,8 +319,8 @@ fn mixed_set_combines_through_the_hsm_share() {
     );
     assert!(!sealed.contains(PIN));
     // inspect reads the .p11 header without the token: which token and key, which share.
-    let p11_path = set.join("share-5-of-5.p11").display().to_string();
-    let inspected = hsm.run(&["inspect", &p11_path], b"");
+    let p11 = set.join("share-5-of-5.p11");
+    let inspected = hsm.cmd(&["inspect"]).arg(&p11).run();
     inspected.expect(0, "");
     let out = inspected.stdout_text();
     assert!(
@@ -330,54 +333,32 @@ fn mixed_set_combines_through_the_hsm_share() {
     );
     assert!(out.contains("share       5 of 5, 3 needed"), "{out}");
 
-    let hsm_id = pin_fd_identity();
-    let share = |i: usize| {
-        set.join(format!("share-{i}-of-5.age"))
-            .display()
-            .to_string()
-    };
-    let p11 = set.join("share-5-of-5.p11").display().to_string();
-    let (a, c) = (ids[0].display().to_string(), ids[2].display().to_string());
-    let ran = hsm.custody_with_pin_fd(
-        &[
-            "combine",
-            "-m",
-            &set.display().to_string(),
-            "-i",
-            &a,
-            "-i",
-            &c,
-            "-i",
-            &hsm_id,
-            &share(1),
-            &share(3),
-            &p11,
-        ],
-        b"",
-    );
+    let share = |i: usize| set.join(format!("share-{i}-of-5.age"));
+    let ran = hsm
+        .cmd_with_pin_fd(&["combine", "-m"])
+        .arg(&set)
+        .each("-i", [&ids[0], &ids[2]])
+        .arg("-i")
+        .arg(pin_fd_identity())
+        .args([share(1), share(3), p11.clone()])
+        .run();
     ran.expect(0, "verified from 3 shares");
     no_pin(&ran);
     assert_eq!(ran.stdout_text(), format!("{COUNTING_KEY_HEX}\n"));
 
     // Without the manifest, and with the module from CUSTODY_PKCS11_MODULE and a token-wide
     // identity (no object named): the file says which key opens it.
-    let mut command = hsm.custody();
-    command
+    let ran = hsm
+        .cmd(&["verify"])
         .env("CUSTODY_PKCS11_MODULE", MODULE)
-        .args([
-            "verify",
-            "-i",
-            &a,
-            "-i",
-            &ids[3].display().to_string(),
-            "-i",
-        ])
+        .each("-i", [&ids[0], &ids[3]])
+        .arg("-i")
         .arg(format!(
             "pkcs11:token={TOKEN}?pin-source={}",
             hsm.pin_file.display()
         ))
-        .args([&share(1), &p11, &share(4)]);
-    let ran = run(command, b"");
+        .args([share(1), p11, share(4)])
+        .run();
     ran.expect(0, "");
     let out = ran.stdout_text();
     assert!(out.contains(COUNTING_FINGERPRINT), "{out}");
@@ -397,20 +378,13 @@ fn a_new_key_with_the_same_label_and_id_cannot_open_the_share() {
         String::from_utf8_lossy(&deleted.stderr)
     );
     hsm.keygen(&format!("token={TOKEN};object={KEY_LABEL};id=%c0%ff%ee"));
-    let ran = hsm.custody_with_pin_fd(
-        &[
-            "verify",
-            "-m",
-            &set.display().to_string(),
-            "-i",
-            &ids[0].display().to_string(),
-            "-i",
-            &ids[1].display().to_string(),
-            "-i",
-            &pin_fd_identity(),
-        ],
-        b"",
-    );
+    let ran = hsm
+        .cmd_with_pin_fd(&["verify", "-m"])
+        .arg(&set)
+        .each("-i", [&ids[0], &ids[1]])
+        .arg("-i")
+        .arg(pin_fd_identity())
+        .run();
     ran.expect(4, "not enough valid shares");
     let all = format!("{}{}", ran.stdout_text(), ran.stderr);
     assert!(all.contains("share-5-of-5.p11"), "{all}");
@@ -430,24 +404,19 @@ fn a_wrong_pin_is_exit_6() {
         "pkcs11:token={TOKEN};object={KEY_LABEL}?module-path={MODULE}&pin-source={}",
         hsm.bad_pin_file.display()
     );
-    let ran = hsm.run(
-        &[
-            "verify",
-            "-m",
-            &set.display().to_string(),
-            "-i",
-            &ids[0].display().to_string(),
-            "-i",
-            &bad,
-        ],
-        b"",
-    );
+    let ran = hsm
+        .cmd(&["verify", "-m"])
+        .arg(&set)
+        .arg("-i")
+        .arg(&ids[0])
+        .args(["-i", &bad])
+        .run();
     ran.expect(6, "wrong PIN (not retried");
     assert!(!ran.stderr.contains("not-the-pin"), "{}", ran.stderr);
     let out = hsm.path().join("set-2");
     let (_, age) = lib_identity(hsm.path(), "erin");
-    let ran = hsm.run(
-        &[
+    let ran = hsm
+        .cmd(&[
             "split",
             "-t",
             "2",
@@ -457,20 +426,20 @@ fn a_wrong_pin_is_exit_6() {
             "-r",
             &bad,
             "-o",
-            &out.display().to_string(),
-        ],
-        b"",
-    );
+        ])
+        .arg(&out)
+        .run();
     ran.expect(6, "wrong PIN");
     assert!(!out.exists(), "a refused split left {}", out.display());
     // pin-value works too, with a warning that the PIN is in argv; the PIN is not shown.
     let inline = format!(
         "pkcs11:token={TOKEN};object={KEY_LABEL}?module-path={MODULE}&pin-value=wrong-pin-77"
     );
-    let ran = hsm.run(
-        &["verify", "-m", &set.display().to_string(), "-i", &inline],
-        b"",
-    );
+    let ran = hsm
+        .cmd(&["verify", "-m"])
+        .arg(&set)
+        .args(["-i", &inline])
+        .run();
     ran.expect(6, "the PIN is in the command line");
     assert!(!ran.stderr.contains("wrong-pin-77"), "{}", ran.stderr);
 }
@@ -480,54 +449,30 @@ fn a_wrong_pin_is_exit_6() {
 fn unknown_token_or_object_is_exit_1() {
     let hsm = Hsm::new();
     let (set, ids) = mixed_set(&hsm);
-    let set = set.display().to_string();
-    let a = ids[0].display().to_string();
-    hsm.run(
-        &[
-            "verify",
-            "-m",
-            &set,
-            "-i",
-            &a,
-            "-i",
-            &hsm.uri("token=nosuch"),
-        ],
-        b"",
-    )
-    .expect(
+    let verify_with = |uri: String| {
+        hsm.cmd(&["verify", "-m"])
+            .arg(&set)
+            .each("-i", [ids[0].as_os_str(), uri.as_ref()])
+            .run()
+    };
+    verify_with(hsm.uri("token=nosuch")).expect(
         1,
         "a token with label \"nosuch\": not found; tokens present: \"custody\"",
     );
-    hsm.run(
-        &[
-            "verify",
-            "-m",
-            &set,
-            "-i",
-            &a,
-            "-i",
-            &hsm.uri(&format!("token={TOKEN};object=nosuch")),
-        ],
-        b"",
-    )
-    .expect(1, "no secret key \"nosuch\"");
-    let out = hsm.path().join("set-2").display().to_string();
-    hsm.run(
-        &[
-            "split",
-            "-t",
-            "2",
-            "--generate",
+    verify_with(hsm.uri(&format!("token={TOKEN};object=nosuch")))
+        .expect(1, "no secret key \"nosuch\"");
+    hsm.cmd(&["split", "-t", "2", "--generate"])
+        .each(
             "-r",
-            &hsm.uri(&format!("token={TOKEN};object=nosuch")),
-            "-r",
-            &hsm.uri(&format!("token={TOKEN};object={KEY_LABEL}")),
-            "-o",
-            &out,
-        ],
-        b"",
-    )
-    .expect(1, "no secret key \"nosuch\"");
+            [
+                hsm.uri(&format!("token={TOKEN};object=nosuch")),
+                hsm.uri(&format!("token={TOKEN};object={KEY_LABEL}")),
+            ],
+        )
+        .arg("-o")
+        .arg(hsm.path().join("set-2"))
+        .run()
+        .expect(1, "no secret key \"nosuch\"");
 }
 
 /// A plan custodian given as a URI with `pin-value` is sealed to, but the PIN is in no record:
@@ -710,26 +655,14 @@ fn edited_and_truncated_p11_files_are_set_aside() {
     .unwrap();
     let truncated = hsm.path().join("truncated.p11");
     fs::write(&truncated, &original[..original.len() - 20]).unwrap();
-    let shares: Vec<String> = (1..=3)
-        .map(|i| {
-            set.join(format!("share-{i}-of-5.age"))
-                .display()
-                .to_string()
-        })
-        .chain([&edited, &other_set, &truncated].map(|p| p.display().to_string()))
-        .collect();
-    let mut args = vec![
-        "verify".to_string(),
-        "--fingerprint".into(),
-        COUNTING_FINGERPRINT.into(),
-    ];
-    for id in &ids {
-        args.extend(["-i".into(), id.display().to_string()]);
-    }
-    args.extend(["-i".into(), pin_fd_identity()]);
-    args.extend(shares);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let ran = hsm.custody_with_pin_fd(&args, b"");
+    let ran = hsm
+        .cmd_with_pin_fd(&["verify", "--fingerprint", COUNTING_FINGERPRINT])
+        .each("-i", &ids)
+        .arg("-i")
+        .arg(pin_fd_identity())
+        .args((1..=3).map(|i| set.join(format!("share-{i}-of-5.age"))))
+        .args([&edited, &other_set, &truncated])
+        .run();
     ran.expect(0, "");
     let out = ran.stdout_text();
     for line in [
