@@ -189,7 +189,7 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
         json!({
             "set_id": old.manifest.set_id.to_string(),
             "fingerprint": old_recovered.fingerprint.to_string(),
-            "shares": recovery.account.good.iter().map(|(_, index)| index).collect::<Vec<_>>(),
+            "shares": recovery.account.good_indices(),
         }),
     );
     transcript.append(

@@ -101,12 +101,7 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         );
         return Ok(());
     }
-    let took_part: Vec<u8> = report
-        .account
-        .good
-        .iter()
-        .map(|(_, index)| *index)
-        .collect();
+    let took_part = report.account.good_indices();
     let (log, stale) = record_drill(
         &manifest,
         set_transcript.as_ref(),

@@ -372,19 +372,14 @@ fn close(settings: CloseSettings) -> Result<(), Error> {
         set.as_ref().map(|set| &set.manifest),
         Some(request.fingerprint),
     );
-    set_aside.extend(recovery.account.set_aside);
     warn_set_aside(&set_aside);
+    warn_set_aside(&recovery.account.set_aside);
     let recovered = recovery.result?;
     if let Some(target) = &target {
         let payload = KeyFormat::from(args.format).render(&recovered.key);
         target.deliver(&payload)?;
     }
-    let holders: Vec<u8> = recovery
-        .account
-        .good
-        .iter()
-        .map(|(_, index)| *index)
-        .collect();
+    let holders = recovery.account.good_indices();
     if let Some(set) = &mut set {
         set.update_transcript(|transcript, _| {
             transcript.append(

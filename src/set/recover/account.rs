@@ -43,6 +43,11 @@ impl ShareAccount {
         self.warnings.extend(warnings);
     }
 
+    /// The indices of the shares that verified, in the order they were found.
+    pub fn good_indices(&self) -> Vec<u8> {
+        self.good.iter().map(|(_, index)| *index).collect()
+    }
+
     /// Whether `name` is among the inputs set aside or that no identity opened.
     pub fn is_faulted(&self, name: &str) -> bool {
         self.undecryptable.iter().any(|faulted| faulted == name)
