@@ -267,8 +267,9 @@ impl Fixture {
             })
             .collect();
         let opened = OpenRequest::load(&request_dir).unwrap();
-        let (candidates, mut set_aside) = opened.open_responses(responses);
-        let key = reconstruct(candidates, Some(&manifest), None, &mut set_aside)
+        let (candidates, _) = opened.open_responses(responses);
+        let key = reconstruct(candidates, Some(&manifest), None)
+            .result
             .unwrap()
             .key;
         OpenRequest::destroy(&request_dir).unwrap();
@@ -283,8 +284,8 @@ impl Fixture {
             .map(|entry| ShareInput::Sealed(folder.join(&entry.file)))
             .collect();
         let gathered = gather(inputs, &keyring, Some(&manifest)).unwrap();
-        let mut set_aside = Vec::new();
-        reconstruct(gathered.candidates, Some(&manifest), None, &mut set_aside)
+        reconstruct(gathered.candidates, Some(&manifest), None)
+            .result
             .unwrap()
             .key
     }
@@ -351,9 +352,14 @@ fn candidates(shares: &[Share]) -> Vec<Candidate> {
 
 /// Reconstructs without a manifest and checks that exactly the forged shares were named.
 fn name_forged(candidates: Vec<Candidate>, forged: &[usize]) {
-    let mut set_aside = Vec::new();
-    reconstruct(candidates, None, None, &mut set_aside).unwrap();
-    let mut named: Vec<usize> = set_aside.iter().map(|a| a.name.parse().unwrap()).collect();
+    let recovery = reconstruct(candidates, None, None);
+    recovery.result.unwrap();
+    let mut named: Vec<usize> = recovery
+        .account
+        .set_aside
+        .iter()
+        .map(|a| a.name.parse().unwrap())
+        .collect();
     named.sort_unstable();
     assert_eq!(named, forged);
 }

@@ -306,9 +306,8 @@ fn run(
     Result<custody::set::recover::Recovered, Error>,
     Vec<SetAside>,
 ) {
-    let mut set_aside = Vec::new();
-    let result = reconstruct(candidates, None, None, &mut set_aside);
-    (result, set_aside)
+    let recovery = reconstruct(candidates, None, None);
+    (recovery.result, recovery.account.set_aside)
 }
 
 fn check_success(vector: &Vector) {

@@ -24,7 +24,8 @@ use crate::ram_dir::RamDir;
 use crate::seal::{HolderRecipients, Keyring, Prompts, RecipientSpec};
 use crate::secret::MasterKey;
 use crate::set::recover::{
-    gather, reconstruct, recover_set, recover_set_with_passphrase, Candidate, SetAside, ShareInput,
+    gather, reconstruct, recover_set, recover_set_with_passphrase, Candidate, ShareAccount,
+    ShareInput,
 };
 use crate::set::{prepare_slip39_set, Manifest, Scheme, Slip39Split, SplitRequest};
 use crate::share::shamir::{split, Threshold};
@@ -53,12 +54,10 @@ pub struct DrillReport {
     pub steps: Vec<DrillStep>,
     /// The fingerprint that was reconstructed and verified.
     pub fingerprint: Fingerprint,
-    /// Shares set aside, with reasons (a real-set drill).
-    pub set_aside: Vec<SetAside>,
-    /// Sealed files none of the identities opened (a real-set drill).
-    pub undecryptable: Vec<String>,
-    /// Shares that took part (where from, index).
-    pub good: Vec<(String, u8)>,
+    /// What happened to each share: those that took part (`good`; on a failed real-set
+    /// drill, those that opened without fault), and on a real-set drill those set aside and
+    /// those none of the identities opened.
+    pub account: ShareAccount,
 }
 
 struct Timer(Vec<DrillStep>);
@@ -236,15 +235,16 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
         "recover: {}, {} and {}'s paper sheet",
         names[2], names[4], names[0]
     );
-    let mut recovered = timer.step(&recover_from, || {
+    let (mut recovered, took_part) = timer.step(&recover_from, || {
         let text = read_sheet(&sheet)?;
         let from_paper = ShareInput::Text {
             name: format!("{}'s paper sheet", names[0]),
             text,
         };
-        let recovered = recover_set(&manifest, &set_dir, &keyring, vec![from_paper]).result?;
-        if !recovered
-            .good
+        let recovery = recover_set(&manifest, &set_dir, &keyring, vec![from_paper]);
+        let recovered = recovery.result?;
+        let took_part = recovery.account.good;
+        if !took_part
             .iter()
             .any(|(source, _)| source.ends_with("paper sheet"))
         {
@@ -254,7 +254,7 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             "the sheet's QR code scanned back; fingerprint {} matches the manifest",
             recovered.fingerprint
         );
-        Ok((recovered, detail))
+        Ok(((recovered, took_part), detail))
     })?;
 
     timer.step("name a forged share", || {
@@ -287,10 +287,10 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
             name: "forged share 2".into(),
             share: forged,
         });
-        let mut set_aside = Vec::new();
-        let again = reconstruct(candidates, Some(&manifest), None, &mut set_aside)?;
-        match set_aside.as_slice() {
-            [one] if one.name == "forged share 2" && again.fingerprint == manifest.fingerprint => {
+        let again = reconstruct(candidates, Some(&manifest), None);
+        let fingerprint = again.result?.fingerprint;
+        match again.account.set_aside.as_slice() {
+            [one] if one.name == "forged share 2" && fingerprint == manifest.fingerprint => {
                 Ok(((), format!("set aside: {}", one.explained())))
             }
             _ => Err(Error::Verification("the forged share was not named".into())),
@@ -370,9 +370,10 @@ pub fn rehearse(hsm_module: Option<&Path>, preflight: &Preflight) -> Result<Dril
     Ok(DrillReport {
         steps: timer.0,
         fingerprint: rotated.audit.manifest.fingerprint,
-        set_aside: Vec::new(),
-        undecryptable: Vec::new(),
-        good: recovered.good,
+        account: ShareAccount {
+            good: took_part,
+            ..ShareAccount::default()
+        },
     })
 }
 
@@ -540,19 +541,16 @@ pub fn drill_set(
     let mut report = DrillReport {
         steps: Vec::new(),
         fingerprint: manifest.fingerprint,
-        set_aside: recovery.set_aside,
-        undecryptable: recovery.undecryptable,
-        good: Vec::new(),
+        account: recovery.account,
     };
     let (detail, result) = match recovery.result {
         Ok(recovered) => {
             let detail = format!(
                 "{} of {} shares opened; fingerprint {} matches the manifest",
-                recovered.good.len(),
+                report.account.good.len(),
                 manifest.count,
                 recovered.fingerprint
             );
-            report.good = recovered.good;
             (detail, Ok(()))
         }
         Err(error) => {
@@ -562,11 +560,11 @@ pub fn drill_set(
                 error,
                 Error::NotEnoughShares { .. } | Error::Verification(_) | Error::NothingDecrypted
             ) {
-                report.good = opened_without_fault(manifest, folder, &report);
+                report.account.good = opened_without_fault(manifest, folder, &report.account);
             }
             let detail = format!(
                 "failed: {} of {} shares opened and matched their commitments; {error}",
-                report.good.len(),
+                report.account.good.len(),
                 manifest.count
             );
             (detail, Err(error))
@@ -585,15 +583,12 @@ pub fn drill_set(
 fn opened_without_fault(
     manifest: &Manifest,
     folder: &Path,
-    report: &DrillReport,
+    account: &ShareAccount,
 ) -> Vec<(String, u8)> {
     manifest
         .shares
         .iter()
         .map(|entry| (folder.join(&entry.file).display().to_string(), entry.index))
-        .filter(|(name, _)| {
-            !report.undecryptable.contains(name)
-                && !report.set_aside.iter().any(|aside| &aside.name == name)
-        })
+        .filter(|(name, _)| !account.is_faulted(name))
         .collect()
 }

@@ -13,15 +13,14 @@ use serde_json::{json, Value};
 use super::audit::Audit;
 use crate::error::Error;
 use crate::set::now_rfc3339;
-use crate::set::recover::{Recovered, SetAside};
+use crate::set::recover::{Recovered, ShareAccount};
 use crate::set::write::write_new_file;
 
 /// The public record of one recovery.
 pub fn report(
     audit: &Audit,
     recovered: &Recovered,
-    set_aside: &[SetAside],
-    undecryptable: &[String],
+    account: &ShareAccount,
     elapsed: Duration,
 ) -> Value {
     json!({
@@ -34,13 +33,13 @@ pub fn report(
         "words": recovered.fingerprint.words(),
         "transcript_hash": audit.transcript.final_hash(),
         "threshold": audit.manifest.threshold,
-        "participants": recovered.good.iter().map(|(source, index)| json!({
+        "participants": account.good.iter().map(|(source, index)| json!({
             "index": index,
             "holder": audit.holder(*index),
             "source": source,
         })).collect::<Vec<_>>(),
-        "set_aside": set_aside.iter().map(|a| json!({"source": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
-        "not_decryptable": undecryptable,
+        "set_aside": account.set_aside.iter().map(|a| json!({"source": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
+        "not_decryptable": account.undecryptable,
         "milliseconds_to_delivery": elapsed.as_secs_f64() * 1000.0,
     })
 }

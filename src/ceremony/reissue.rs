@@ -74,9 +74,10 @@ pub fn reissue(request: Reissue<'_>) -> Result<Reissued, Error> {
         )));
     }
 
-    let recovered = recover_set(&set.manifest, folder, request.keyring, Vec::new()).result?;
+    let recovery = recover_set(&set.manifest, folder, request.keyring, Vec::new());
+    let recovered = recovery.result?;
     let share = same_share(&recovered, &replaced, set.manifest.count)?;
-    let quorum = recovered.good.iter().map(|(_, index)| *index).collect();
+    let quorum = recovery.account.good_indices();
     drop(recovered);
     let sealed = seal_all(
         std::slice::from_ref(&share),

@@ -124,7 +124,7 @@ fn record_confirmations(
                 share,
             })
             .collect();
-        reconstruct(candidates, Some(manifest), None, &mut Vec::new())?;
+        reconstruct(candidates, Some(manifest), None).result?;
     }
     activate_when_proven(transcript, manifest);
     Ok(newly)
@@ -189,7 +189,7 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
         json!({
             "set_id": old.manifest.set_id.to_string(),
             "fingerprint": old_recovered.fingerprint.to_string(),
-            "shares": old_recovered.good.iter().map(|(_, index)| index).collect::<Vec<_>>(),
+            "shares": recovery.account.good_indices(),
         }),
     );
     transcript.append(
@@ -215,7 +215,7 @@ pub fn rotate(request: Rotation<'_>) -> Result<Rotated, Error> {
 
     let mut rotated = Rotated {
         audit: audit(&request.output, None)?,
-        old_set_aside: recovery.set_aside,
+        old_set_aside: recovery.account.set_aside,
         handed_off: false,
         old_transcript_updated: false,
         sheets,

@@ -15,6 +15,7 @@ use custody::share::attest::{Attestation, Challenge};
 use custody::Error;
 use serde_json::json;
 
+use super::account::warn_set_aside;
 use super::flags::JsonArg;
 use super::named_set::NamedSet;
 use super::share_source::{ShareSettings, ShareSourceArgs};
@@ -139,10 +140,8 @@ fn challenge(args: AttestChallengeArgs) -> Result<(), Error> {
 fn prove(challenge: Challenge, settings: ShareSettings) -> Result<(), Error> {
     let Gathered {
         candidates,
-        undecryptable,
-        set_aside,
-        warnings,
         mnemonics,
+        account,
     } = settings.open()?;
     if !mnemonics.is_empty() {
         warn(&format!(
@@ -150,14 +149,12 @@ fn prove(challenge: Challenge, settings: ShareSettings) -> Result<(), Error> {
             mnemonics.len()
         ));
     }
-    for warning in &warnings {
+    for warning in &account.warnings {
         warn(warning);
     }
-    for aside in &set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
-    }
+    warn_set_aside(&account.set_aside);
     if candidates.is_empty() {
-        return Err(if undecryptable.is_empty() {
+        return Err(if account.undecryptable.is_empty() {
             Error::NotEnoughShares {
                 valid: 0,
                 threshold: 0,

@@ -5,11 +5,10 @@ use clap::Args;
 use custody::deliver::{KeyFormat, OutputTarget};
 use custody::Error;
 
+use super::account::warn_about;
 use super::flags::FormatArg;
 use super::note;
-use super::share_source::{
-    describe_expectation, warn_about_bad_shares, ShareSettings, ShareSourceArgs,
-};
+use super::share_source::{describe_expectation, ShareSettings, ShareSourceArgs};
 
 /// `custody combine`.
 #[derive(Args, Debug)]
@@ -55,7 +54,7 @@ impl CombineSettings {
 
 pub fn run(settings: CombineSettings) -> Result<(), Error> {
     let recovery = settings.shares.recover();
-    warn_about_bad_shares(&recovery);
+    warn_about(&recovery.account);
     let recovered = recovery.result?;
     describe_expectation(recovered.expected_from);
     let payload = settings.format.render(&recovered.key);
@@ -64,7 +63,7 @@ pub fn run(settings: CombineSettings) -> Result<(), Error> {
     note(&format!(
         "key {} delivered, verified from {} shares",
         recovered.fingerprint,
-        recovered.good.len()
+        recovery.account.good.len()
     ));
     Ok(())
 }

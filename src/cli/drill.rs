@@ -12,6 +12,7 @@ use custody::Error;
 use secrecy::SecretString;
 use serde_json::json;
 
+use super::account::{good_json, set_aside_json, warn_set_aside, warn_undecryptable};
 use super::args::DrillArgs;
 use super::{check_airgap, note, record_json, warn};
 
@@ -100,7 +101,7 @@ pub fn run(args: DrillArgs, hardening: &Hardening) -> Result<(), Error> {
         );
         return Ok(());
     }
-    let took_part: Vec<u8> = report.good.iter().map(|(_, index)| *index).collect();
+    let took_part = report.account.good_indices();
     let (log, stale) = record_drill(
         &manifest,
         set_transcript.as_ref(),
@@ -168,13 +169,10 @@ fn unexercised_message(holder: &Unexercised) -> String {
     }
 }
 
+/// The shares a drill could not use, on stderr.
 fn warn_about(report: &DrillReport) {
-    for aside in &report.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
-    }
-    for name in &report.undecryptable {
-        warn(&format!("{name}: no identity given opens it"));
-    }
+    warn_set_aside(&report.account.set_aside);
+    warn_undecryptable(&report.account.undecryptable);
 }
 
 fn render(
@@ -199,9 +197,9 @@ fn render(
                 "detail": s.detail,
                 "milliseconds": s.elapsed.as_secs_f64() * 1000.0,
             })).collect::<Vec<_>>(),
-            "good": report.good.iter().map(|(name, index)| json!({"name": name, "index": index})).collect::<Vec<_>>(),
-            "set_aside": report.set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
-            "not_decryptable": report.undecryptable,
+            "good": good_json(&report.account.good),
+            "set_aside": set_aside_json(&report.account.set_aside),
+            "not_decryptable": report.account.undecryptable,
             "total_milliseconds": total * 1000.0,
         }));
     }

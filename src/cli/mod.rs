@@ -18,6 +18,7 @@ macro_rules! errln {
     }};
 }
 
+mod account;
 mod args;
 mod attest;
 mod ceremony;

@@ -22,6 +22,7 @@ use custody::share::Share;
 use custody::Error;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::account::set_aside_json;
 use super::flags::{AirgapArg, JsonArg, PaperSizeArg, PassphraseFdArg};
 use super::{note, record_json, warn};
 
@@ -352,22 +353,20 @@ pub fn run(settings: PrintSettings) -> Result<(), Error> {
     let Gathered {
         candidates,
         mnemonics,
-        undecryptable,
-        set_aside,
-        warnings,
+        account,
     } = gather(inputs, &keyring, Some(&manifest))?;
-    for warning in &warnings {
+    for warning in &account.warnings {
         warn(warning);
     }
 
-    for aside in &set_aside {
+    for aside in &account.set_aside {
         warn(&format!("{}: no sheet: {}", aside.name, aside.explained()));
     }
-    for name in &undecryptable {
+    for name in &account.undecryptable {
         warn(&format!("{name}: no sheet: no identity given opens it"));
     }
     if candidates.is_empty() && mnemonics.is_empty() {
-        return Err(if undecryptable.is_empty() {
+        return Err(if account.undecryptable.is_empty() {
             Error::Verification("no share could be read; no sheet was written".into())
         } else {
             Error::NothingDecrypted
@@ -383,8 +382,8 @@ pub fn run(settings: PrintSettings) -> Result<(), Error> {
         record_json(&serde_json::json!({
             "set_id": manifest.set_id.to_string(),
             "sheets": written,
-            "set_aside": set_aside.iter().map(|a| serde_json::json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
-            "not_decryptable": undecryptable,
+            "set_aside": set_aside_json(&account.set_aside),
+            "not_decryptable": account.undecryptable,
         }))?;
     }
     note("print from this machine to a printer without storage, then power the printer off");

@@ -15,6 +15,7 @@ use custody::set::write::write_new_file;
 use custody::Error;
 use serde_json::json;
 
+use super::account::warn_set_aside;
 use super::flags::{FormatArg, JsonArg, WitnessedArgs};
 use super::named_set::NamedSet;
 use super::share_source::{ShareSettings, ShareSourceArgs};
@@ -249,9 +250,7 @@ fn respond_to(settings: RespondSettings) -> Result<(), Error> {
     if !gathered.mnemonics.is_empty() {
         warn("SLIP-39 mnemonics cannot answer a quorum request yet; not sent");
     }
-    for aside in &gathered.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
-    }
+    warn_set_aside(&gathered.account.set_aside);
     let mut answers = Vec::new();
     for candidate in &gathered.candidates {
         let header = candidate.share.header();
@@ -274,7 +273,7 @@ fn respond_to(settings: RespondSettings) -> Result<(), Error> {
     }
     if answers.is_empty() {
         return Err(
-            if gathered.candidates.is_empty() && !gathered.undecryptable.is_empty() {
+            if gathered.candidates.is_empty() && !gathered.account.undecryptable.is_empty() {
                 Error::NothingDecrypted
             } else {
                 Error::Verification("no share opened here answers this request".into())
@@ -368,21 +367,19 @@ fn close(settings: CloseSettings) -> Result<(), Error> {
     }
     let (candidates, mut set_aside) = opened.open_responses(responses);
     set_aside.extend(unreadable);
-    let recovered = reconstruct(
+    let recovery = reconstruct(
         candidates,
         set.as_ref().map(|set| &set.manifest),
         Some(request.fingerprint),
-        &mut set_aside,
     );
-    for aside in &set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
-    }
-    let recovered = recovered?;
+    warn_set_aside(&set_aside);
+    warn_set_aside(&recovery.account.set_aside);
+    let recovered = recovery.result?;
     if let Some(target) = &target {
         let payload = KeyFormat::from(args.format).render(&recovered.key);
         target.deliver(&payload)?;
     }
-    let holders: Vec<u8> = recovered.good.iter().map(|(_, index)| *index).collect();
+    let holders = recovery.account.good_indices();
     if let Some(set) = &mut set {
         set.update_transcript(|transcript, _| {
             transcript.append(

@@ -14,6 +14,7 @@ use custody::set::recover::recover_set;
 use custody::Error;
 use serde_json::json;
 
+use super::account::warn_about;
 use super::flags::{AirgapArg, FormatArg, JsonArg, PassphraseFdArg, WitnessedArgs};
 use super::inputs::{unsealed_inputs, UnsealedShareArgs};
 use super::share_source::unused_identity;
@@ -120,16 +121,10 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (inputs, unreadable) = unsealed_inputs(&args.unsealed, &prompts)?;
     let mut recovery = recover_set(&audit.manifest, &args.set, &keyring, inputs);
-    recovery.set_aside.extend(unreadable);
-    for warning in &recovery.warnings {
-        warn(warning);
-    }
-    for aside in &recovery.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
-    }
-    for name in &recovery.undecryptable {
-        warn(&format!("{name}: no identity given opens it"));
-    }
+    recovery.account.set_aside.extend(unreadable);
+    // A set's recovery has a manifest, which sets aside shares of any other set: none is
+    // merely unused, so these lines are those of every other command.
+    warn_about(&recovery.account);
     for name in keyring.unused_identities() {
         warn(&unused_identity(name));
     }
@@ -138,13 +133,7 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
     let payload = format.render(&recovered.key);
     target.deliver(&payload)?;
     drop(payload);
-    let record = report(
-        &audit,
-        &recovered,
-        &recovery.set_aside,
-        &recovery.undecryptable,
-        started.elapsed(),
-    );
+    let record = report(&audit, &recovered, &recovery.account, started.elapsed());
     if let Some(folder) = &args.report_dir {
         let path = write_report(folder, &record)?;
         note(&format!("recovery report written to {}", path.display()));
@@ -155,8 +144,9 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
     note(&format!(
         "key {} delivered, verified from {} shares: {}",
         recovered.fingerprint,
-        recovered.good.len(),
-        recovered
+        recovery.account.good.len(),
+        recovery
+            .account
             .good
             .iter()
             .map(|(_, index)| audit.holder(*index))

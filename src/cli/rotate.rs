@@ -15,6 +15,7 @@ use custody::seal::Keyring;
 use custody::Error;
 use serde_json::json;
 
+use super::account::set_aside_json;
 use super::flags::{expectations, AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
 use super::sitting::{open_paper_dir, report_set, run_preflight};
 use super::{note, record_json, warn};
@@ -318,7 +319,7 @@ fn run_start(settings: StartSettings, hardening: &Hardening) -> Result<(), Error
     if args.json.enabled {
         record_json(&json!({
             "handed_off": rotated.handed_off,
-            "old_set_aside": rotated.old_set_aside.iter().map(|a| json!({"name": a.name, "reason": a.reason, "code": a.code.as_str()})).collect::<Vec<_>>(),
+            "old_set_aside": set_aside_json(&rotated.old_set_aside),
         }))?;
     }
     report_set(audit, args.json.enabled)

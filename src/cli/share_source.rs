@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use custody::seal::{Keyring, Prompts};
 use custody::set::recover::{
-    gather, reconstruct_gathered, ExpectedFrom, Gathered, SetRecovery, ShareInput,
+    gather, reconstruct_gathered, ExpectedFrom, Gathered, Recovery, ShareInput,
 };
 use custody::set::Manifest;
 use custody::{Error, Fingerprint};
@@ -15,7 +15,7 @@ use secrecy::SecretString;
 
 use super::flags::{AirgapArg, PassphraseFdArg};
 use super::inputs::{unsealed_inputs, UnsealedShareArgs};
-use super::{note, warn};
+use super::note;
 
 /// Where shares come from, for combine and verify.
 #[derive(Args, Debug)]
@@ -117,57 +117,53 @@ impl ShareSettings {
     }
 
     /// Reads and opens the shares without reconstructing, for commands that use each share
-    /// on its own. Inputs that could not be used are in the result's `set_aside`.
+    /// on its own. Inputs that could not be used are in the result's account.
     pub(super) fn open(&self) -> Result<Gathered, Error> {
         let mut inputs = self.sealed_inputs();
         let (unsealed, paper_aside) = unsealed_inputs(&self.unsealed, &self.prompts)?;
         inputs.extend(unsealed);
         let keyring = Keyring::load(&self.identities, &self.prompts)?;
         let mut gathered = gather(inputs, &keyring, self.manifest.as_ref())?;
-        gathered.set_aside.extend(paper_aside);
+        gathered.account.set_aside.extend(paper_aside);
         Ok(gathered)
     }
 
     /// Reads and opens the shares, then reconstructs and verifies with the library's
     /// recovery. Identities that opened no share are among the warnings.
-    pub(super) fn recover(self) -> SetRecovery {
+    pub(super) fn recover(self) -> Recovery {
         let mut inputs = self.sealed_inputs();
         let paper_aside = match unsealed_inputs(&self.unsealed, &self.prompts) {
             Ok((unsealed, aside)) => {
                 inputs.extend(unsealed);
                 aside
             }
-            Err(error) => return SetRecovery::failed(error),
+            Err(error) => return Recovery::failed(error),
         };
         let keyring = match Keyring::load(&self.identities, &self.prompts) {
             Ok(keyring) => keyring,
-            Err(error) => return SetRecovery::failed(error),
+            Err(error) => return Recovery::failed(error),
         };
         let mut gathered = match gather(inputs, &keyring, self.manifest.as_ref()) {
             Ok(gathered) => gathered,
-            Err(error) => return SetRecovery::failed(error),
+            Err(error) => return Recovery::failed(error),
         };
+        gathered.account.set_aside.extend(paper_aside);
         gathered
+            .account
             .warnings
             .extend(keyring.unused_identities().into_iter().map(unused_identity));
         let prompts = &self.prompts;
         let ask_slip39_passphrase = self.slip39_passphrase;
-        reconstruct_gathered(
-            gathered,
-            self.manifest.as_ref(),
-            self.stated,
-            paper_aside,
-            || {
-                if !ask_slip39_passphrase {
-                    return Ok(SecretString::from(String::new()));
-                }
-                prompts
-                    .passphrase("SLIP-39 passphrase")
-                    .ok_or_else(|| Error::NoPassphrase {
-                        what: "the SLIP-39 mnemonics".to_string(),
-                    })
-            },
-        )
+        reconstruct_gathered(gathered, self.manifest.as_ref(), self.stated, || {
+            if !ask_slip39_passphrase {
+                return Ok(SecretString::from(String::new()));
+            }
+            prompts
+                .passphrase("SLIP-39 passphrase")
+                .ok_or_else(|| Error::NoPassphrase {
+                    what: "the SLIP-39 mnemonics".to_string(),
+                })
+        })
     }
 
     fn sealed_inputs(&self) -> Vec<ShareInput> {
@@ -176,24 +172,6 @@ impl ShareSettings {
             .cloned()
             .map(ShareInput::Sealed)
             .collect()
-    }
-}
-
-/// Names every share that was not used, on stderr.
-pub(super) fn warn_about_bad_shares(recovery: &SetRecovery) {
-    for warning in &recovery.warnings {
-        warn(warning);
-    }
-    for aside in &recovery.set_aside {
-        warn(&format!("{} set aside: {}", aside.name, aside.explained()));
-    }
-    if let Ok(recovered) = &recovery.result {
-        for unused in &recovered.unused {
-            warn(&format!("{} not used: {}", unused.name, unused.explained()));
-        }
-    }
-    for name in &recovery.undecryptable {
-        warn(&format!("{name}: no identity given opens it"));
     }
 }
 

@@ -4,9 +4,10 @@ use clap::Args;
 use custody::Error;
 use serde_json::json;
 
+use super::account::{print_statuses, statuses_json};
 use super::flags::JsonArg;
+use super::record_json;
 use super::share_source::{describe_expectation, ShareSettings, ShareSourceArgs};
-use super::{record_json, warn};
 
 /// `custody verify`.
 #[derive(Args, Debug)]
@@ -35,73 +36,25 @@ impl VerifySettings {
 
 pub fn run(settings: VerifySettings) -> Result<(), Error> {
     let report = settings.shares.recover();
-    let (good, unused) = match &report.result {
-        Ok(recovered) => (recovered.good.clone(), recovered.unused.clone()),
-        Err(_) => (Vec::new(), Vec::new()),
-    };
+    let account = &report.account;
     let outcome = report
         .result
         .map(|recovered| (recovered.fingerprint, recovered.expected_from));
     if settings.json {
-        let indexed = |(name, index): &(String, u8), status: &str| json!({"name": name, "index": index, "status": status});
-        let shares: Vec<serde_json::Value> = good
-            .iter()
-            .map(|share| indexed(share, "good"))
-            .chain(
-                report
-                    .unverified
-                    .iter()
-                    .map(|share| indexed(share, "unverified")),
-            )
-            .chain(
-                unused
-                    .iter()
-                    .map(|a| json!({"name": a.name, "status": "unused", "reason": a.reason, "code": a.code.as_str()})),
-            )
-            .chain(
-                report
-                    .set_aside
-                    .iter()
-                    .map(|a| json!({"name": a.name, "status": "bad", "reason": a.reason, "code": a.code.as_str()})),
-            )
-            .chain(
-                report
-                    .undecryptable
-                    .iter()
-                    .map(|name| json!({"name": name, "status": "not decryptable"})),
-            )
-            .collect();
         record_json(&json!({
             "verified": outcome.is_ok(),
             "fingerprint": outcome.as_ref().ok().map(|(fp, _)| fp.to_string()),
             "words": outcome.as_ref().ok().map(|(fp, _)| fp.words()),
             "error": outcome.as_ref().err().map(ToString::to_string),
-            "shares": shares,
-            "warnings": report.warnings,
+            "shares": statuses_json(account),
+            "warnings": account.warnings,
         }))?;
     } else {
         if let Ok((fingerprint, _)) = &outcome {
             outln!("fingerprint {fingerprint}");
             outln!("spoken      {}", fingerprint.words());
         }
-        for (name, index) in &good {
-            outln!("good            {name} (share {index})");
-        }
-        for (name, index) in &report.unverified {
-            outln!("unverified      {name} (share {index}): opened, but the set did not verify");
-        }
-        for unused in &unused {
-            outln!("unused          {}: {}", unused.name, unused.explained());
-        }
-        for aside in &report.set_aside {
-            outln!("bad             {}: {}", aside.name, aside.explained());
-        }
-        for name in &report.undecryptable {
-            outln!("not decryptable {name}");
-        }
-        for warning in &report.warnings {
-            warn(warning);
-        }
+        print_statuses(account);
     }
     let (_, expected_from) = outcome?;
     describe_expectation(expected_from);

@@ -317,14 +317,14 @@ pub(super) fn rehearse(
             .into_iter()
             .map(|(name, sealed)| (name, sealed.into_bytes()))
             .collect();
-        let (candidates, mut set_aside) = opened.open_responses(responses);
-        let recovered = reconstruct(
+        let (candidates, unopened) = opened.open_responses(responses);
+        let recovery = reconstruct(
             candidates,
             Some(&manifest),
             Some(opened.request.fingerprint),
-            &mut set_aside,
-        )?;
-        if let Some(aside) = set_aside.first() {
+        );
+        let recovered = recovery.result?;
+        if let Some(aside) = unopened.iter().chain(&recovery.account.set_aside).next() {
             return Err(Error::Verification(format!(
                 "{} was set aside: {}",
                 aside.name, aside.explained()

@@ -5,6 +5,7 @@
 //! or, without a manifest, locates bad shares by Berlekamp–Welch decoding, combines and
 //! verifies the fingerprint (SPEC §1.3). Nothing here delivers the key; see [`crate::deliver`].
 
+mod account;
 mod aside;
 mod reconstruct;
 mod slip39;
@@ -21,9 +22,10 @@ use crate::seal::{Keyring, Opened};
 use crate::set::{Manifest, ManifestShare};
 use crate::share::Share;
 
+pub use account::{Recovery, ShareAccount};
 pub use aside::{AsideCode, SetAside};
 pub use reconstruct::{reconstruct, ExpectedFrom, Recovered};
-pub use slip39::{reconstruct_either, reconstruct_mnemonics, MnemonicCandidate};
+pub use slip39::{reconstruct_either, MnemonicCandidate};
 
 /// One share as given on the command line.
 pub enum ShareInput {
@@ -84,13 +86,8 @@ pub struct Gathered {
     pub candidates: Vec<Candidate>,
     /// SLIP-39 mnemonics that parsed.
     pub mnemonics: Vec<MnemonicCandidate>,
-    /// Inputs no identity could open.
-    pub undecryptable: Vec<String>,
-    /// Inputs that are damaged or not shares.
-    pub set_aside: Vec<SetAside>,
-    /// Remarks that do not disqualify a share (e.g. a sealed file that differs from the
-    /// manifest's hash but holds a share matching its commitment).
-    pub warnings: Vec<String>,
+    /// The inputs that did not parse or open, and remarks on those that did.
+    pub account: ShareAccount,
 }
 
 impl Gathered {
@@ -99,12 +96,13 @@ impl Gathered {
     fn add_text(&mut self, name: String, text: &str) {
         match Share::from_text(text) {
             Ok(share) => self.candidates.push(Candidate { name, share }),
-            Err(error) if !slip39::looks_like_mnemonic(text) => {
-                self.set_aside.push(SetAside::malformed(name, &error))
-            }
+            Err(error) if !slip39::looks_like_mnemonic(text) => self
+                .account
+                .set_aside
+                .push(SetAside::malformed(name, &error)),
             Err(_) => match crate::share::slip39::Slip39Share::from_mnemonic(text) {
                 Ok(share) => self.mnemonics.push(MnemonicCandidate { name, share }),
-                Err(error) => self.set_aside.push(SetAside::new(
+                Err(error) => self.account.set_aside.push(SetAside::new(
                     name,
                     AsideCode::BadMnemonic,
                     error.to_string(),
@@ -131,7 +129,7 @@ pub fn gather(
                 let bytes = match read_capped(&path, MAX_SEALED_SHARE) {
                     Ok(bytes) => bytes,
                     Err(error) => {
-                        gathered.set_aside.push(SetAside::new(
+                        gathered.account.set_aside.push(SetAside::new(
                             name,
                             AsideCode::Unreadable,
                             error.to_string(),
@@ -149,7 +147,7 @@ pub fn gather(
                 let placed = match entry {
                     Some(entry) if sha256_hex(&bytes) == entry.sha256 => Some(entry),
                     Some(entry) => {
-                        gathered.warnings.push(format!(
+                        gathered.account.warnings.push(format!(
                             "{name} differs from the manifest's hash of share {}; its content is checked against the commitment",
                             entry.index
                         ));
@@ -160,19 +158,19 @@ pub fn gather(
                 match keyring.open(&bytes, &name, placed.map(ManifestShare::addressee).as_ref())? {
                     Opened::Plaintext(plaintext) => match std::str::from_utf8(&plaintext) {
                         Ok(text) => gathered.add_text(name, text),
-                        Err(_) => gathered.set_aside.push(SetAside::new(
+                        Err(_) => gathered.account.set_aside.push(SetAside::new(
                             name,
                             AsideCode::NotAShareInside,
                             "the sealed content is not a share text",
                         )),
                     },
-                    Opened::NoMatchingIdentity => gathered.undecryptable.push(name),
-                    Opened::Unreadable(reason) => {
-                        gathered
-                            .set_aside
-                            .push(SetAside::new(name, AsideCode::Unreadable, reason))
-                    }
-                    Opened::Skipped => gathered.set_aside.push(SetAside::new(
+                    Opened::NoMatchingIdentity => gathered.account.undecryptable.push(name),
+                    Opened::Unreadable(reason) => gathered.account.set_aside.push(SetAside::new(
+                        name,
+                        AsideCode::Unreadable,
+                        reason,
+                    )),
+                    Opened::Skipped => gathered.account.set_aside.push(SetAside::new(
                         name,
                         AsideCode::NoPassphrase,
                         "skipped: no passphrase was given (its holder is absent)",
@@ -184,21 +182,6 @@ pub fn gather(
     Ok(gathered)
 }
 
-/// The outcome of recovering a key, with every share accounted for.
-pub struct SetRecovery {
-    /// The verified key, or why not.
-    pub result: Result<Recovered, Error>,
-    /// Inputs not used, with reasons.
-    pub set_aside: Vec<SetAside>,
-    /// Sealed files no identity opened.
-    pub undecryptable: Vec<String>,
-    /// Remarks that did not disqualify a share.
-    pub warnings: Vec<String>,
-    /// Shares that opened but could not be verified, because the reconstruction failed:
-    /// (where from, index).
-    pub unverified: Vec<(String, u8)>,
-}
-
 /// Recovers a set's key from the sealed files in its folder that the keyring opens, plus any
 /// `extra` inputs (share texts from paper), checked against the manifest. A sealed file that
 /// is missing is named like a damaged one. Exit 6 when no share at all could be opened. A
@@ -208,7 +191,7 @@ pub fn recover_set(
     folder: &std::path::Path,
     keyring: &Keyring,
     extra: Vec<ShareInput>,
-) -> SetRecovery {
+) -> Recovery {
     recover_set_with_passphrase(manifest, folder, keyring, extra, &mut || {
         Ok(SecretString::from(String::new()))
     })
@@ -223,7 +206,7 @@ pub fn recover_set_with_passphrase(
     keyring: &Keyring,
     extra: Vec<ShareInput>,
     slip39_passphrase: &mut dyn FnMut() -> Result<SecretString, Error>,
-) -> SetRecovery {
+) -> Recovery {
     let mut inputs: Vec<ShareInput> = manifest
         .shares
         .iter()
@@ -232,58 +215,31 @@ pub fn recover_set_with_passphrase(
         .collect();
     inputs.extend(extra);
     match gather(inputs, keyring, Some(manifest)) {
-        Ok(gathered) => reconstruct_gathered(
-            gathered,
-            Some(manifest),
-            None,
-            Vec::new(),
-            slip39_passphrase,
-        ),
-        Err(error) => SetRecovery::failed(error),
-    }
-}
-
-impl SetRecovery {
-    /// A recovery that stopped before any share was accounted for (a wrong passphrase).
-    pub fn failed(error: Error) -> Self {
-        Self {
-            result: Err(error),
-            set_aside: Vec::new(),
-            undecryptable: Vec::new(),
-            warnings: Vec::new(),
-            unverified: Vec::new(),
-        }
+        Ok(gathered) => reconstruct_gathered(gathered, Some(manifest), None, slip39_passphrase),
+        Err(error) => Recovery::failed(error),
     }
 }
 
 /// Reconstructs and verifies what [`gather`] opened, with [`reconstruct_either`], against the
-/// manifest or the `stated` fingerprint. `set_aside` holds inputs already found unusable
-/// elsewhere (a scan with no code), listed after those `gather` set aside and before those
-/// set aside while reconstructing. The SLIP-39 passphrase is asked for only when mnemonics
-/// opened. Exit 6 when no share could be opened.
+/// manifest or the `stated` fingerprint. The account lists first what `gather` (and the
+/// caller, e.g. a scan with no code) found, then what reconstruction found. The SLIP-39
+/// passphrase is asked for only when mnemonics opened. Exit 6 when no share could be opened.
 pub fn reconstruct_gathered(
     gathered: Gathered,
     manifest: Option<&Manifest>,
     stated: Option<Fingerprint>,
-    mut set_aside: Vec<SetAside>,
     slip39_passphrase: impl FnOnce() -> Result<SecretString, Error>,
-) -> SetRecovery {
+) -> Recovery {
     let Gathered {
         candidates,
         mnemonics,
-        undecryptable,
-        set_aside: gathered_aside,
-        warnings,
+        account,
     } = gathered;
-    set_aside.splice(0..0, gathered_aside);
-    let mut recovery = SetRecovery {
+    let mut recovery = Recovery {
         result: Err(Error::NothingDecrypted),
-        set_aside,
-        undecryptable,
-        warnings,
-        unverified: Vec::new(),
+        account,
     };
-    if candidates.is_empty() && mnemonics.is_empty() && !recovery.undecryptable.is_empty() {
+    if candidates.is_empty() && mnemonics.is_empty() && !recovery.account.undecryptable.is_empty() {
         return recovery;
     }
     let opened: Vec<(String, u8)> = candidates
@@ -306,18 +262,20 @@ pub fn reconstruct_gathered(
             }
         }
     };
-    recovery.result = reconstruct_either(
+    let reconstructed = reconstruct_either(
         candidates,
         mnemonics,
         manifest,
         stated,
         passphrase.expose_secret(),
-        &mut recovery.set_aside,
     );
+    recovery.result = reconstructed.result;
+    recovery.account.append(reconstructed.account);
     if recovery.result.is_err() {
-        recovery.unverified = opened
+        let account = &mut recovery.account;
+        account.unverified = opened
             .into_iter()
-            .filter(|(name, _)| !recovery.set_aside.iter().any(|aside| &aside.name == name))
+            .filter(|(name, _)| !account.set_aside.iter().any(|aside| &aside.name == name))
             .collect();
     }
     recovery

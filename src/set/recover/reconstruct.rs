@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AsideCode, Candidate, SetAside};
+use super::{AsideCode, Candidate, Recovery, SetAside, ShareAccount};
 use crate::error::{Error, Stated};
 use crate::fingerprint::Fingerprint;
 use crate::secret::MasterKey;
@@ -35,12 +35,9 @@ pub struct Recovered {
     pub set_id: SetId,
     /// k.
     pub threshold: u8,
-    /// The good shares: (where from, index).
-    pub good: Vec<(String, u8)>,
-    /// The good shares themselves, for extending the set.
+    /// The good shares themselves (custody-v1 only), for extending the set; where each came
+    /// from is in the account's `good`.
     pub shares: Vec<Share>,
-    /// Shares not used and not shown wrong: those of another set of the same key.
-    pub unused: Vec<SetAside>,
 }
 
 /// The public facts that sort shares into candidate sets: (set id, carried fingerprint, k).
@@ -49,8 +46,8 @@ type GroupKey = (SetId, Fingerprint, u8);
 /// Shares set aside within one group: (position in the group, code, reason).
 type GroupAside = Vec<(usize, AsideCode, String)>;
 
-/// Picks the set, discards bad shares (each pushed to `set_aside` with its reason), combines
-/// and verifies. Exit codes: 4 for fewer than k valid shares, 3 when the valid shares do not
+/// Picks the set, discards bad shares (each set aside in the account with its reason),
+/// combines and verifies. Exit codes: 4 for fewer than k valid shares, 3 when the valid shares do not
 /// give back the expected fingerprint.
 ///
 /// Shares are grouped by the set they claim. With an expected fingerprint, every group that
@@ -64,11 +61,22 @@ pub fn reconstruct(
     candidates: Vec<Candidate>,
     manifest: Option<&Manifest>,
     stated: Option<Fingerprint>,
-    set_aside: &mut Vec<SetAside>,
+) -> Recovery {
+    let mut account = ShareAccount::default();
+    let result = reconstruct_into(candidates, manifest, stated, &mut account);
+    Recovery { result, account }
+}
+
+/// [`reconstruct`], recording what happened to each share in `account`.
+pub(super) fn reconstruct_into(
+    candidates: Vec<Candidate>,
+    manifest: Option<&Manifest>,
+    stated: Option<Fingerprint>,
+    account: &mut ShareAccount,
 ) -> Result<Recovered, Error> {
     let (expected, expected_from) = expected_fingerprint(manifest, stated)?;
     let mut aside = |name: String, code: AsideCode, reason: String| {
-        set_aside.push(SetAside::new(name, code, reason))
+        account.set_aside.push(SetAside::new(name, code, reason))
     };
 
     let mut groups: BTreeMap<GroupKey, Vec<Candidate>> = BTreeMap::new();
@@ -215,18 +223,19 @@ pub fn reconstruct(
             ));
         }
     }
+    account.unused.extend(unused);
+    account.good.extend(
+        good_shares
+            .iter()
+            .map(|c| (c.name.clone(), c.share.header().index)),
+    );
     Ok(Recovered {
         key,
         fingerprint,
         expected_from,
         set_id,
         threshold,
-        good: good_shares
-            .iter()
-            .map(|c| (c.name.clone(), c.share.header().index))
-            .collect(),
         shares: good_shares.into_iter().map(|c| c.share).collect(),
-        unused,
     })
 }
 
@@ -484,10 +493,15 @@ mod tests {
         for i in [1usize, 4, 9, 13, 19] {
             shares[i] = forge(&shares[i], 0x5a);
         }
-        let mut aside = Vec::new();
-        let recovered = reconstruct(candidates(shares), None, None, &mut aside).unwrap();
+        let recovery = reconstruct(candidates(shares), None, None);
+        let recovered = recovery.result.unwrap();
         assert_eq!(recovered.key.expose_bytes(), key.expose_bytes());
-        let named: Vec<&str> = aside.iter().map(|a| a.name.as_str()).collect();
+        let named: Vec<&str> = recovery
+            .account
+            .set_aside
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         assert_eq!(
             named,
             ["share-20", "share-14", "share-10", "share-5", "share-2"]
@@ -507,8 +521,8 @@ mod tests {
         .unwrap();
         shares.truncate(3);
         shares[2] = forge(&shares[2], 1);
-        let mut aside = Vec::new();
-        let error = reconstruct(candidates(shares), None, None, &mut aside)
+        let error = reconstruct(candidates(shares), None, None)
+            .result
             .err()
             .unwrap();
         assert_eq!(error.kind(), crate::ErrorKind::Verification);
@@ -519,7 +533,8 @@ mod tests {
         )
         .unwrap();
         shares.truncate(2);
-        let error = reconstruct(candidates(shares), None, None, &mut aside)
+        let error = reconstruct(candidates(shares), None, None)
+            .result
             .err()
             .unwrap();
         assert_eq!(error.kind(), crate::ErrorKind::NotEnoughShares);
@@ -537,17 +552,10 @@ mod tests {
             SetId::from_bytes([5; 8]),
         )
         .unwrap();
-        let mut aside = Vec::new();
-        let error = reconstruct(
-            candidates(shares),
-            None,
-            Some(other.fingerprint()),
-            &mut aside,
-        )
-        .err()
-        .unwrap();
+        let recovery = reconstruct(candidates(shares), None, Some(other.fingerprint()));
+        let error = recovery.result.err().unwrap();
         assert_eq!(error.kind(), crate::ErrorKind::Verification);
-        assert!(aside.is_empty());
+        assert!(recovery.account.set_aside.is_empty());
 
         let mut mixed = candidates(
             split(
@@ -565,7 +573,9 @@ mod tests {
             )
             .unwrap(),
         ));
-        let recovered = reconstruct(mixed, None, Some(key.fingerprint()), &mut aside).unwrap();
+        let recovery = reconstruct(mixed, None, Some(key.fingerprint()));
+        let aside = recovery.account.set_aside;
+        let recovered = recovery.result.unwrap();
         assert_eq!(recovered.key.expose_bytes(), key.expose_bytes());
         assert_eq!(aside.len(), 3);
         assert!(aside

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::reconstruct::expected_fingerprint;
-use super::{AsideCode, Candidate, Recovered, SetAside};
+use super::reconstruct::{expected_fingerprint, reconstruct_into};
+use super::{AsideCode, Candidate, Recovered, Recovery, SetAside, ShareAccount};
 use crate::error::{Error, Stated};
 use crate::fingerprint::Fingerprint;
 use crate::secret::{MasterKey, KEY_LEN};
@@ -39,31 +39,32 @@ pub fn reconstruct_either(
     manifest: Option<&Manifest>,
     stated: Option<Fingerprint>,
     slip39_passphrase: &str,
-    set_aside: &mut Vec<SetAside>,
-) -> Result<Recovered, Error> {
+) -> Recovery {
+    let mut account = ShareAccount::default();
     let slip39 = match manifest {
         Some(manifest) => manifest.scheme == Scheme::Slip39,
         None => candidates.is_empty() && !mnemonics.is_empty(),
     };
     let other_kind =
         |name: String, reason: &str| SetAside::new(name, AsideCode::OtherScheme, reason);
-    if slip39 {
-        set_aside.extend(candidates.into_iter().map(|c| {
+    let result = if slip39 {
+        account.set_aside.extend(candidates.into_iter().map(|c| {
             other_kind(
                 c.name,
                 "a custody-v1 share, while the set is of SLIP-39 mnemonics",
             )
         }));
-        reconstruct_mnemonics(mnemonics, manifest, stated, slip39_passphrase, set_aside)
+        reconstruct_mnemonics(mnemonics, manifest, stated, slip39_passphrase, &mut account)
     } else {
-        set_aside.extend(mnemonics.into_iter().map(|c| {
+        account.set_aside.extend(mnemonics.into_iter().map(|c| {
             other_kind(
                 c.name,
                 "a SLIP-39 mnemonic, while the set is of custody-v1 shares",
             )
         }));
-        super::reconstruct(candidates, manifest, stated, set_aside)
-    }
+        reconstruct_into(candidates, manifest, stated, &mut account)
+    };
+    Recovery { result, account }
 }
 
 /// Whether a share text is meant as a SLIP-39 mnemonic: its first word is in the word list.
@@ -74,15 +75,15 @@ pub(super) fn looks_like_mnemonic(text: &str) -> bool {
 }
 
 /// Recovers and verifies the key from SLIP-39 mnemonics with `passphrase` (empty by default).
-/// Bad mnemonics are pushed to `set_aside` with their reasons. SLIP-39 shares carry no
+/// Bad mnemonics are set aside in `account` with their reasons, good ones recorded there. SLIP-39 shares carry no
 /// fingerprint, so the manifest's or a stated one is required (exit 2 without). Exit 4 for
 /// fewer than k usable shares, 3 when they do not give back the expected fingerprint.
-pub fn reconstruct_mnemonics(
+fn reconstruct_mnemonics(
     mnemonics: Vec<MnemonicCandidate>,
     manifest: Option<&Manifest>,
     stated: Option<Fingerprint>,
     passphrase: &str,
-    set_aside: &mut Vec<SetAside>,
+    account: &mut ShareAccount,
 ) -> Result<Recovered, Error> {
     let (expected, expected_from) = match expected_fingerprint(manifest, stated)? {
         (Some(expected), from) => (expected, from),
@@ -96,7 +97,7 @@ pub fn reconstruct_mnemonics(
         }
     };
     let mut aside = |name: String, code: AsideCode, reason: String| {
-        set_aside.push(SetAside::new(name, code, reason))
+        account.set_aside.push(SetAside::new(name, code, reason))
     };
 
     let mut valid: Vec<MnemonicCandidate> = Vec::new();
@@ -249,15 +250,16 @@ pub fn reconstruct_mnemonics(
         },
         |manifest| manifest.set_id,
     );
+    account
+        .good
+        .extend(good.iter().map(|c| (c.name.clone(), c.index())));
     Ok(Recovered {
         key,
         fingerprint,
         expected_from,
         set_id,
         threshold,
-        good: good.iter().map(|c| (c.name.clone(), c.index())).collect(),
         shares: Vec::new(),
-        unused: Vec::new(),
     })
 }
 
