@@ -14,7 +14,7 @@ use custody::harden::Hardening;
 use custody::Error;
 use serde_json::json;
 
-use super::flags::{AirgapArg, JsonArg, PassphraseFdArg};
+use super::flags::{JsonArg, SittingArgs};
 use super::key_source::{self, KeySourceArgs};
 use super::sitting::{open_paper_dir, print_holders, print_record, run_preflight};
 use super::{note, record_json};
@@ -48,11 +48,7 @@ pub struct GenesisArgs {
     #[command(flatten)]
     pub key: KeySourceArgs,
     #[command(flatten)]
-    pub passphrase_fd: PassphraseFdArg,
-    #[command(flatten)]
-    pub airgap: AirgapArg,
-    #[command(flatten)]
-    pub json: JsonArg,
+    pub sitting: SittingArgs,
 }
 
 /// `custody ceremony verify`.
@@ -77,10 +73,13 @@ pub fn run(command: CeremonyCommand, hardening: &Hardening) -> Result<(), Error>
 
 fn run_genesis(args: GenesisArgs, hardening: &Hardening) -> Result<(), Error> {
     let plan = Plan::load(&args.plan)?;
-    let report = run_preflight(hardening, args.airgap.required || plan.require_airgap)?;
+    let report = run_preflight(
+        hardening,
+        args.sitting.airgap.required || plan.require_airgap,
+    )?;
     custody::set::check_output_folder(&args.output)?;
     let paper = open_paper_dir(&plan, args.paper_dir.as_deref())?;
-    let prompts = args.passphrase_fd.prompts()?;
+    let prompts = args.sitting.passphrase_fd.prompts()?;
     let key = if args.key_stdin || args.key.key_env.is_some() || args.key.key_prompt {
         Some(key_source::read(&args.key)?)
     } else {
@@ -98,7 +97,7 @@ fn run_genesis(args: GenesisArgs, hardening: &Hardening) -> Result<(), Error> {
         note(&format!("paper sheet {}", sheet.display()));
     }
     let manifest = &ceremony.set.manifest;
-    if args.json.enabled {
+    if args.sitting.json.enabled {
         return record_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "fingerprint": manifest.fingerprint.to_string(),

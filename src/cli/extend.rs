@@ -12,7 +12,7 @@ use custody::seal::{HolderRecipients, Keyring, RecipientSpec};
 use custody::Error;
 use serde_json::json;
 
-use super::flags::{AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
+use super::flags::{SittingArgs, WitnessedArgs};
 use super::sitting::{print_record, run_preflight};
 use super::{note, record_json};
 
@@ -43,11 +43,7 @@ pub struct ExtendArgs {
     #[arg(short = 'o', long = "output", value_name = "NEW_DIR")]
     pub output: PathBuf,
     #[command(flatten)]
-    pub passphrase_fd: PassphraseFdArg,
-    #[command(flatten)]
-    pub airgap: AirgapArg,
-    #[command(flatten)]
-    pub json: JsonArg,
+    pub sitting: SittingArgs,
 }
 
 /// Checked `extend` flags.
@@ -73,9 +69,9 @@ impl ExtendSettings {
 
 pub fn run(settings: ExtendSettings, hardening: &Hardening) -> Result<(), Error> {
     let ExtendSettings { args, expected } = settings;
-    let report = run_preflight(hardening, args.airgap.required)?;
+    let report = run_preflight(hardening, args.sitting.airgap.required)?;
     custody::set::check_output_folder(&args.output)?;
-    let prompts = args.passphrase_fd.prompts()?;
+    let prompts = args.sitting.passphrase_fd.prompts()?;
     let existing = audit(&args.set, None)?.manifest.count as usize;
     // Every recipient's syntax (2) before any passphrase is asked or token opened.
     let holders = args
@@ -122,7 +118,7 @@ pub fn run(settings: ExtendSettings, hardening: &Hardening) -> Result<(), Error>
             entry.file
         ));
     }
-    if args.json.enabled {
+    if args.sitting.json.enabled {
         return record_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "fingerprint": manifest.fingerprint.to_string(),

@@ -41,6 +41,18 @@ impl AirgapArg {
     }
 }
 
+/// What every ceremony step takes (genesis, rotate, extend, reissue, recover):
+/// `--passphrase-fd`, `--require-airgap` and `--json`, declared once.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct SittingArgs {
+    #[command(flatten)]
+    pub passphrase_fd: PassphraseFdArg,
+    #[command(flatten)]
+    pub airgap: AirgapArg,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
 /// `--json`: the command's report as one JSON object on stdout (docs/json.md).
 #[derive(Args, Debug, Clone, Copy, Default)]
 pub struct JsonArg {

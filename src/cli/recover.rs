@@ -15,7 +15,7 @@ use custody::Error;
 use serde_json::json;
 
 use super::account::warn_about;
-use super::flags::{AirgapArg, FormatArg, JsonArg, PassphraseFdArg, WitnessedArgs};
+use super::flags::{FormatArg, SittingArgs, WitnessedArgs};
 use super::inputs::{unsealed_inputs, UnsealedShareArgs};
 use super::share_source::unused_identity;
 use super::sitting::run_preflight;
@@ -45,11 +45,7 @@ pub struct RecoverArgs {
     #[arg(short = 'o', long = "output", value_name = "REPORT_DIR")]
     pub report_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub passphrase_fd: PassphraseFdArg,
-    #[command(flatten)]
-    pub airgap: AirgapArg,
-    #[command(flatten)]
-    pub json: JsonArg,
+    pub sitting: SittingArgs,
 }
 /// `recover` checks a set against its transcript; a set made by `split` has none. It is
 /// refused (3) with the command that recovers it, rather than recovered without the check.
@@ -82,7 +78,7 @@ impl RecoverSettings {
             .as_deref()
             .map(OutputTarget::check_exec)
             .transpose()?;
-        if args.json.enabled && exec.is_none() {
+        if args.sitting.json.enabled && exec.is_none() {
             return Err(Error::Usage(
                 "--json needs --exec: without it the key goes to stdout".into(),
             ));
@@ -102,7 +98,7 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
         expected,
         exec,
     } = settings;
-    run_preflight(hardening, args.airgap.required)?;
+    run_preflight(hardening, args.sitting.airgap.required)?;
     let target = match exec {
         Some(exec) => exec,
         None => OutputTarget::check_stdout()?,
@@ -117,7 +113,7 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
             audit.state.name()
         ));
     }
-    let prompts = args.passphrase_fd.prompts()?;
+    let prompts = args.sitting.passphrase_fd.prompts()?;
     let keyring = Keyring::load(&args.identities, &prompts)?;
     let (inputs, unreadable) = unsealed_inputs(&args.unsealed, &prompts)?;
     let mut recovery = recover_set(&audit.manifest, &args.set, &keyring, inputs);
@@ -138,7 +134,7 @@ pub fn run(settings: RecoverSettings, hardening: &Hardening) -> Result<(), Error
         let path = write_report(folder, &record)?;
         note(&format!("recovery report written to {}", path.display()));
     }
-    if args.json.enabled {
+    if args.sitting.json.enabled {
         record_json(&json!({ "report": record }))?;
     }
     note(&format!(

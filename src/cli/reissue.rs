@@ -11,7 +11,7 @@ use custody::seal::{HolderRecipients, Keyring, RecipientSpec};
 use custody::Error;
 use serde_json::json;
 
-use super::flags::{AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
+use super::flags::{SittingArgs, WitnessedArgs};
 use super::share_source::unused_identity;
 use super::sitting::{print_record, run_preflight};
 use super::{note, record_json, warn};
@@ -38,18 +38,14 @@ pub struct ReissueArgs {
     #[arg(short = 'i', long = "identity", value_name = "ID", required = true)]
     pub identities: Vec<PathBuf>,
     #[command(flatten)]
-    pub passphrase_fd: PassphraseFdArg,
-    #[command(flatten)]
-    pub airgap: AirgapArg,
-    #[command(flatten)]
-    pub json: JsonArg,
+    pub sitting: SittingArgs,
 }
 
 pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
     let expected = args.witnessed.expectations()?;
-    let report = run_preflight(hardening, args.airgap.required)?;
+    let report = run_preflight(hardening, args.sitting.airgap.required)?;
     check(&args.set, &expected, args.index)?;
-    let prompts = args.passphrase_fd.prompts()?;
+    let prompts = args.sitting.passphrase_fd.prompts()?;
     let position = usize::from(args.index);
     let holder: HolderRecipients = args
         .recipient
@@ -90,7 +86,7 @@ pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
             leftover.display()
         ));
     }
-    if args.json.enabled {
+    if args.sitting.json.enabled {
         return record_json(&json!({
             "set_id": manifest.set_id.to_string(),
             "fingerprint": manifest.fingerprint.to_string(),

@@ -16,7 +16,7 @@ use custody::Error;
 use serde_json::json;
 
 use super::account::set_aside_json;
-use super::flags::{expectations, AirgapArg, JsonArg, PassphraseFdArg, WitnessedArgs};
+use super::flags::{expectations, JsonArg, PassphraseFdArg, SittingArgs, WitnessedArgs};
 use super::sitting::{open_paper_dir, report_set, run_preflight};
 use super::{note, record_json, warn};
 
@@ -67,11 +67,7 @@ pub struct RotateArgs {
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
     #[command(flatten)]
-    pub passphrase_fd: PassphraseFdArg,
-    #[command(flatten)]
-    pub airgap: AirgapArg,
-    #[command(flatten)]
-    pub json: JsonArg,
+    pub sitting: SittingArgs,
 }
 
 /// `custody rotate confirm`.
@@ -112,11 +108,7 @@ pub struct HandoffArgs {
     #[arg(long)]
     pub require_all: bool,
     #[command(flatten)]
-    pub passphrase_fd: PassphraseFdArg,
-    #[command(flatten)]
-    pub airgap: AirgapArg,
-    #[command(flatten)]
-    pub json: JsonArg,
+    pub sitting: SittingArgs,
 }
 
 /// `custody rotate confirm`.
@@ -237,10 +229,13 @@ fn run_start(settings: StartSettings, hardening: &Hardening) -> Result<(), Error
         exec,
     } = settings;
     let exec_given = exec.is_some();
-    let report = run_preflight(hardening, args.airgap.required || plan.require_airgap)?;
+    let report = run_preflight(
+        hardening,
+        args.sitting.airgap.required || plan.require_airgap,
+    )?;
     custody::set::check_output_folder(&output)?;
     let paper = open_paper_dir(&plan, args.paper_dir.as_deref())?;
-    let prompts = args.passphrase_fd.prompts()?;
+    let prompts = args.sitting.passphrase_fd.prompts()?;
     let old_keyring = Keyring::load(&args.identities, &prompts)?;
     let confirm_keyring = Keyring::load(&args.confirm_identities, &prompts)?;
     let deliver_to_exec = exec.map(|target| move |payload: &[u8]| target.deliver(payload));
@@ -316,13 +311,13 @@ fn run_start(settings: StartSettings, hardening: &Hardening) -> Result<(), Error
             output.display()
         ));
     }
-    if args.json.enabled {
+    if args.sitting.json.enabled {
         record_json(&json!({
             "handed_off": rotated.handed_off,
             "old_set_aside": set_aside_json(&rotated.old_set_aside),
         }))?;
     }
-    report_set(audit, args.json.enabled)
+    report_set(audit, args.sitting.json.enabled)
 }
 
 fn run_handoff(settings: HandoffSettings, hardening: &Hardening) -> Result<(), Error> {
@@ -332,10 +327,10 @@ fn run_handoff(settings: HandoffSettings, hardening: &Hardening) -> Result<(), E
         expected_old,
         target,
     } = settings;
-    run_preflight(hardening, args.airgap.required)?;
+    run_preflight(hardening, args.sitting.airgap.required)?;
     let before = audit(&args.set, None)?;
     check_unproven_holders(&before, args.require_all)?;
-    let prompts = args.passphrase_fd.prompts()?;
+    let prompts = args.sitting.passphrase_fd.prompts()?;
     let old_keyring = Keyring::load(&args.identities, &prompts)?;
     let new_keyring = Keyring::load(&args.confirm_identities, &prompts)?;
     let deliver = |payload: &[u8]| target.deliver(payload);
@@ -366,12 +361,12 @@ fn run_handoff(settings: HandoffSettings, hardening: &Hardening) -> Result<(), E
     if !old_transcript_updated {
         warn(&format!("{}'s transcript could not be updated (read-only?): the retirement is recorded in the new set's transcript", args.from.display()));
     }
-    if args.json.enabled {
+    if args.sitting.json.enabled {
         record_json(
             &json!({"handed_off": true, "old_transcript_updated": old_transcript_updated}),
         )?;
     }
-    report_set(&audit, args.json.enabled)
+    report_set(&audit, args.sitting.json.enabled)
 }
 
 /// Names, before a hand-off retires the old set, every new holder who has not proven their
