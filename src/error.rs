@@ -120,14 +120,14 @@ pub enum Error {
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
     /// A ceremony plan that is malformed.
-    #[error("plan {} line {line}: {reason}", path.display())]
+    #[error("plan {} line {line}: {problem}", path.display())]
     Plan {
         /// The plan file.
         path: PathBuf,
         /// The line at fault.
         line: usize,
         /// What is wrong.
-        reason: String,
+        problem: PlanProblem,
     },
     /// A manifest that cannot be parsed.
     #[error("manifest {}: {reason}", path.display())]
@@ -213,6 +213,46 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+}
+
+/// What is wrong with a ceremony plan, at the line an [`Error::Plan`] names (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanProblem {
+    /// Bytes that are not UTF-8.
+    #[error("not UTF-8 text")]
+    NotText,
+    /// Not TOML, or not a plan's fields (the TOML parser's words).
+    #[error("{0}")]
+    Toml(String),
+    /// No `[[custodian]]` table.
+    #[error("the plan has no [[custodian]]")]
+    NoCustodian,
+    /// A custodian whose name is blank.
+    #[error("a custodian's name is empty")]
+    EmptyName,
+    /// Two custodians of one name.
+    #[error("custodian {name:?} is named twice (first on line {first})")]
+    NamedTwice {
+        /// The name.
+        name: String,
+        /// The line of the first.
+        first: usize,
+    },
+    /// A custodian with both `recipient` and `recipients`.
+    #[error("custodian {0:?} has both recipient and recipients: give one of them")]
+    BothRecipientFields(String),
+    /// A custodian with neither.
+    #[error("custodian {0:?} has no recipient: give recipient = \"…\" or recipients = [\"…\", …]")]
+    NoRecipient(String),
+    /// A recipient that does not parse, or several that cannot share a file.
+    #[error("{0}")]
+    Recipient(Box<Error>),
+    /// A scheme custody does not know.
+    #[error("unknown scheme {0:?} (custody-v1 or slip39)")]
+    UnknownScheme(String),
+    /// A threshold that breaks 2 ≤ k ≤ n (or SLIP-39's n ≤ 16).
+    #[error("{0}")]
+    Threshold(Box<Error>),
 }
 
 /// Why a transcript does not check. Every one is a failed verification (exit 3): a transcript

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::Error;
+use crate::error::{Error, PlanProblem};
 use crate::seal::{HolderRecipients, RecipientSpec};
 use crate::set::{slip39_threshold, Scheme};
 use crate::share::shamir::Threshold;
@@ -92,13 +92,15 @@ fn holder_recipients(
     name_line: usize,
     position: usize,
     text: &str,
-    at: &dyn Fn(usize, String) -> Error,
+    at: &dyn Fn(usize, PlanProblem) -> Error,
 ) -> Result<(HolderRecipients, usize), Error> {
     let parse = |given: &Spanned<String>| {
-        given
-            .get_ref()
-            .parse::<RecipientSpec>()
-            .map_err(|error| at(line_of(text, given.span()), error.at(position).to_string()))
+        given.get_ref().parse::<RecipientSpec>().map_err(|error| {
+            at(
+                line_of(text, given.span()),
+                PlanProblem::Recipient(Box::new(error.at(position))),
+            )
+        })
     };
     match (&custodian.recipient, &custodian.recipients) {
         (Some(one), None) => Ok((parse(one)?.into(), line_of(text, one.span()))),
@@ -110,17 +112,14 @@ fn holder_recipients(
                 .map(parse)
                 .collect::<Result<Vec<_>, _>>()?;
             let recipients = HolderRecipients::new(specs, position)
-                .map_err(|error| at(line, error.to_string()))?;
+                .map_err(|error| at(line, PlanProblem::Recipient(Box::new(error))))?;
             Ok((recipients, line))
         }
         (Some(_), Some(several)) => Err(at(
             line_of(text, several.span()),
-            format!("custodian {name:?} has both recipient and recipients: give one of them"),
+            PlanProblem::BothRecipientFields(name.to_string()),
         )),
-        (None, None) => Err(at(
-            name_line,
-            format!("custodian {name:?} has no recipient: give recipient = \"…\" or recipients = [\"…\", …]"),
-        )),
+        (None, None) => Err(at(name_line, PlanProblem::NoRecipient(name.to_string()))),
     }
 }
 
@@ -143,25 +142,25 @@ impl Plan {
         let text = crate::input::as_text(bytes).map_err(|line| Error::Plan {
             path: path.to_path_buf(),
             line,
-            reason: "not UTF-8 text".into(),
+            problem: PlanProblem::NotText,
         })?;
         Self::parse(text, path)
     }
 
     /// Parses and checks plan text; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, Error> {
-        let at = |line: usize, reason: String| Error::Plan {
+        let at = |line: usize, problem: PlanProblem| Error::Plan {
             path: path.to_path_buf(),
             line,
-            reason,
+            problem,
         };
         let raw: RawPlan = toml::from_str(text).map_err(|error| {
             let line = error.span().map_or(1, |span| line_of(text, span));
-            at(line, error.message().trim().to_string())
+            at(line, PlanProblem::Toml(error.message().trim().to_string()))
         })?;
         let threshold_line = line_of(text, raw.threshold.span());
         if raw.custodian.is_empty() {
-            return Err(at(threshold_line, "the plan has no [[custodian]]".into()));
+            return Err(at(threshold_line, PlanProblem::NoCustodian));
         }
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut custodians = Vec::with_capacity(raw.custodian.len());
@@ -169,13 +168,10 @@ impl Plan {
             let name_line = line_of(text, custodian.name.span());
             let name = custodian.name.get_ref().clone();
             if name.trim().is_empty() {
-                return Err(at(name_line, "a custodian's name is empty".into()));
+                return Err(at(name_line, PlanProblem::EmptyName));
             }
             if let Some(first) = seen.insert(name.clone(), name_line) {
-                return Err(at(
-                    name_line,
-                    format!("custodian {name:?} is named twice (first on line {first})"),
-                ));
+                return Err(at(name_line, PlanProblem::NamedTwice { name, first }));
             }
             let (recipients, line) = holder_recipients(
                 &custodian,
@@ -209,7 +205,7 @@ impl Plan {
                 other => {
                     return Err(at(
                         line_of(text, scheme.span()),
-                        format!("unknown scheme {other:?} (custody-v1 or slip39)"),
+                        PlanProblem::UnknownScheme(other.to_string()),
                     ))
                 }
             },
@@ -220,7 +216,9 @@ impl Plan {
             Scheme::Slip39 => slip39_threshold(threshold, custodians.len()),
         };
         checked.map_err(|error| match error.kind() {
-            crate::ErrorKind::Invalid => at(threshold_line, error.to_string()),
+            crate::ErrorKind::Invalid => {
+                at(threshold_line, PlanProblem::Threshold(Box::new(error)))
+            }
             _ => Error::Refused(format!(
                 "plan {} line {threshold_line}: {error}",
                 path.display()
@@ -301,5 +299,24 @@ mod tests {
             assert_eq!(error.kind(), kind, "{error}");
             assert!(error.to_string().contains(needle), "{error} lacks {needle}");
         }
+    }
+
+    /// A plan error says what is wrong as a value, not only as words: a second custodian of one
+    /// name is `NamedTwice`, pointing at the first.
+    #[test]
+    fn plan_problems_are_typed() {
+        let text = format!(
+            "label = \"x\"\nthreshold = 2\n{}{}",
+            custodians(2),
+            custodians(1)
+        );
+        assert!(matches!(
+            plan(&text),
+            Err(Error::Plan {
+                line: 10,
+                problem: PlanProblem::NamedTwice { first: 4, .. },
+                ..
+            })
+        ));
     }
 }
