@@ -305,3 +305,38 @@ fn refusals_leave_the_set_as_it_was() {
     .expect(2, "SLIP-39");
     assert!(snapshot(&slip39) == untouched);
 }
+
+/// A holder who lost their share and now keeps two tokens gets it back sealed to both
+/// (`-r A --or B`): either identity alone opens the reissued file, and the manifest lists both.
+#[test]
+fn a_share_is_reissued_to_a_holder_with_two_tokens() {
+    let dir = scratch();
+    let (set, holders) = genesis_with_holders(dir.path(), Some(COUNTING_KEY_HEX));
+    let (alice, bob, carol) = (&holders[0], &holders[1], &holders[2]);
+    let token_a = bob.folder.join("token-a");
+    let token_b = bob.folder.join("token-b");
+    fs::create_dir_all(&token_a).unwrap();
+    fs::create_dir_all(&token_b).unwrap();
+    let (first, first_recipient) = lib_identity(&token_a, "bob-a");
+    let (second, second_recipient) = lib_identity(&token_b, "bob-b");
+    reissue(
+        &set,
+        2,
+        &first_recipient,
+        &[&alice.identity, &carol.identity],
+        &["--or", &second_recipient],
+    )
+    .expect(0, "the share is the same one");
+    let after = entry(&set, 2);
+    assert_eq!(
+        after["recipients"],
+        serde_json::json!([first_recipient, second_recipient])
+    );
+    let file = set.join(after["file"].as_str().unwrap());
+    let by_first = open_with_library(&first, &file);
+    let by_second = open_with_library(&second, &file);
+    assert!(
+        by_first == by_second,
+        "the two tokens open different shares"
+    );
+}

@@ -31,6 +31,10 @@ pub struct ReissueArgs {
     /// The holder's new recipient.
     #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
     pub recipient: String,
+    /// Another recipient of the same holder (a second token): the share opens with any of
+    /// them, as `split -r A --or B`.
+    #[arg(long = "or", value_name = "RECIPIENT")]
+    pub or: Vec<String>,
     /// The holder's name from now on (else it stays as it was).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -47,11 +51,14 @@ pub fn run(args: ReissueArgs, hardening: &Hardening) -> Result<(), Error> {
     check(&args.set, &expected, args.index)?;
     let prompts = args.sitting.passphrase_fd.prompts()?;
     let position = usize::from(args.index);
-    let holder: HolderRecipients = args
-        .recipient
-        .parse::<RecipientSpec>()
-        .map_err(|error| error.at(position))?
-        .into();
+    let specs = std::iter::once(&args.recipient)
+        .chain(&args.or)
+        .map(|text| {
+            text.parse::<RecipientSpec>()
+                .map_err(|error| error.at(position))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let holder = HolderRecipients::new(specs, position)?;
     let recipient = holder.sealer(position, &prompts, &mut |position| {
         prompts.new_passphrase(&format!("share {position}"))
     })?;
