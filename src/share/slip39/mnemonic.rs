@@ -79,7 +79,24 @@ impl ShareParams {
     }
 }
 
-/// One SLIP-39 share: public parameters and a secret share value. No `Debug` or `Clone`.
+/// One SLIP-39 share: public parameters and a secret share value. No `Debug`, `Clone` or
+/// `Serialize`; the value is wiped when dropped.
+///
+/// ```compile_fail
+/// fn show(share: &custody::share::slip39::Slip39Share) -> String {
+///     format!("{share:?}")
+/// }
+/// ```
+/// ```compile_fail
+/// fn copy(share: &custody::share::slip39::Slip39Share) -> custody::share::slip39::Slip39Share {
+///     share.clone()
+/// }
+/// ```
+/// ```compile_fail
+/// fn record(share: &custody::share::slip39::Slip39Share) -> String {
+///     serde_json::to_string(share).unwrap()
+/// }
+/// ```
 pub struct Slip39Share {
     pub(super) params: ShareParams,
     pub(super) value: Zeroizing<Vec<u8>>,
