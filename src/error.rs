@@ -168,20 +168,20 @@ pub enum Error {
         reason: String,
     },
     /// A PKCS#11 module, token or key that cannot be found, reached or used.
-    #[error("{what}: {reason}")]
+    #[error("{what}: {problem}")]
     Hsm {
         /// What was looked for: the module's path, the token, the key.
         what: String,
         /// What went wrong.
-        reason: String,
+        problem: HsmProblem,
     },
     /// A token PIN that was wrong, locked or could not be read; never retried.
-    #[error("PKCS#11 token {token}: {reason}")]
+    #[error("PKCS#11 token {token}: {problem}")]
     Pin {
         /// The token's label.
         token: String,
         /// What went wrong (never the PIN).
-        reason: String,
+        problem: PinProblem,
     },
     /// An error in one of several sets, saying which (a hand-off's old or new set).
     #[error("{context}: {source}")]
@@ -213,6 +213,106 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+}
+
+/// Why a PKCS#11 module, token or key could not be used (exit 1), in words an operator can act
+/// on; never the specification's prose.
+#[derive(Debug, thiserror::Error)]
+pub enum HsmProblem {
+    /// The module has no file at its path.
+    #[error("cannot be found: {0}")]
+    ModuleNotFound(String),
+    /// The path is not a file.
+    #[error("is not a file")]
+    NotAFile,
+    /// The file is not a loadable library.
+    #[error("cannot be loaded as a PKCS#11 module: {0}")]
+    NotLoadable(String),
+    /// A library without `C_GetFunctionList`.
+    #[error("is not a PKCS#11 module (it has no C_GetFunctionList)")]
+    NotPkcs11,
+    /// A library the PKCS#11 binding refused otherwise.
+    #[error("is not a usable PKCS#11 module: {0}")]
+    NotUsable(String),
+    /// A call returned a PKCS#11 code: the call, the code (`CKR_…`) and, for common codes, what
+    /// to check.
+    #[error("{call} failed with {code}{}", check.map(|check| format!(": {check}")).unwrap_or_default())]
+    Returned {
+        /// The call, e.g. `C_Login`.
+        call: &'static str,
+        /// The return code as the specification writes it.
+        code: String,
+        /// What to check, for the common codes.
+        check: Option<&'static str>,
+    },
+    /// A step failed without a PKCS#11 code (the binding's words).
+    #[error("{step} failed: {detail}")]
+    Failed {
+        /// The call or step, e.g. `C_FindObjects`.
+        step: String,
+        /// What the binding said.
+        detail: String,
+    },
+    /// The token went away while a file was being opened.
+    #[error("{file}: the token cannot be reached: {code}")]
+    Unreachable {
+        /// The sealed file.
+        file: String,
+        /// The return code.
+        code: String,
+    },
+    /// The module has no initialised token at all.
+    #[error("not found: the module has no initialised token")]
+    NoToken,
+    /// No token matches; these are the ones present.
+    #[error("not found; tokens present: {}", .0.join(", "))]
+    TokenNotFound(Vec<String>),
+    /// Several tokens match.
+    #[error("{0} tokens match; add serial=… to the URI (see custody hsm list)")]
+    TokensAmbiguous(usize),
+    /// No key matches.
+    #[error("no {0} (see custody hsm list)")]
+    KeyNotFound(String),
+    /// Several keys match.
+    #[error("{count} keys match {wanted}; add id=… to the URI")]
+    KeysAmbiguous {
+        /// How many.
+        count: usize,
+        /// What was looked for.
+        wanted: String,
+    },
+    /// A token initialised just now did not show up.
+    #[error("the new token did not appear")]
+    NewTokenMissing,
+    /// A token initialised just now is not in the token store it should be in.
+    #[error("the new token is not in {}: SOFTHSM2_CONF was not honoured", .0.display())]
+    TokenNotInStore(PathBuf),
+}
+
+/// Why a token's PIN did not log in (exit 6). Never holds the PIN.
+#[derive(Debug, thiserror::Error)]
+pub enum PinProblem {
+    /// The user PIN is locked.
+    #[error("the user PIN is locked; the security officer must unlock it")]
+    Locked,
+    /// The PIN file named by `pin-source` could not be read (the reason names the file).
+    #[error("{0}")]
+    PinFile(String),
+    /// No PIN was given and none could be asked for.
+    #[error("a PIN is needed and none could be read (no terminal; give pin-source=… in the URI)")]
+    NoneGiven,
+    /// An empty PIN.
+    #[error("the PIN given is empty")]
+    Empty,
+    /// The token refused the PIN.
+    #[error("wrong PIN (not retried: tokens lock after a few wrong tries)")]
+    Wrong,
+    /// The PIN has expired.
+    #[error("the PIN has expired; change it with the token's own tools")]
+    Expired,
+    /// The token has no user PIN.
+    #[error("the token has no user PIN yet")]
+    NotInitialized,
 }
 
 /// What is wrong with a ceremony plan, at the line an [`Error::Plan`] names (exit 2).

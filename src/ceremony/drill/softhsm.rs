@@ -8,7 +8,7 @@ use std::path::Path;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::write_private;
-use crate::error::Error;
+use crate::error::{Error, HsmProblem};
 use crate::seal::pkcs11::{self, ModuleAdmin};
 use crate::seal::Prompts;
 
@@ -118,10 +118,7 @@ fn init_throwaway_token(
     if empty(token_dir).map_err(|error| Error::io(token_dir, error))? {
         return Err(Error::Hsm {
             what: format!("PKCS#11 module {}", module_path.display()),
-            reason: format!(
-                "the new token is not in {}: SOFTHSM2_CONF was not honoured",
-                token_dir.display()
-            ),
+            problem: HsmProblem::TokenNotInStore(token_dir.to_path_buf()),
         });
     }
     Ok(())

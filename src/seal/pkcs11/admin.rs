@@ -15,12 +15,12 @@ use zeroize::Zeroizing;
 
 use super::keys::{find_keys, KeyListing};
 use super::session::{
-    list_tokens, load_module, lock, module_error, module_is_loaded, open_token, token_listing,
-    Module, TokenListing,
+    list_tokens, load_module, lock, module_error, module_is_loaded, open_token, step_failed,
+    token_listing, Module, TokenListing,
 };
 use super::uri::Uri;
 use super::{is_uri, Prompts};
-use crate::error::Error;
+use crate::error::{Error, HsmProblem};
 
 /// Creates the wrapping key a URI names: AES-256, on the token, sensitive, not extractable,
 /// private, usable only to encrypt and decrypt. Refuses (exit 5) when an object with that
@@ -60,7 +60,7 @@ pub fn keygen(text: &str, prompts: &Prompts) -> Result<String, Error> {
     let exists = |template: Vec<Attribute>, what: String| -> Result<(), Error> {
         let found = session
             .find_objects(&template)
-            .map_err(|error| token.hsm_error(format!("C_FindObjects failed: {error}")))?;
+            .map_err(|error| token.hsm_error(step_failed("C_FindObjects", &error)))?;
         if found.is_empty() {
             Ok(())
         } else {
@@ -98,7 +98,7 @@ pub fn keygen(text: &str, prompts: &Prompts) -> Result<String, Error> {
     ];
     session
         .generate_key(&Mechanism::AesKeyGen, &template)
-        .map_err(|error| token.hsm_error(format!("generating an AES-256 key failed: {error}")))?;
+        .map_err(|error| token.hsm_error(step_failed("generating an AES-256 key", &error)))?;
     drop(session);
     let public = Uri {
         token: Some(token.label.clone()),
@@ -140,7 +140,7 @@ pub fn list(target: &str, prompts: &Prompts) -> Result<Listing, Error> {
     let info = module
         .context
         .get_library_info()
-        .map_err(|error| module_error(&module_path, format!("C_GetInfo failed: {error}")))?;
+        .map_err(|error| module_error(&module_path, step_failed("C_GetInfo", &error)))?;
     let tokens = list_tokens(&module)?
         .into_iter()
         .map(|(_, token)| token)
@@ -206,7 +206,7 @@ impl ModuleAdmin {
             .module
             .context
             .get_library_info()
-            .map_err(|error| module_error(&self.path, format!("C_GetInfo failed: {error}")))?;
+            .map_err(|error| module_error(&self.path, step_failed("C_GetInfo", &error)))?;
         Ok(info.manufacturer_id().trim_end().to_string())
     }
 
@@ -221,9 +221,8 @@ impl ModuleAdmin {
     /// Initialises the token in `slot` as `label`, erasing whatever it held, under a random
     /// security-officer PIN that is forgotten at once, and sets its user PIN.
     pub fn init_token(&self, slot: u64, label: &str, user_pin: &SecretString) -> Result<(), Error> {
-        let failed = |step: &str, error: CkError| {
-            module_error(&self.path, format!("{step} failed: {error}"))
-        };
+        let failed =
+            |step: &str, error: CkError| module_error(&self.path, step_failed(step, &error));
         let mut so_pin = Zeroizing::new([0u8; 16]);
         crate::secret::fill_random(&mut so_pin[..])?;
         let so_pin = SecretString::from(hex::encode(&so_pin[..]));
@@ -251,6 +250,6 @@ impl ModuleAdmin {
                 return Ok(());
             }
         }
-        Err(module_error(&self.path, "the new token did not appear"))
+        Err(module_error(&self.path, HsmProblem::NewTokenMissing))
     }
 }

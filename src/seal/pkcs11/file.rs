@@ -9,10 +9,10 @@ use cryptoki::mechanism::Mechanism;
 use zeroize::Zeroizing;
 
 use super::keys::{describe_key, find_keys, KeyListing};
-use super::session::{lock, Token};
+use super::session::{lock, step_failed, Token};
 use super::uri::{percent_decode, percent_encode};
 use super::{Opened, MECHANISM, SEALED_MAGIC};
-use crate::error::Error;
+use crate::error::{Error, HsmProblem};
 use crate::fingerprint::Fingerprint;
 use crate::share::{SetId, Share, ShareHeader};
 
@@ -232,13 +232,16 @@ pub(super) fn open_with(token: &Token, file: &SealedFile, name: &str) -> Result<
     let aad = associated_data(&file.header);
     let mut iv = file.nonce;
     let params = GcmParams::new(&mut iv, aad.as_bytes(), (TAG_BITS as u64).into())
-        .map_err(|error| token.hsm_error(error.to_string()))?;
+        .map_err(|error| token.hsm_error(step_failed("setting up AES-GCM", &error)))?;
     let result =
         lock(&token.session).decrypt(&Mechanism::AesGcm(params), key.handle, &file.ciphertext);
     let plaintext = match result {
         Ok(plaintext) => Zeroizing::new(plaintext),
         Err(CkError::Pkcs11(rv, _)) if is_token_gone(rv) => {
-            return Err(token.hsm_error(format!("{name}: the token cannot be reached: {rv}")))
+            return Err(token.hsm_error(HsmProblem::Unreachable {
+                file: name.to_string(),
+                code: rv.to_string(),
+            }))
         }
         Err(_) => {
             return Ok(Opened::Unreadable(format!(

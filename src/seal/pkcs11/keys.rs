@@ -3,8 +3,8 @@
 
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 
-use super::session::{lock, Token};
-use crate::error::Error;
+use super::session::{lock, step_failed, Token};
+use crate::error::{Error, HsmProblem};
 
 /// Public facts of one secret key on a token.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ pub(super) fn find_keys(
     let session = lock(&token.session);
     let handles = session
         .find_objects(&template)
-        .map_err(|error| token.hsm_error(format!("C_FindObjects failed: {error}")))?;
+        .map_err(|error| token.hsm_error(step_failed("C_FindObjects", &error)))?;
     let mut keys = Vec::with_capacity(handles.len());
     for handle in handles {
         let attributes = session
@@ -103,7 +103,7 @@ pub(super) fn find_keys(
                     AttributeType::Private,
                 ],
             )
-            .map_err(|error| token.hsm_error(format!("C_GetAttributeValue failed: {error}")))?;
+            .map_err(|error| token.hsm_error(step_failed("C_GetAttributeValue", &error)))?;
         let mut key = KeyListing {
             handle,
             label: String::new(),
@@ -148,14 +148,8 @@ pub(super) fn find_one_key(
     let mut keys = find_keys(token, label, id)?;
     match keys.len() {
         1 => Ok(keys.remove(0)),
-        0 => Err(Error::Hsm {
-            what: format!("PKCS#11 token {}", token.name()),
-            reason: format!("no {wanted} (see custody hsm list)"),
-        }),
-        n => Err(Error::Hsm {
-            what: format!("PKCS#11 token {}", token.name()),
-            reason: format!("{n} keys match {wanted}; add id=… to the URI"),
-        }),
+        0 => Err(token.hsm_error(HsmProblem::KeyNotFound(wanted))),
+        count => Err(token.hsm_error(HsmProblem::KeysAmbiguous { count, wanted })),
     }
 }
 

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::uri::Uri;
 use super::Prompts;
-use crate::error::Error;
+use crate::error::{Error, HsmProblem, PinProblem};
 
 /// A loaded, initialised PKCS#11 module; finalised when the last user drops it.
 pub(super) struct Module {
@@ -37,19 +37,27 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub(super) fn module_error(path: &Path, reason: impl Into<String>) -> Error {
+pub(super) fn module_error(path: &Path, problem: HsmProblem) -> Error {
     Error::Hsm {
         what: format!("PKCS#11 module {}", path.display()),
-        reason: reason.into(),
+        problem,
+    }
+}
+
+/// A step that failed without a return code worth naming: the binding's own words.
+pub(super) fn step_failed(step: &str, error: &dyn std::fmt::Display) -> HsmProblem {
+    HsmProblem::Failed {
+        step: step.to_string(),
+        detail: error.to_string(),
     }
 }
 
 /// A failed PKCS#11 call in words an operator can act on: the call, the module's return code
 /// (`CKR_GENERAL_ERROR`) and, for the common ones, what to check; not the specification's
 /// prose ("Some horrible, unrecoverable error has occurred").
-fn failure(call: &str, error: &CkError) -> String {
+pub(super) fn failure(call: &'static str, error: &CkError) -> HsmProblem {
     let CkError::Pkcs11(rv, _) = error else {
-        return format!("{call} failed: {error}");
+        return step_failed(call, error);
     };
     let code = return_code_name(*rv);
     let check = match rv {
@@ -62,9 +70,19 @@ fn failure(call: &str, error: &CkError) -> String {
         RvError::PinIncorrect => "wrong PIN (not retried: tokens lock after a few wrong tries)",
         RvError::PinLocked => "the user PIN is locked; the security officer must unlock it",
         RvError::CryptokiNotInitialized => "the module was not initialised: check the module path",
-        _ => return format!("{call} failed with {code}"),
+        _ => {
+            return HsmProblem::Returned {
+                call,
+                code,
+                check: None,
+            }
+        }
     };
-    format!("{call} failed with {code}: {check}")
+    HsmProblem::Returned {
+        call,
+        code,
+        check: Some(check),
+    }
 }
 
 /// `GeneralError` as the specification writes it, `CKR_GENERAL_ERROR`.
@@ -82,7 +100,7 @@ fn return_code_name(rv: RvError) -> String {
 /// The module at `path`, loaded and initialised now or shared with an earlier user.
 pub(super) fn load_module(path: &Path) -> Result<Arc<Module>, Error> {
     let canonical = fs::canonicalize(path)
-        .map_err(|error| module_error(path, format!("cannot be found: {error}")))?;
+        .map_err(|error| module_error(path, HsmProblem::ModuleNotFound(error.to_string())))?;
     let mut modules = lock(&MODULES);
     modules.retain(|module| module.strong_count() > 0);
     if let Some(module) = modules
@@ -93,18 +111,14 @@ pub(super) fn load_module(path: &Path) -> Result<Arc<Module>, Error> {
         return Ok(module);
     }
     if !canonical.is_file() {
-        return Err(module_error(path, "is not a file"));
+        return Err(module_error(path, HsmProblem::NotAFile));
     }
     let context = Pkcs11::new(&canonical).map_err(|error| match error {
-        CkError::LibraryLoading(error) => module_error(
-            path,
-            format!("cannot be loaded as a PKCS#11 module: {error}"),
-        ),
-        CkError::MissingSymbol(_) => module_error(
-            path,
-            "is not a PKCS#11 module (it has no C_GetFunctionList)",
-        ),
-        other => module_error(path, format!("is not a usable PKCS#11 module: {other}")),
+        CkError::LibraryLoading(error) => {
+            module_error(path, HsmProblem::NotLoadable(error.to_string()))
+        }
+        CkError::MissingSymbol(_) => module_error(path, HsmProblem::NotPkcs11),
+        other => module_error(path, HsmProblem::NotUsable(other.to_string())),
     })?;
     match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) => {}
@@ -155,10 +169,10 @@ impl Token {
         format!("{:?} (serial {})", self.label, self.serial)
     }
 
-    pub(super) fn hsm_error(&self, reason: impl Into<String>) -> Error {
+    pub(super) fn hsm_error(&self, problem: HsmProblem) -> Error {
         Error::Hsm {
             what: format!("PKCS#11 token {}", self.name()),
-            reason: reason.into(),
+            problem,
         }
     }
 }
@@ -267,20 +281,17 @@ pub(super) fn open_token(
                 .collect();
             return Err(Error::Hsm {
                 what: what(),
-                reason: if present.is_empty() {
-                    "not found: the module has no initialised token".into()
+                problem: if present.is_empty() {
+                    HsmProblem::NoToken
                 } else {
-                    format!("not found; tokens present: {}", present.join(", "))
+                    HsmProblem::TokenNotFound(present)
                 },
             });
         }
         several => {
             return Err(Error::Hsm {
                 what: what(),
-                reason: format!(
-                    "{} tokens match; add serial=… to the URI (see custody hsm list)",
-                    several.len()
-                ),
+                problem: HsmProblem::TokensAmbiguous(several.len()),
             })
         }
     };
@@ -300,7 +311,7 @@ pub(super) fn open_token(
     }
     .map_err(|error| Error::Hsm {
         what: what(),
-        reason: failure("C_OpenSession", &error),
+        problem: failure("C_OpenSession", &error),
     })?;
     let needs_login = listing.flags.contains(&"login-required") || uri.has_pin_source();
     let token_name = format!("{:?} (serial {})", listing.label, listing.serial);
@@ -328,17 +339,15 @@ fn login(
     token_name: &str,
     prompts: &Prompts,
 ) -> Result<(), Error> {
-    let pin_error = |reason: String| Error::Pin {
+    let pin_error = |problem: PinProblem| Error::Pin {
         token: token_name.to_string(),
-        reason,
+        problem,
     };
     if listing.flags.contains(&"user-pin-locked") {
-        return Err(pin_error(
-            "the user PIN is locked; the security officer must unlock it".into(),
-        ));
+        return Err(pin_error(PinProblem::Locked));
     }
     let pin: Option<SecretString> = match uri.given_pin() {
-        Some(pin) => Some(pin.map_err(pin_error)?),
+        Some(pin) => Some(pin.map_err(|reason| pin_error(PinProblem::PinFile(reason)))?),
         None if listing.flags.contains(&"pin-pad") => {
             prompts.tell(&format!(
                 "Enter the PIN of PKCS#11 token {token_name} on its PIN pad"
@@ -348,37 +357,54 @@ fn login(
         None => Some(
             prompts
                 .passphrase(&format!("PIN for PKCS#11 token {token_name}"))
-                .ok_or_else(|| {
-                    pin_error(
-                        "a PIN is needed and none could be read (no terminal; give pin-source=… in the URI)"
-                            .into(),
-                    )
-                })?,
+                .ok_or_else(|| pin_error(PinProblem::NoneGiven))?,
         ),
     };
     if pin
         .as_ref()
         .is_some_and(|pin| pin.expose_secret().is_empty())
     {
-        return Err(pin_error("the PIN given is empty".into()));
+        return Err(pin_error(PinProblem::Empty));
     }
     match session.login(UserType::User, pin.as_ref()) {
         Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
-        Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _)) => Err(pin_error(
-            "wrong PIN (not retried: tokens lock after a few wrong tries)".into(),
-        )),
-        Err(CkError::Pkcs11(RvError::PinLocked, _)) => Err(pin_error(
-            "the user PIN is locked; the security officer must unlock it".into(),
-        )),
-        Err(CkError::Pkcs11(RvError::PinExpired, _)) => Err(pin_error(
-            "the PIN has expired; change it with the token's own tools".into(),
-        )),
+        Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _)) => {
+            Err(pin_error(PinProblem::Wrong))
+        }
+        Err(CkError::Pkcs11(RvError::PinLocked, _)) => Err(pin_error(PinProblem::Locked)),
+        Err(CkError::Pkcs11(RvError::PinExpired, _)) => Err(pin_error(PinProblem::Expired)),
         Err(CkError::Pkcs11(RvError::UserPinNotInitialized, _)) => {
-            Err(pin_error("the token has no user PIN yet".into()))
+            Err(pin_error(PinProblem::NotInitialized))
         }
         Err(error) => Err(Error::Hsm {
             what: format!("PKCS#11 token {token_name}"),
-            reason: failure("C_Login", &error),
+            problem: failure("C_Login", &error),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cryptoki::context::Function;
+
+    /// A module's return code becomes a value an operator's message is built from: the call,
+    /// the code as the specification writes it, and what to check for the common codes.
+    #[test]
+    fn return_codes_are_named_with_what_to_check() {
+        let wrong_pin = CkError::Pkcs11(RvError::PinIncorrect, Function::Login);
+        assert!(matches!(
+            failure("C_Login", &wrong_pin),
+            HsmProblem::Returned {
+                call: "C_Login",
+                ref code,
+                check: Some(_),
+            } if code == "CKR_PIN_INCORRECT"
+        ));
+        let rare = CkError::Pkcs11(RvError::KeyHandleInvalid, Function::Login);
+        assert_eq!(
+            failure("C_Login", &rare).to_string(),
+            "C_Login failed with CKR_KEY_HANDLE_INVALID"
+        );
     }
 }
