@@ -2051,17 +2051,6 @@ fn sigkilled_rotation_leaves_the_old_set_verifying() {
 // ---------------------------------------------------------------------------------------------
 // Witnessed expectations checked by the command that uses the key (issue 8 item 6)
 
-/// `args` as owned strings, for building command lines.
-fn owned(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| a.to_string()).collect()
-}
-
-/// Runs custody with owned arguments.
-fn run_owned(args: &[String]) -> Ran {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    custody_run(&args, b"")
-}
-
 /// The transcript's bytes, to show that a refused command changed nothing.
 fn transcript_bytes(dir: &Path) -> Vec<u8> {
     fs::read(dir.join("transcript.jsonl")).unwrap()
@@ -2090,17 +2079,10 @@ fn swapped_in_set_is_refused_by_every_command_given_what_was_witnessed() {
     fs::rename(&forged, &world.set).unwrap();
     let before = transcript_bytes(&world.set);
 
-    let quorum = owned(&[
-        "-i",
-        s(world.id("alice")),
-        "-i",
-        s(world.id("bob")),
-        "-i",
-        s(world.id("carol")),
-    ]);
+    let quorum = world.ids(&["alice", "bob", "carol"]);
     let witnessed = [
-        owned(&["--final-hash", &witnessed_hash]),
-        owned(&["--fingerprint", &witnessed_fingerprint]),
+        ["--final-hash", witnessed_hash.as_str()],
+        ["--fingerprint", witnessed_fingerprint.as_str()],
     ];
     let (new_people, plan) = world.new_plan("rotate.toml");
     let extended = world.path().join("extended");
@@ -2108,19 +2090,19 @@ fn swapped_in_set_is_refused_by_every_command_given_what_was_witnessed() {
     let marker = world.path().join("job-ran");
     let job = format!("sh -c 'cat > /dev/null; touch {}'", s(&marker));
     for flags in &witnessed {
-        let commands = [
-            owned(&["recover", s(&world.set), "--exec", &job]),
-            owned(&["recover", s(&world.set)]),
-            owned(&["drill", s(&world.set)]),
-            owned(&[
+        let commands: [Vec<&str>; 5] = [
+            vec!["recover", s(&world.set), "--exec", &job],
+            vec!["recover", s(&world.set)],
+            vec!["drill", s(&world.set)],
+            vec![
                 "extend",
                 s(&world.set),
                 "-r",
                 &new_people[0].recipient,
                 "-o",
                 s(&extended),
-            ]),
-            owned(&[
+            ],
+            vec![
                 "rotate",
                 "--from",
                 s(&world.set),
@@ -2134,11 +2116,10 @@ fn swapped_in_set_is_refused_by_every_command_given_what_was_witnessed() {
                 s(&new_people[1].id),
                 "--exec",
                 &job,
-            ]),
+            ],
         ];
         for command in commands {
-            let args = [command.clone(), quorum.clone(), flags.clone()].concat();
-            let ran = run_owned(&args);
+            let ran = cmd(&command).each("-i", &quorum).args(flags).run();
             ran.expect(3, "witnessed");
             assert!(
                 ran.stdout.is_empty(),
@@ -2155,13 +2136,10 @@ fn swapped_in_set_is_refused_by_every_command_given_what_was_witnessed() {
     // The genuine set, put back, goes through with both flags at once.
     fs::rename(&world.set, world.path().join("forged-again")).unwrap();
     fs::rename(&genuine, &world.set).unwrap();
-    let args = [
-        owned(&["recover", s(&world.set)]),
-        quorum.clone(),
-        witnessed.concat(),
-    ]
-    .concat();
-    let ran = run_owned(&args);
+    let ran = cmd(&["recover", s(&world.set)])
+        .each("-i", &quorum)
+        .args(witnessed.concat())
+        .run();
     ran.expect(0, "delivered");
     assert_same_secret(
         &hex::decode(ran.stdout_text().trim()).unwrap(),
@@ -2169,14 +2147,13 @@ fn swapped_in_set_is_refused_by_every_command_given_what_was_witnessed() {
         "the genuine set's key",
     );
     // A drill appends to the transcript; the witnessed hash is still on the chain after it.
-    let args = [
-        owned(&["drill", s(&world.set)]),
-        quorum.clone(),
-        witnessed.concat(),
-    ]
-    .concat();
-    run_owned(&args).expect(0, "drill logged");
-    run_owned(&args).expect(0, "drill logged");
+    for _ in 0..2 {
+        cmd(&["drill", s(&world.set)])
+            .each("-i", &quorum)
+            .args(witnessed.concat())
+            .run()
+            .expect(0, "drill logged");
+    }
 }
 
 // Proves that at the second sitting of a rotation a forged new set (another key, re-chained
@@ -2199,34 +2176,20 @@ fn swapped_in_new_set_is_refused_at_the_second_sitting() {
     let old_copy = world.path().join("old-copy");
     copy_set(&world.set, &old_copy);
     let forged = world.path().join("forged-new");
-    let ran = run_owned(
-        &[
-            owned(&[
-                "rotate",
-                "--from",
-                s(&old_copy),
-                "--plan",
-                s(&plan),
-                "-o",
-                s(&forged),
-            ]),
-            owned(&[
-                "-i",
-                s(world.id("alice")),
-                "-i",
-                s(world.id("bob")),
-                "-i",
-                s(world.id("carol")),
-            ]),
-            owned(&[
-                "--confirm-identity",
-                s(&new_people[0].id),
-                "--confirm-identity",
-                s(&new_people[1].id),
-            ]),
-        ]
-        .concat(),
-    );
+    let quorum = world.ids(&["alice", "bob", "carol"]);
+    let new_holders = [&new_people[0].id, &new_people[1].id];
+    let ran = cmd(&[
+        "rotate",
+        "--from",
+        s(&old_copy),
+        "--plan",
+        s(&plan),
+        "-o",
+        s(&forged),
+    ])
+    .each("-i", &quorum)
+    .each("--confirm-identity", new_holders)
+    .run();
     ran.expect(0, "active");
     let genuine = world.path().join("genuine-new");
     fs::rename(&new, &genuine).unwrap();
@@ -2237,48 +2200,28 @@ fn swapped_in_new_set_is_refused_at_the_second_sitting() {
     let marker = world.path().join("job-ran");
     let job = format!("sh -c 'cat > /dev/null; touch {}'", s(&marker));
     let handoff = |dir: &Path, flags: &[&str]| {
-        run_owned(
-            &[
-                owned(&[
-                    "rotate",
-                    "handoff",
-                    s(dir),
-                    "--from",
-                    s(&world.set),
-                    "--exec",
-                    &job,
-                ]),
-                owned(&[
-                    "-i",
-                    s(world.id("alice")),
-                    "-i",
-                    s(world.id("bob")),
-                    "-i",
-                    s(world.id("carol")),
-                ]),
-                owned(&[
-                    "--confirm-identity",
-                    s(&new_people[0].id),
-                    "--confirm-identity",
-                    s(&new_people[1].id),
-                ]),
-                owned(flags),
-            ]
-            .concat(),
-        )
+        cmd(&[
+            "rotate",
+            "handoff",
+            s(dir),
+            "--from",
+            s(&world.set),
+            "--exec",
+            &job,
+        ])
+        .each("-i", &quorum)
+        .each("--confirm-identity", new_holders)
+        .args(flags)
+        .run()
     };
     for flags in [
         ["--final-hash", witnessed_hash.as_str()],
         ["--fingerprint", witnessed_fingerprint.as_str()],
     ] {
-        run_owned(
-            &[
-                owned(&["rotate", "confirm", s(&new), "-i", s(&new_people[2].id)]),
-                owned(&flags),
-            ]
-            .concat(),
-        )
-        .expect(3, "witnessed");
+        cmd(&["rotate", "confirm", s(&new), "-i", s(&new_people[2].id)])
+            .args(flags)
+            .run()
+            .expect(3, "witnessed");
         let ran = handoff(&new, &flags);
         ran.expect(3, "witnessed");
         assert!(
@@ -2301,24 +2244,20 @@ fn swapped_in_new_set_is_refused_at_the_second_sitting() {
 
     // The genuine new set: confirmed and handed off with the witnessed values.
     for holder in [0usize, 1] {
-        run_owned(
-            &[
-                owned(&[
-                    "rotate",
-                    "confirm",
-                    s(&new),
-                    "-i",
-                    s(&new_people[holder].id),
-                ]),
-                owned(&[
-                    "--final-hash",
-                    &witnessed_hash,
-                    "--fingerprint",
-                    &witnessed_fingerprint,
-                ]),
-            ]
-            .concat(),
-        )
+        cmd(&[
+            "rotate",
+            "confirm",
+            s(&new),
+            "-i",
+            s(&new_people[holder].id),
+        ])
+        .args([
+            "--final-hash",
+            &witnessed_hash,
+            "--fingerprint",
+            &witnessed_fingerprint,
+        ])
+        .run()
         .expect(0, "confirmed now");
     }
     handoff(

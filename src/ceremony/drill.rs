@@ -554,14 +554,9 @@ pub fn drill_set(
             (detail, Ok(()))
         }
         Err(error) => {
-            // Only an outcome of reconstruction accounts for every file; an abort (a wrong
-            // passphrase) leaves the lists empty and says nothing about the others.
-            if matches!(
-                error,
-                Error::NotEnoughShares { .. } | Error::Verification(_) | Error::NothingDecrypted
-            ) {
-                report.account.good = opened_without_fault(manifest, folder, &report.account);
-            }
+            // The shares that opened and were not set aside took part, though too few or
+            // not verified; an abort (a wrong passphrase) accounted for none.
+            report.account.good = std::mem::take(&mut report.account.unverified);
             let detail = format!(
                 "failed: {} of {} shares opened and matched their commitments; {error}",
                 report.account.good.len(),
@@ -576,19 +571,4 @@ pub fn drill_set(
         elapsed: started.elapsed(),
     });
     (report, result)
-}
-
-/// The set's sealed files that opened and were not set aside, when the drill failed: the
-/// shares that took part although there were too few of them (or they did not verify).
-fn opened_without_fault(
-    manifest: &Manifest,
-    folder: &Path,
-    account: &ShareAccount,
-) -> Vec<(String, u8)> {
-    manifest
-        .shares
-        .iter()
-        .map(|entry| (folder.join(&entry.file).display().to_string(), entry.index))
-        .filter(|(name, _)| !account.is_faulted(name))
-        .collect()
 }

@@ -31,7 +31,7 @@ pub use slip39::{
     prepare_slip39_set, slip39_threshold, Scheme, Slip39Parameters, Slip39Split, MAX_SLIP39_SHARES,
 };
 
-pub use write::{check_output_folder, stage_folder, write_folder_atomically, StagedFolder};
+pub use write::{check_output_folder, write_folder_atomically};
 /// What to split and where to put it.
 pub struct SplitRequest<'a> {
     /// The key.
@@ -92,7 +92,7 @@ impl PreparedSet {
         let mut files = self.sealed.clone();
         files.push((MANIFEST_FILE.into(), self.manifest.to_json_bytes()));
         files.extend_from_slice(extra);
-        let set = stage_folder(&self.output, &files)?;
+        let set = write::stage_folder(&self.output, &files)?;
         let sheets = sheets.map(Staged::publish).transpose()?;
         set.publish()?;
         Ok(sheets.map(Published::keep).unwrap_or_default())

@@ -47,12 +47,6 @@ impl ShareAccount {
     pub fn good_indices(&self) -> Vec<u8> {
         self.good.iter().map(|(_, index)| *index).collect()
     }
-
-    /// Whether `name` is among the inputs set aside or that no identity opened.
-    pub fn is_faulted(&self, name: &str) -> bool {
-        self.undecryptable.iter().any(|faulted| faulted == name)
-            || self.set_aside.iter().any(|aside| aside.name == name)
-    }
 }
 
 /// The outcome of recovering a key, with every share accounted for.
