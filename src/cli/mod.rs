@@ -282,3 +282,18 @@ fn record_json(value: &serde_json::Value) -> Result<(), Error> {
     json::fields(value.clone());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bug ends with exit 1, like a runtime failure, but is named `internal` in the JSON
+    /// envelope and says in its message that it is a bug to report.
+    #[test]
+    fn a_bug_is_exit_1_and_says_so() {
+        let bug = Error::Internal("a sealing thread panicked");
+        assert_eq!(exit_code(bug.kind()), 1);
+        assert_eq!(json::kind_name(bug.kind()), "internal");
+        assert!(message(&bug).starts_with("internal error, a bug in custody (please report it)"));
+    }
+}
