@@ -756,17 +756,7 @@ fn pkcs11_vector_opens_with_custody_on_a_token_holding_the_key() {
     );
     let fields = pkcs11_vector();
     let dir = common::scratch();
-    let tokens = dir.path().join("tokens");
-    fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
+    let conf = common::softhsm_store(dir.path());
     let pin = dir.path().join("pin");
     fs::write(&pin, "4711-vector\n").unwrap();
     let key_file = dir.path().join("wrap.key");

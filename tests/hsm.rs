@@ -41,17 +41,7 @@ impl Hsm {
             "{MODULE} is missing: install softhsm2 (.ci/run does)"
         );
         let dir = scratch();
-        let tokens = dir.path().join("tokens");
-        fs::create_dir(&tokens).unwrap();
-        let conf = dir.path().join("softhsm2.conf");
-        fs::write(
-            &conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                tokens.display()
-            ),
-        )
-        .unwrap();
+        let conf = common::softhsm_store(dir.path());
         let pin_file = dir.path().join("pin");
         fs::write(&pin_file, format!("{PIN}\n")).unwrap();
         let bad_pin_file = dir.path().join("bad-pin");

@@ -272,6 +272,23 @@ pub fn scratch() -> tempfile::TempDir {
         .expect("scratch folder")
 }
 
+/// An empty SoftHSM2 token store in `dir` (`dir/tokens`) and the configuration that points
+/// SoftHSM2 at it (`dir/softhsm2.conf`, returned): give it as `SOFTHSM2_CONF`.
+pub fn softhsm_store(dir: &Path) -> PathBuf {
+    let tokens = dir.join("tokens");
+    fs::create_dir(&tokens).expect("token folder");
+    let conf = dir.join("softhsm2.conf");
+    fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("SoftHSM2 configuration");
+    conf
+}
+
 /// A fresh age X25519 identity written by the library to `dir/NAME.key`; returns the file
 /// and its recipient.
 pub fn lib_identity(dir: &Path, name: &str) -> (PathBuf, String) {
